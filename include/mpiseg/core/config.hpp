@@ -1,0 +1,87 @@
+#pragma once
+/// Job files. One TOML section per stage ([generate], [input], [ingest], [features], [kmeans],
+/// [fpgrowth], [output], ...), keys in snake_case. Every key mpiseg understands is declared once
+/// in a KeySpec (type, default, meaning); unknown keys are an error naming the key and the file,
+/// and the README's job-file reference is generated from the same declarations.
+///
+///   JobConfig job = JobConfig::load("jobs/demo.toml", {"kmeans.k=8"}, all_key_specs());
+///   std::int64_t k = job.get_int("kmeans", "k");
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace mpiseg {
+
+enum class ValueKind {
+  boolean,
+  integer,
+  number,             // float; an integer is accepted
+  string,
+  integer_list,       // an integer or a list of integers
+  string_list,        // a string or a list of strings
+  string_or_integer,  // e.g. a column given by name or by 0-based index
+};
+
+struct KeySpec {
+  std::string_view section;
+  std::string_view key;
+  ValueKind kind;
+  /// Default as a TOML literal ("8", "\"kmeans||\"", "[2, 3]"); empty means no default: the key
+  /// is optional and `has()` tells whether the user gave it.
+  std::string_view default_value;
+  std::string_view description;
+};
+
+using IntOrString = std::variant<std::int64_t, std::string>;
+
+class JobConfig {
+ public:
+  /// Reads `file` (none if empty), applies `overrides` ("section.key=value", value in TOML
+  /// syntax; for string keys the raw text is taken as is) and validates both against `schema`.
+  static JobConfig load(const std::filesystem::path& file, std::span<const std::string> overrides,
+                        std::span<const KeySpec> schema);
+  /// Same as load() for TOML text already in memory; `origin` names it in messages.
+  static JobConfig parse(std::string_view text, std::string_view origin, std::span<const std::string> overrides,
+                         std::span<const KeySpec> schema);
+
+  /// True when the user set the key (in the file or with --set), or it has a default.
+  bool has(std::string_view section, std::string_view key) const;
+  /// True only when the user set the key.
+  bool user_set(std::string_view section, std::string_view key) const;
+
+  bool get_bool(std::string_view section, std::string_view key) const;
+  std::int64_t get_int(std::string_view section, std::string_view key) const;
+  double get_number(std::string_view section, std::string_view key) const;
+  std::string get_string(std::string_view section, std::string_view key) const;
+  std::vector<std::int64_t> get_int_list(std::string_view section, std::string_view key) const;
+  std::vector<std::string> get_string_list(std::string_view section, std::string_view key) const;
+  IntOrString get_int_or_string(std::string_view section, std::string_view key) const;
+  /// Numeric value and whether it was written as an integer (min_support: count vs fraction).
+  std::pair<double, bool> get_number_and_kind(std::string_view section, std::string_view key) const;
+
+  /// Where the settings came from: the file path, or "--set" when there is no file.
+  const std::string& origin() const;
+  /// The job file exactly as read (empty without a file); stored in models for provenance.
+  const std::string& file_text() const;
+  /// Every declared key with its effective value, as TOML, overrides and defaults applied.
+  std::string effective_toml() const;
+  std::span<const KeySpec> schema() const;
+
+  /// Helper for messages: "[section] key in origin".
+  std::string describe(std::string_view section, std::string_view key) const;
+
+  struct Impl;  // defined in config.cpp; keeps toml++ out of this header
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+/// The job-file reference as Markdown tables, one per section (used for the README and --help).
+std::string render_key_reference_markdown(std::span<const KeySpec> schema);
+
+}  // namespace mpiseg

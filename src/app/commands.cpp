@@ -1,0 +1,174 @@
+#include "commands.hpp"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+#include "mpiseg/core/config.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/resources.hpp"
+#include "mpiseg/core/version.hpp"
+#include "mpiseg/generate/generator.hpp"
+
+namespace mpiseg::app {
+namespace {
+
+namespace po = boost::program_options;
+
+struct Invocation {
+  comm::Communicator& comm;
+  JobConfig job;
+  po::variables_map options;
+  std::vector<std::string> positional;
+};
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view positional_usage;  // shown in the usage line, e.g. "MODEL.h5"
+  std::function<void(po::options_description&)> add_options;
+  std::function<int(Invocation&)> run;
+};
+
+/// Every key of every section, in the order the README reference lists them.
+std::vector<KeySpec> all_key_specs() {
+  std::vector<KeySpec> keys;
+  for (auto section : {generate::generate_keys()}) keys.insert(keys.end(), section.begin(), section.end());
+  return keys;
+}
+
+void print(comm::Communicator& comm, std::string_view text) {
+  if (comm.rank() != 0) return;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+/// Wall time and the peak resident memory of every rank, printed by rank 0.
+void print_resource_summary(comm::Communicator& comm, std::string_view command, double seconds) {
+  const std::vector<std::uint64_t> peaks = comm.allgather<std::uint64_t>(peak_rss_bytes());
+  std::string per_rank;
+  std::uint64_t largest = 0;
+  for (std::size_t r = 0; r < peaks.size(); ++r) {
+    largest = std::max(largest, peaks[r]);
+    if (r < 8) per_rank += fmt::format("{}{:.0f}", r == 0 ? "" : " ", static_cast<double>(peaks[r]) / 1e6);
+  }
+  if (peaks.size() > 8) per_rank += " ...";
+  log::info("{}: done in {:.2f} s on {} rank(s); peak memory per rank [MB]: {} (max {:.0f} MB)", command, seconds,
+            comm.size(), per_rank, static_cast<double>(largest) / 1e6);
+}
+
+int run_generate(Invocation& call) {
+  const auto settings = generate::GeneratorSettings::from_job(call.job);
+  const auto counts = generate::generate_line_items(settings, call.comm);
+  print(call.comm, fmt::format("line items: {} ({} lines)\n", settings.output.string(), counts.lines));
+  if (!settings.truth.empty()) print(call.comm, fmt::format("truth:      {}\n", settings.truth.string()));
+  return 0;
+}
+
+int run_config(Invocation& call) {
+  if (call.options.count("reference") != 0) {
+    print(call.comm, render_key_reference_markdown(call.job.schema()));
+  } else {
+    print(call.comm, call.job.effective_toml() + "\n");
+  }
+  return 0;
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"generate", "write synthetic line items with planted segments and itemsets ([generate])", "",
+       [](po::options_description&) {}, run_generate},
+      {"config", "print the effective settings of a job file, or the reference of all keys", "",
+       [](po::options_description& options) {
+         options.add_options()("reference", "print the job-file key reference as Markdown");
+       },
+       run_config},
+  };
+  return list;
+}
+
+std::string overview() {
+  std::string text = fmt::format(
+      "{}\nCustomer segmentation (RFM features, K-means) and basket analysis (FP-growth) as an MPI job.\n\n"
+      "Usage: mpiexec -n RANKS mpiseg COMMAND [--config JOB.toml] [--set section.key=value ...] [options]\n"
+      "       mpiseg --version | --help | COMMAND --help\n\nCommands:\n",
+      version_line());
+  for (const Command& command : commands()) text += fmt::format("  {:<10} {}\n", command.name, command.summary);
+  text += "\nSettings come from a TOML job file and --set overrides; `mpiseg config --reference` lists every key.\n";
+  return text;
+}
+
+}  // namespace
+
+int run_command_line(std::span<char*> arguments, comm::Communicator& world) {
+  if (arguments.empty()) {
+    print(world, overview());
+    return 2;
+  }
+  const std::string_view first = arguments[0];
+  if (first == "--help" || first == "-h" || first == "help") {
+    print(world, overview());
+    return 0;
+  }
+  if (first == "--version") {
+    print(world, version_line() + "\n");
+    return 0;
+  }
+  const Command* command = nullptr;
+  for (const Command& candidate : commands())
+    if (candidate.name == first) command = &candidate;
+  if (command == nullptr) throw ConfigError(fmt::format("unknown command '{}' (see mpiseg --help)", first));
+
+  po::options_description visible(fmt::format("Usage: mpiseg {} [options] {}\n{}\n\nOptions", command->name,
+                                              command->positional_usage, command->summary));
+  visible.add_options()
+      ("help,h", "show this help")
+      ("config,c", po::value<std::string>(), "job file (TOML)")
+      ("set,s", po::value<std::vector<std::string>>()->composing(), "override a job-file key: section.key=value (repeatable)")
+      ("log-level", po::value<std::string>()->default_value("info"), "error, warn, info or debug");
+  command->add_options(visible);
+  po::options_description hidden;
+  hidden.add_options()("positional", po::value<std::vector<std::string>>(), "");
+  po::options_description all;
+  all.add(visible).add(hidden);
+  po::positional_options_description positional;
+  positional.add("positional", -1);
+
+  po::variables_map options;
+  try {
+    // The command name takes the place of argv[0], which the parser skips.
+    po::store(po::command_line_parser(static_cast<int>(arguments.size()), arguments.data())
+                  .options(all)
+                  .positional(positional)
+                  .run(),
+              options);
+    po::notify(options);
+  } catch (const po::error& error) {
+    throw ConfigError(fmt::format("mpiseg {}: {}", command->name, error.what()));
+  }
+  if (options.count("help") != 0) {
+    std::ostringstream text;
+    text << visible << "\nJob-file keys: mpiseg config --reference\n";
+    print(world, text.str());
+    return 0;
+  }
+  log::configure(log::parse_level(options["log-level"].as<std::string>()), world.rank());
+
+  const std::string config_path = options.count("config") != 0 ? options["config"].as<std::string>() : "";
+  const std::vector<std::string> sets =
+      options.count("set") != 0 ? options["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const std::vector<KeySpec> schema = all_key_specs();
+  Invocation call{world, JobConfig::load(config_path, sets, schema), std::move(options), {}};
+  if (call.options.count("positional") != 0) call.positional = call.options["positional"].as<std::vector<std::string>>();
+
+  const Stopwatch watch;
+  const int status = command->run(call);
+  if (command->name != "config") print_resource_summary(world, command->name, watch.seconds());
+  return status;
+}
+
+}  // namespace mpiseg::app

@@ -1,0 +1,41 @@
+// The only main of mpiseg: it starts MPI, runs one subcommand on all ranks, and ends the job.
+// Any exception that reaches this level is printed with its rank; with several ranks the job is
+// then aborted, because the other ranks may be waiting in a collective that will never finish.
+#include <cstdio>
+#include <exception>
+#include <span>
+
+#include "commands.hpp"
+#include "mpiseg/comm/mpi.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+
+int main(int argc, char** argv) {
+  using namespace mpiseg;
+  comm::initialize_mpi(argc, argv);
+  int status = 0;
+  {
+    std::unique_ptr<comm::Communicator> world = comm::make_world_communicator();
+    log::configure(log::Level::info, world->rank());
+    int failure = 0;
+    try {
+      status = app::run_command_line(std::span(argv + 1, static_cast<std::size_t>(argc - 1)), *world);
+    } catch (const PeerFailure&) {
+      // The rank that failed has printed the reason; this one only stops.
+      failure = 1;
+    } catch (const ConfigError& error) {
+      // Settings are read identically on every rank: one copy of the message is enough.
+      if (world->rank() == 0) log::write(log::Level::error, false, error.what());
+      failure = 2;
+    } catch (const std::exception& error) {
+      log::error_any_rank("{}", error.what());
+      failure = 1;
+    }
+    if (failure != 0) {
+      if (world->size() > 1) comm::abort_job(failure);
+      status = failure;
+    }
+  }
+  comm::finalize_mpi();
+  return status;
+}

@@ -1,0 +1,285 @@
+#include "mpiseg/core/config.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "mpiseg/core/error.hpp"
+
+namespace mpiseg {
+
+struct JobConfig::Impl {
+  toml::table user;  // what the file and the overrides set
+  std::vector<KeySpec> schema;
+  std::string origin;
+  std::string file_text;
+
+  const KeySpec* find_spec(std::string_view section, std::string_view key) const {
+    for (const KeySpec& spec : schema)
+      if (spec.section == section && spec.key == key) return &spec;
+    return nullptr;
+  }
+};
+
+namespace {
+
+const char* kind_name(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::boolean: return "boolean";
+    case ValueKind::integer: return "integer";
+    case ValueKind::number: return "float";
+    case ValueKind::string: return "string";
+    case ValueKind::integer_list: return "integer or list of integers";
+    case ValueKind::string_list: return "string or list of strings";
+    case ValueKind::string_or_integer: return "string or integer";
+  }
+  return "?";
+}
+
+bool node_matches(const toml::node& node, ValueKind kind) {
+  auto all_of = [&](auto predicate) {
+    const toml::array* array = node.as_array();
+    if (array == nullptr) return false;
+    for (const toml::node& element : *array)
+      if (!predicate(element)) return false;
+    return true;
+  };
+  switch (kind) {
+    case ValueKind::boolean: return node.is_boolean();
+    case ValueKind::integer: return node.is_integer();
+    case ValueKind::number: return node.is_integer() || node.is_floating_point();
+    case ValueKind::string: return node.is_string();
+    case ValueKind::integer_list:
+      return node.is_integer() || all_of([](const toml::node& n) { return n.is_integer(); });
+    case ValueKind::string_list:
+      return node.is_string() || all_of([](const toml::node& n) { return n.is_string(); });
+    case ValueKind::string_or_integer: return node.is_string() || node.is_integer();
+  }
+  return false;
+}
+
+// Parses "v = <literal>" and returns the value node, or nullptr when it is not valid TOML.
+std::unique_ptr<toml::node> parse_literal(std::string_view literal) {
+  try {
+    toml::table holder = toml::parse(fmt::format("v = {}", literal));
+    if (toml::node* node = holder.get("v")) {
+      std::unique_ptr<toml::node> copy;
+      node->visit([&](auto&& value) { copy = std::make_unique<std::remove_cvref_t<decltype(value)>>(value); });
+      return copy;
+    }
+  } catch (const toml::parse_error&) {
+  }
+  return nullptr;
+}
+
+void insert_node(toml::table& section, std::string_view key, const toml::node& node) {
+  node.visit([&](auto&& value) { section.insert_or_assign(key, value); });
+}
+
+}  // namespace
+
+JobConfig JobConfig::load(const std::filesystem::path& file, std::span<const std::string> overrides,
+                          std::span<const KeySpec> schema) {
+  if (file.empty()) return parse("", "", overrides, schema);
+  std::ifstream stream(file, std::ios::binary);
+  if (!stream) throw ConfigError(fmt::format("cannot open job file '{}'", file.string()));
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return parse(text.str(), file.string(), overrides, schema);
+}
+
+JobConfig JobConfig::parse(std::string_view text, std::string_view origin, std::span<const std::string> overrides,
+                           std::span<const KeySpec> schema) {
+  auto impl = std::make_shared<Impl>();
+  impl->schema.assign(schema.begin(), schema.end());
+  impl->origin = origin.empty() ? std::string("--set") : std::string(origin);
+  impl->file_text = std::string(text);
+
+  if (!text.empty()) {
+    try {
+      impl->user = toml::parse(text, origin);
+    } catch (const toml::parse_error& error) {
+      throw ConfigError(fmt::format("{}:{}:{}: {}", impl->origin, error.source().begin.line,
+                                    error.source().begin.column, error.description()));
+    }
+  }
+
+  // Validate the file: only declared sections and keys, each with the declared type.
+  for (auto&& [section_name, section_node] : impl->user) {
+    const toml::table* section = section_node.as_table();
+    if (section == nullptr)
+      throw ConfigError(fmt::format("{}: '{}' must be a section ([{}]), not a value", impl->origin,
+                                    section_name.str(), section_name.str()));
+    for (auto&& [key, value] : *section) {
+      const KeySpec* spec = impl->find_spec(section_name.str(), key.str());
+      if (spec == nullptr)
+        throw ConfigError(fmt::format("{}: unknown key [{}] {}", impl->origin, section_name.str(), key.str()));
+      if (!node_matches(value, spec->kind))
+        throw ConfigError(fmt::format("{}: [{}] {} must be a {}", impl->origin, section_name.str(), key.str(),
+                                      kind_name(spec->kind)));
+    }
+  }
+
+  for (const std::string& override_text : overrides) {
+    const auto equals = override_text.find('=');
+    const auto dot = override_text.find('.');
+    if (equals == std::string::npos || dot == std::string::npos || dot > equals)
+      throw ConfigError(fmt::format("--set '{}': expected section.key=value", override_text));
+    const std::string section_name = override_text.substr(0, dot);
+    const std::string key = override_text.substr(dot + 1, equals - dot - 1);
+    std::string_view value_text = std::string_view(override_text).substr(equals + 1);
+    const KeySpec* spec = impl->find_spec(section_name, key);
+    if (spec == nullptr) throw ConfigError(fmt::format("--set: unknown key [{}] {}", section_name, key));
+
+    std::unique_ptr<toml::node> node;
+    if (spec->kind == ValueKind::string) {
+      // Strings are taken verbatim so that paths and names need no shell-hostile quoting.
+      if (value_text.size() >= 2 && value_text.front() == '"' && value_text.back() == '"')
+        node = parse_literal(value_text);
+      if (!node) node = std::make_unique<toml::value<std::string>>(std::string(value_text));
+    } else {
+      node = parse_literal(value_text);
+      if (!node && (spec->kind == ValueKind::string_or_integer || spec->kind == ValueKind::string_list))
+        node = std::make_unique<toml::value<std::string>>(std::string(value_text));
+    }
+    if (!node || !node_matches(*node, spec->kind))
+      throw ConfigError(fmt::format("--set {}: [{}] {} must be a {}", override_text, section_name, key,
+                                    kind_name(spec->kind)));
+    if (!impl->user.contains(section_name)) impl->user.insert(section_name, toml::table{});
+    insert_node(*impl->user[section_name].as_table(), key, *node);
+  }
+
+  JobConfig config;
+  config.impl_ = std::move(impl);
+  return config;
+}
+
+namespace {
+// The effective value of a key: the user's if set, else the parsed default (owned by `storage`).
+struct Lookup {
+  std::unique_ptr<toml::node> storage;
+  const toml::node* node = nullptr;
+};
+
+Lookup lookup(const toml::table& user, const KeySpec* spec, std::string_view section, std::string_view key) {
+  if (spec == nullptr)
+    throw std::logic_error(fmt::format("configuration key [{}] {} is read but not declared", section, key));
+  Lookup result;
+  if (const toml::table* table = user[section].as_table()) result.node = table->get(key);
+  if (result.node == nullptr && !spec->default_value.empty()) {
+    result.storage = parse_literal(spec->default_value);
+    if (!result.storage) throw std::logic_error(fmt::format("bad default for [{}] {}", section, key));
+    result.node = result.storage.get();
+  }
+  return result;
+}
+
+Lookup lookup_required(const JobConfig::Impl& impl, std::string_view section, std::string_view key) {
+  Lookup result = lookup(impl.user, impl.find_spec(section, key), section, key);
+  if (result.node == nullptr)
+    throw ConfigError(fmt::format("{}: missing required key [{}] {}", impl.origin, section, key));
+  return result;
+}
+
+template <class T>
+std::vector<T> scalar_or_list(const toml::node& node) {
+  std::vector<T> values;
+  if (const toml::array* array = node.as_array()) {
+    for (const toml::node& element : *array) values.push_back(element.value<T>().value());
+  } else {
+    values.push_back(node.value<T>().value());
+  }
+  return values;
+}
+}  // namespace
+
+bool JobConfig::has(std::string_view section, std::string_view key) const {
+  return lookup(impl_->user, impl_->find_spec(section, key), section, key).node != nullptr;
+}
+
+bool JobConfig::user_set(std::string_view section, std::string_view key) const {
+  const toml::table* table = impl_->user[section].as_table();
+  return table != nullptr && table->get(key) != nullptr;
+}
+
+bool JobConfig::get_bool(std::string_view section, std::string_view key) const {
+  return lookup_required(*impl_, section, key).node->value<bool>().value();
+}
+
+std::int64_t JobConfig::get_int(std::string_view section, std::string_view key) const {
+  return lookup_required(*impl_, section, key).node->value<std::int64_t>().value();
+}
+
+double JobConfig::get_number(std::string_view section, std::string_view key) const {
+  return lookup_required(*impl_, section, key).node->value<double>().value();
+}
+
+std::pair<double, bool> JobConfig::get_number_and_kind(std::string_view section, std::string_view key) const {
+  const Lookup found = lookup_required(*impl_, section, key);
+  return {found.node->value<double>().value(), found.node->is_integer()};
+}
+
+std::string JobConfig::get_string(std::string_view section, std::string_view key) const {
+  return lookup_required(*impl_, section, key).node->value<std::string>().value();
+}
+
+std::vector<std::int64_t> JobConfig::get_int_list(std::string_view section, std::string_view key) const {
+  return scalar_or_list<std::int64_t>(*lookup_required(*impl_, section, key).node);
+}
+
+std::vector<std::string> JobConfig::get_string_list(std::string_view section, std::string_view key) const {
+  return scalar_or_list<std::string>(*lookup_required(*impl_, section, key).node);
+}
+
+IntOrString JobConfig::get_int_or_string(std::string_view section, std::string_view key) const {
+  const Lookup found = lookup_required(*impl_, section, key);
+  if (found.node->is_integer()) return found.node->value<std::int64_t>().value();
+  return found.node->value<std::string>().value();
+}
+
+const std::string& JobConfig::origin() const { return impl_->origin; }
+const std::string& JobConfig::file_text() const { return impl_->file_text; }
+std::span<const KeySpec> JobConfig::schema() const { return impl_->schema; }
+
+std::string JobConfig::describe(std::string_view section, std::string_view key) const {
+  return fmt::format("[{}] {} in {}", section, key, impl_->origin);
+}
+
+std::string JobConfig::effective_toml() const {
+  toml::table effective;
+  for (const KeySpec& spec : impl_->schema) {
+    const Lookup found = lookup(impl_->user, &spec, spec.section, spec.key);
+    if (found.node == nullptr) continue;
+    if (!effective.contains(spec.section)) effective.insert(spec.section, toml::table{});
+    insert_node(*effective[spec.section].as_table(), spec.key, *found.node);
+  }
+  std::ostringstream text;
+  // Full float precision (0.10000000000000001): provenance must reproduce the run exactly.
+  text << effective;
+  return text.str();
+}
+
+std::string render_key_reference_markdown(std::span<const KeySpec> schema) {
+  std::string text;
+  std::string_view current;
+  for (const KeySpec& spec : schema) {
+    if (spec.section != current) {
+      current = spec.section;
+      text += fmt::format("\n#### [{}]\n\n| key | type | default | meaning |\n|---|---|---|---|\n", current);
+    }
+    std::string default_text = spec.default_value.empty() ? "(none)" : fmt::format("`{}`", spec.default_value);
+    // GitHub tables split cells at '|' even inside code spans unless it is escaped.
+    for (std::size_t at = default_text.find('|'); at != std::string::npos; at = default_text.find('|', at + 2))
+      default_text.replace(at, 1, "\\|");
+    std::string description(spec.description);
+    for (char& c : description)
+      if (c == '|') c = '/';
+    text += fmt::format("| `{}` | {} | {} | {} |\n", spec.key, kind_name(spec.kind), default_text, description);
+  }
+  return text;
+}
+
+}  // namespace mpiseg

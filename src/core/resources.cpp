@@ -1,0 +1,30 @@
+#include "mpiseg/core/resources.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+namespace mpiseg {
+namespace {
+// Reads a "Name:   1234 kB" line from /proc/self/status.
+std::uint64_t status_kib(const char* field) {
+  std::FILE* file = std::fopen("/proc/self/status", "r");
+  if (file == nullptr) return 0;
+  char line[256];
+  std::uint64_t value = 0;
+  const std::size_t length = std::strlen(field);
+  while (std::fgets(line, sizeof line, file) != nullptr) {
+    if (std::strncmp(line, field, length) == 0 && line[length] == ':') {
+      unsigned long long kib = 0;
+      if (std::sscanf(line + length + 1, "%llu", &kib) == 1) value = kib;
+      break;
+    }
+  }
+  std::fclose(file);
+  return value * 1024;
+}
+}  // namespace
+
+std::uint64_t peak_rss_bytes() { return status_kib("VmHWM"); }
+std::uint64_t current_rss_bytes() { return status_kib("VmRSS"); }
+
+}  // namespace mpiseg

@@ -1,0 +1,103 @@
+#include <boost/test/unit_test.hpp>
+
+#include <fmt/format.h>
+
+#include "mpiseg/core/config.hpp"
+#include "mpiseg/core/error.hpp"
+
+using namespace mpiseg;
+
+namespace {
+const KeySpec kSchema[] = {
+    {"kmeans", "k", ValueKind::integer_list, "8", "clusters"},
+    {"kmeans", "init", ValueKind::string, "\"kmeans||\"", "seeding"},
+    {"kmeans", "tol", ValueKind::number, "1e-4", "tolerance"},
+    {"kmeans", "accelerate", ValueKind::boolean, "true", "bounds"},
+    {"input", "path", ValueKind::string, "", "input file"},
+    {"input", "customer", ValueKind::string_or_integer, "\"CustomerID\"", "column"},
+    {"fpgrowth", "min_support", ValueKind::number, "0.01", "support"},
+};
+
+JobConfig parse(std::string_view text, std::vector<std::string> sets = {}) {
+  return JobConfig::parse(text, "job.toml", sets, kSchema);
+}
+
+bool message_contains(const ConfigError& error, std::string_view part) {
+  return std::string_view(error.what()).find(part) != std::string_view::npos;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(defaults_apply_when_keys_are_absent) {
+  const JobConfig job = parse("");
+  BOOST_TEST(job.get_int_list("kmeans", "k") == std::vector<std::int64_t>{8});
+  BOOST_TEST(job.get_string("kmeans", "init") == "kmeans||");
+  BOOST_TEST(job.get_number("kmeans", "tol") == 1e-4);
+  BOOST_TEST(job.get_bool("kmeans", "accelerate"));
+  BOOST_TEST(!job.has("input", "path"));
+  BOOST_TEST(!job.user_set("kmeans", "k"));
+}
+
+BOOST_AUTO_TEST_CASE(file_values_and_overrides) {
+  const JobConfig job = parse("[kmeans]\nk = [2, 3, 4]\ntol = 1\n[input]\npath = \"a.csv\"\ncustomer = 6\n",
+                              {"kmeans.init=kmeans++", "input.path=data/b c.csv", "kmeans.accelerate=false"});
+  BOOST_TEST(job.get_int_list("kmeans", "k") == (std::vector<std::int64_t>{2, 3, 4}));
+  BOOST_TEST(job.get_number("kmeans", "tol") == 1.0);  // an integer is a valid float
+  BOOST_TEST(job.get_string("kmeans", "init") == "kmeans++");
+  BOOST_TEST(job.get_string("input", "path") == "data/b c.csv");
+  BOOST_TEST(!job.get_bool("kmeans", "accelerate"));
+  BOOST_TEST(std::get<std::int64_t>(job.get_int_or_string("input", "customer")) == 6);
+  BOOST_TEST(job.user_set("kmeans", "k"));
+}
+
+BOOST_AUTO_TEST_CASE(override_values_use_toml_syntax) {
+  const JobConfig job = parse("", {"kmeans.k=[5,6]", "input.customer=Customer ID", "fpgrowth.min_support=3"});
+  BOOST_TEST(job.get_int_list("kmeans", "k") == (std::vector<std::int64_t>{5, 6}));
+  BOOST_TEST(std::get<std::string>(job.get_int_or_string("input", "customer")) == "Customer ID");
+  const auto [support, is_integer] = job.get_number_and_kind("fpgrowth", "min_support");
+  BOOST_TEST(support == 3.0);
+  BOOST_TEST(is_integer);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_name_the_key_and_the_file) {
+  BOOST_CHECK_EXCEPTION(parse("[kmeans]\nkk = 3\n"), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "job.toml") && message_contains(e, "[kmeans] kk"); });
+  BOOST_CHECK_EXCEPTION(parse("[nosuch]\nk = 3\n"), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "[nosuch] k"); });
+  BOOST_CHECK_EXCEPTION(parse("", {"kmeans.kk=3"}), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "[kmeans] kk"); });
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types_and_syntax_are_errors) {
+  BOOST_CHECK_EXCEPTION(parse("[kmeans]\nk = \"eight\"\n"), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "integer"); });
+  BOOST_CHECK_EXCEPTION(parse("[kmeans]\nk = [1, \"x\"]\n"), ConfigError, [](const ConfigError&) { return true; });
+  BOOST_CHECK_EXCEPTION(parse("[kmeans\nk = 3\n"), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "job.toml:1"); });
+  BOOST_CHECK_EXCEPTION(parse("", {"kmeans.accelerate=maybe"}), ConfigError, [](const ConfigError&) { return true; });
+  BOOST_CHECK_EXCEPTION(parse("", {"kmeans"}), ConfigError, [](const ConfigError&) { return true; });
+}
+
+BOOST_AUTO_TEST_CASE(missing_required_key_is_reported) {
+  const JobConfig job = parse("");
+  BOOST_CHECK_EXCEPTION(job.get_string("input", "path"), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "missing required key [input] path"); });
+}
+
+BOOST_AUTO_TEST_CASE(effective_settings_round_trip_through_toml) {
+  const JobConfig job = parse("[kmeans]\nk = [2, 3]\n", {"input.path=x.csv"});
+  const JobConfig again = JobConfig::parse(job.effective_toml(), "effective", {}, kSchema);
+  BOOST_TEST(again.get_int_list("kmeans", "k") == (std::vector<std::int64_t>{2, 3}));
+  BOOST_TEST(again.get_string("input", "path") == "x.csv");
+  BOOST_TEST(again.get_string("kmeans", "init") == "kmeans||");
+}
+
+BOOST_AUTO_TEST_CASE(reference_lists_every_key) {
+  const std::string text = render_key_reference_markdown(kSchema);
+  for (const KeySpec& spec : kSchema) BOOST_TEST(text.find(fmt::format("`{}`", spec.key)) != std::string::npos);
+  BOOST_TEST(text.find("#### [kmeans]") != std::string::npos);
+  BOOST_TEST(text.find("kmeans\\|\\|") != std::string::npos);  // '|' escaped inside tables
+}
+
+BOOST_AUTO_TEST_SUITE_END()
