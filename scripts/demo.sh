@@ -13,5 +13,5 @@ mpiexec -n "$ranks" --oversubscribe "$mpiseg" generate --config jobs/demo.toml
 
 echo
 echo "Results:"
-echo "  line items  generated/demo/line_items.csv"
-echo "  truth       generated/demo/truth.h5   (h5dump -H generated/demo/truth.h5)"
+echo "  line items  build/demo/line_items.csv"
+echo "  truth       build/demo/truth.h5   (h5dump -H build/demo/truth.h5)"

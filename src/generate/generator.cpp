@@ -34,8 +34,8 @@ constexpr KeySpec kKeys[] = {
     {"generate", "return_rate", ValueKind::number, "0.03", "probability that a basket is followed by a cancellation invoice ('C' prefix, negative quantities)"},
     {"generate", "malformed_rate", ValueKind::number, "0.0", "share of lines deliberately malformed (for ingest testing); kinds and counts go to the truth file"},
     {"generate", "planted_itemsets", ValueKind::integer, "12", "number of planted co-purchase itemsets"},
-    {"generate", "output", ValueKind::string, "\"generated/line_items.csv\"", "CSV file to write"},
-    {"generate", "truth", ValueKind::string, "\"generated/truth.h5\"", "HDF5 ground-truth file (empty string: none)"},
+    {"generate", "output", ValueKind::string, "\"line_items.csv\"", "CSV file to write"},
+    {"generate", "truth", ValueKind::string, "\"truth.h5\"", "HDF5 ground-truth file (empty string: none)"},
     {"generate", "file_per_rank", ValueKind::boolean, "false", "write OUTPUT.rankN per rank instead of one shared file"},
 };
 

@@ -1,0 +1,147 @@
+"""mpiseg benchmarks: every figure is a median of several runs, next to a reference run on the
+same input with the same cores in the same invocation, reported as a ratio.
+
+    scripts/bench/run.sh quick            # all benchmarks, small sizes (< 15 minutes)
+    scripts/bench/run.sh full generate    # one benchmark at full size
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("MPISEG_BUILD_DIR", ROOT / "build"))
+MPISEG = BUILD / "mpiseg"
+WORK = Path(os.environ.get("MPISEG_BENCH_DIR", BUILD / "bench"))
+RESULTS = ROOT / "scripts" / "bench" / "results"
+
+
+def run(command, **kwargs):
+    """Runs a command, returns (seconds, stdout+stderr); raises on failure."""
+    start = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stdout}")
+    return seconds, done.stdout
+
+
+def mpirun(ranks, *arguments):
+    return ["mpiexec", "-n", str(ranks), "--oversubscribe", "--bind-to", "none", str(MPISEG), *map(str, arguments)]
+
+
+def median_spread(values):
+    return statistics.median(values), (max(values) - min(values)) if len(values) > 1 else 0.0
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = 0
+    try:
+        memory = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) // (1024 * 1024)
+    except (OSError, AttributeError):
+        pass
+    return f"{model}, {os.cpu_count()} cores, {memory} GiB, {platform.system()} {platform.release()}"
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+# ---------------------------------------------------------------- benchmarks
+
+
+def bench_generate(mode):
+    """Generator throughput (line items per second per rank) against copying the same bytes."""
+    lines = 2_000_000 if mode == "quick" else 20_000_000
+    customers = lines // 50
+    repeats = 3 if mode == "quick" else 5
+    out = WORK / "generate"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for ranks in (1, 2):
+        ours, reference = [], []
+        written = 0
+        for _ in range(repeats):
+            seconds, log = run(mpirun(ranks, "generate", "--set", f"generate.customers={customers}",
+                                      "--set", f"generate.line_items={lines}", "--set", f"generate.output={out / 'items.csv'}",
+                                      "--set", "generate.truth="))
+            written = int(re.search(r"generate: (\d+) line items", log).group(1))
+            ours.append(seconds)
+            copy_seconds, _ = run(["cp", str(out / "items.csv"), str(out / "copy.csv")])
+            reference.append(copy_seconds)
+        median, spread = median_spread(ours)
+        reference_median, _ = median_spread(reference)
+        rows.append({
+            "benchmark": "generate", "case": f"{written:,} line items", "ranks": ranks,
+            "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
+            "per_rank": f"{written / median / ranks / 1e6:.2f} M lines/s per rank",
+            "reference": "cp of the output file", "reference_s": round(reference_median, 3),
+            "ratio": round(median / reference_median, 2), "timing": "whole process (mpiexec included)",
+        })
+    shutil.rmtree(out, ignore_errors=True)
+    return rows
+
+
+BENCHMARKS = {"generate": bench_generate}
+
+
+def write_readme_table(rows, header):
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    begin, end = "<!-- BEGIN BENCHMARKS -->\n", "<!-- END BENCHMARKS -->"
+    if begin not in text:
+        return
+    table = [header, "", "| benchmark | case | ranks | mpiseg [s] | spread [s] | throughput | reference | reference [s] | ratio | timing |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        table.append(f"| {row['benchmark']} | {row['case']} | {row['ranks']} | {row['mpiseg_s']} | {row['spread_s']} | "
+                     f"{row.get('per_rank', '')} | {row['reference']} | {row['reference_s']} | {row['ratio']} | {row['timing']} |")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(head + begin + "\n".join(table) + "\n" + end + tail, encoding="utf-8")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", nargs="?", default="quick", choices=["quick", "full"])
+    parser.add_argument("benchmarks", nargs="*", default=list(BENCHMARKS))
+    args = parser.parse_args()
+    if not MPISEG.exists():
+        sys.exit(f"{MPISEG} not found: run scripts/setup.sh first")
+    rows = []
+    for name in args.benchmarks:
+        print(f"== {name} ({args.mode})", flush=True)
+        for row in BENCHMARKS[name](args.mode):
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    stamp = datetime.date.today().isoformat()
+    header = f"Measured {stamp} on {machine()}, commit {commit()}, mode `{args.mode}` (`scripts/bench/run.sh {args.mode}`)."
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench.json").write_text(json.dumps({"date": stamp, "machine": machine(), "commit": commit(),
+                                                    "mode": args.mode, "rows": rows}, indent=2))
+    if set(args.benchmarks) == set(BENCHMARKS):
+        write_readme_table(rows, header)
+    print(f"results: {RESULTS / 'bench.json'}")
+
+
+if __name__ == "__main__":
+    main()
