@@ -13,6 +13,8 @@
 #include "mpiseg/core/resources.hpp"
 #include "mpiseg/core/version.hpp"
 #include "mpiseg/generate/generator.hpp"
+#include "mpiseg/ingest/ingest.hpp"
+#include "mpiseg/ingest/store.hpp"
 
 namespace mpiseg::app {
 namespace {
@@ -37,7 +39,8 @@ struct Command {
 /// Every key of every section, in the order the README reference lists them.
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
-  for (auto section : {generate::generate_keys()}) keys.insert(keys.end(), section.begin(), section.end());
+  for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys()})
+    keys.insert(keys.end(), section.begin(), section.end());
   return keys;
 }
 
@@ -69,6 +72,27 @@ int run_generate(Invocation& call) {
   return 0;
 }
 
+/// Where sample rejected lines go: [ingest] rejects_file, else beside `beside` (store or model).
+std::filesystem::path rejects_path(const ingest::IngestPolicy& policy, const std::filesystem::path& beside) {
+  if (!policy.rejects_file.empty()) return policy.rejects_file;
+  if (beside.empty()) return "rejects.csv";
+  std::filesystem::path path = beside;
+  path += ".rejects.csv";
+  return path;
+}
+
+int run_ingest(Invocation& call) {
+  const auto settings = ingest::InputSettings::from_job(call.job);
+  const auto policy = ingest::IngestPolicy::from_job(call.job);
+  if (policy.store.empty()) throw ConfigError(fmt::format("{}: mpiseg ingest needs [ingest] store (the output path)", call.job.origin()));
+  if (settings.format == ingest::InputFormat::store) throw ConfigError("mpiseg ingest reads csv or baskets, not a store");
+  const auto result = ingest::read_input(settings, policy, rejects_path(policy, policy.store), call.comm);
+  ingest::write_store(policy.store, result, call.job.effective_toml(), call.comm);
+  print(call.comm, fmt::format("store: {} ({} lines accepted of {} read)\n", policy.store.string(), result.accounting.accepted,
+                               result.accounting.lines_read));
+  return 0;
+}
+
 int run_config(Invocation& call) {
   if (call.options.count("reference") != 0) {
     print(call.comm, render_key_reference_markdown(call.job.schema()));
@@ -82,6 +106,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"generate", "write synthetic line items with planted segments and itemsets ([generate])", "",
        [](po::options_description&) {}, run_generate},
+      {"ingest", "read line items or baskets ([input]) with validation and accounting into an HDF5 store ([ingest] store)", "",
+       [](po::options_description&) {}, run_ingest},
       {"config", "print the effective settings of a job file, or the reference of all keys", "",
        [](po::options_description& options) {
          options.add_options()("reference", "print the job-file key reference as Markdown");

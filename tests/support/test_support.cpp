@@ -1,5 +1,6 @@
 #include "support/test_support.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -15,10 +16,13 @@ std::optional<std::filesystem::path> shared_data_dir() {
   return std::nullopt;
 }
 
-boost::test_tools::assertion_result SharedDataAvailable::operator()(boost::unit_test::test_unit_id) const {
+boost::test_tools::assertion_result shared_data_available(boost::unit_test::test_unit_id) {
   boost::test_tools::assertion_result result(shared_data_dir().has_value());
-  if (!result)
-    result.message() << "skipped: the real datasets (../shared/data beside the checkout, or $MPISEG_SHARED_DATA) are absent";
+  if (!result) {
+    constexpr const char* kWhy = "SKIPPED: the real datasets (../shared/data beside the checkout, or $MPISEG_SHARED_DATA) are absent";
+    result.message() << kWhy;
+    std::fprintf(stderr, "%s\n", kWhy);
+  }
   return result;
 }
 

@@ -16,10 +16,8 @@ comm::Communicator& world();
 std::optional<std::filesystem::path> shared_data_dir();
 
 /// Boost.Test precondition: skips a test, with a message saying why, when the real datasets
-/// are not beside the checkout.
-struct SharedDataAvailable {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
-};
+/// are not beside the checkout. Use as *boost::unit_test::precondition(shared_data_available).
+boost::test_tools::assertion_result shared_data_available(boost::unit_test::test_unit_id);
 
 /// A temporary directory that every rank agrees on (rank 0 creates it and broadcasts the
 /// name); removed when the test ends.

@@ -1,0 +1,28 @@
+#pragma once
+/// 64-bit hashing of byte strings (not cryptographic). String identifiers become 63-bit keys by
+/// one seeded hash; a second, independently seeded hash of the same string detects collisions.
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "mpiseg/core/random.hpp"
+
+namespace mpiseg {
+
+inline std::uint64_t hash_bytes(std::string_view text, std::uint64_t seed) noexcept {
+  std::uint64_t state = mix64(seed ^ (text.size() * 0x9e3779b97f4a7c15ULL));
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    state = mix64(state ^ word) + 0x632be59bd9b4e019ULL;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, text.data() + i, text.size() - i);
+  return mix64(state ^ tail ^ (static_cast<std::uint64_t>(text.size() - i) << 59));
+}
+
+inline constexpr std::uint64_t kKeyHashSeed = 0x5eed0f6b657973ULL;
+inline constexpr std::uint64_t kCheckHashSeed = 0xc0111510afULL;
+
+}  // namespace mpiseg

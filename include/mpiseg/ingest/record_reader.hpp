@@ -1,0 +1,75 @@
+#pragma once
+/// Reads the records (lines) of one byte range of a file in bounded chunks.
+///
+/// A record belongs to the range that contains its first byte; a record that straddles the end
+/// of a range is read to its end by the range's owner, and skipped by the next range's owner,
+/// so every record is read exactly once whatever the range boundaries and chunk sizes.
+///
+/// Two splitting rules ([input] quoted_newlines):
+///  - false: every '\n' ends a record.
+///  - true: a '\n' ends a record only where the number of '"' since the start of the file is
+///    even (RFC 4180 quoting). The parity at the range start comes from a prefix count over the
+///    ranges before it (count_quotes), so every rank splits the file the same way.
+///
+/// Memory: one buffer of chunk_bytes, grown only to hold one record of up to max_record_bytes;
+/// longer records are reported as too long and skipped without being buffered.
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "mpiseg/core/posix_file.hpp"
+
+namespace mpiseg::ingest {
+
+struct ReaderLimits {
+  std::uint64_t chunk_bytes = std::uint64_t{16} << 20;
+  std::uint64_t max_record_bytes = std::uint64_t{1} << 20;
+  bool quoted_newlines = false;
+};
+
+/// What the reader hands over for each record.
+struct Record {
+  std::string_view text;  // without the terminating '\n' (a trailing '\r' is kept); a prefix when too_long
+  std::uint64_t offset;   // byte offset of the record's first byte in the file
+  bool too_long;
+};
+
+class RecordReader {
+ public:
+  /// Reads records starting in [begin, end) of `file` (size `file_size`). `odd_quotes_before` is
+  /// the parity of '"' in [0, begin) (only used with quoted_newlines).
+  RecordReader(const PosixFile& file, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end,
+               const ReaderLimits& limits, bool odd_quotes_before = false);
+
+  /// Calls `on_record` for every record, in file order. Views are valid during the call only.
+  void for_each(const std::function<void(const Record&)>& on_record);
+
+ private:
+  bool fill();  // appends the next chunk to the buffer; false at end of file
+  // Position (relative to buffer_) of the '\n' ending the record that starts at `start`, or
+  // npos when the buffer does not hold the end yet; `scanned`/`parity` carry the scan state.
+  std::size_t find_record_end(std::size_t start, std::size_t& scanned, bool& odd) const;
+
+  const PosixFile& file_;
+  std::uint64_t file_size_;
+  std::uint64_t begin_;
+  std::uint64_t end_;
+  ReaderLimits limits_;
+  bool odd_before_;
+  std::vector<char> buffer_;
+  std::uint64_t buffer_offset_ = 0;  // file offset of buffer_[0]
+  std::size_t buffer_size_ = 0;
+  std::uint64_t next_read_ = 0;  // file offset of the next byte to read
+};
+
+/// Number of '"' bytes in [begin, end) of `file`, read in chunks.
+std::uint64_t count_quotes(const PosixFile& file, std::uint64_t begin, std::uint64_t end, std::uint64_t chunk_bytes);
+
+/// Splits one record into fields. Quoted fields (RFC 4180: the quote opens the field, "" is a
+/// literal quote) are unescaped into `scratch`, which must not be modified while `fields` is used.
+/// Returns false on a stray quote (inside an unquoted field, or followed by anything but the
+/// delimiter or the end of the record).
+bool split_fields(std::string_view record, char delimiter, std::vector<std::string_view>& fields, std::string& scratch);
+
+}  // namespace mpiseg::ingest

@@ -1,0 +1,37 @@
+#pragma once
+/// The columnar HDF5 transaction store written by `mpiseg ingest`, so that monthly reruns do not
+/// parse text again. One dataset per column, in the canonical row order (customer, time, basket,
+/// item, quantity, price, country, flags), so the store is the same file content at any rank
+/// count and can be read back at any other rank count without a shuffle: each rank reads an
+/// even slice whose ends are moved to customer boundaries.
+///
+/// Layout (attributes in brackets):
+///   /            [schema = "mpiseg-store", schema_version, created, tool_version, git_revision,
+///                 rank_count, source_format, row_order, settings]
+///   /lineitems/  customer u64, basket u64, time u32 [units], item u32, quantity i32,
+///                price f64, flags u8 [meaning], country u16 (when mapped)
+///   /items/      code, description, category (strings), first_seen u32
+///   /countries/  name
+///   /customers/  key u64, name (original text of hashed, non-numeric customer ids)
+///   /accounting/ [lines_read, header, blank, accepted, rejected, ...] reason, count, malformed
+///   /inputs/     path, size u64, modified i64
+#include <filesystem>
+#include <string>
+
+#include "mpiseg/comm/communicator.hpp"
+#include "mpiseg/ingest/ingest.hpp"
+
+namespace mpiseg::ingest {
+
+inline constexpr std::int64_t kStoreSchemaVersion = 1;
+
+/// Collective. Writes `result` to `path` (via path.tmp, renamed when complete).
+/// `settings_toml` is stored as provenance.
+void write_store(const std::filesystem::path& path, const IngestResult& result, const std::string& settings_toml,
+                 comm::Communicator& comm);
+
+/// Collective. Reads a store written at any rank count; rows come back partitioned as after
+/// read_input() (customer ranges in rank order, sorted).
+IngestResult read_store(const std::filesystem::path& path, comm::Communicator& comm);
+
+}  // namespace mpiseg::ingest

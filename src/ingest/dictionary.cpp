@@ -1,0 +1,191 @@
+#include "mpiseg/ingest/dictionary.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "mpiseg/comm/collectives.hpp"
+#include "mpiseg/core/error.hpp"
+
+namespace mpiseg::ingest {
+namespace {
+
+void put_string(std::vector<char>& out, std::string_view text) {
+  const auto length = static_cast<std::uint32_t>(text.size());
+  const auto* bytes = reinterpret_cast<const char*>(&length);
+  out.insert(out.end(), bytes, bytes + sizeof length);
+  out.insert(out.end(), text.begin(), text.end());
+}
+
+template <class T>
+void put_value(std::vector<char>& out, T value) {
+  const auto* bytes = reinterpret_cast<const char*>(&value);
+  out.insert(out.end(), bytes, bytes + sizeof value);
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::vector<char>& bytes) : bytes_(bytes) {}
+  bool done() const { return position_ >= bytes_.size(); }
+  std::string string() {
+    const auto length = value<std::uint32_t>();
+    std::string text(bytes_.data() + position_, length);
+    position_ += length;
+    return text;
+  }
+  template <class T>
+  T value() {
+    T result;
+    std::memcpy(&result, bytes_.data() + position_, sizeof result);
+    position_ += sizeof result;
+    return result;
+  }
+
+ private:
+  const std::vector<char>& bytes_;
+  std::size_t position_ = 0;
+};
+
+void put_entry(std::vector<char>& out, const LocalDictionary::Entry& entry) {
+  put_string(out, entry.text);
+  put_string(out, entry.description);
+  put_value(out, entry.description_position);
+  put_string(out, entry.category);
+  put_value(out, entry.category_position);
+  put_value(out, entry.first_seen);
+}
+
+LocalDictionary::Entry get_entry(Reader& in) {
+  LocalDictionary::Entry entry;
+  entry.text = in.string();
+  entry.description = in.string();
+  entry.description_position = in.value<std::uint64_t>();
+  entry.category = in.string();
+  entry.category_position = in.value<std::uint64_t>();
+  entry.first_seen = in.value<std::uint32_t>();
+  return entry;
+}
+
+void absorb(LocalDictionary::Entry& into, LocalDictionary::Entry&& from) {
+  if (from.description_position < into.description_position) {
+    into.description = std::move(from.description);
+    into.description_position = from.description_position;
+  }
+  if (from.category_position < into.category_position) {
+    into.category = std::move(from.category);
+    into.category_position = from.category_position;
+  }
+  into.first_seen = std::min(into.first_seen, from.first_seen);
+}
+
+bool text_less(DictionaryOrder order, const std::string& a, const std::string& b) {
+  if (order == DictionaryOrder::numeric && a.size() != b.size()) return a.size() < b.size();
+  return a < b;
+}
+
+}  // namespace
+
+std::uint32_t LocalDictionary::intern(std::string_view text) {
+  if (auto found = index_.find(text); found != index_.end()) return found->second;
+  const auto id = static_cast<std::uint32_t>(entries_.size());
+  entries_.push_back(Entry{std::string(text), {}, kNoPosition, {}, kNoPosition, std::numeric_limits<std::uint32_t>::max()});
+  index_.emplace(std::string(text), id);
+  return id;
+}
+
+void LocalDictionary::note_description(std::uint32_t id, std::string_view text, std::uint64_t position) {
+  Entry& entry = entries_[id];
+  if (!text.empty() && position < entry.description_position) {
+    entry.description.assign(text);
+    entry.description_position = position;
+  }
+}
+
+void LocalDictionary::note_category(std::uint32_t id, std::string_view text, std::uint64_t position) {
+  Entry& entry = entries_[id];
+  if (!text.empty() && position < entry.category_position) {
+    entry.category.assign(text);
+    entry.category_position = position;
+  }
+}
+
+std::vector<LocalDictionary::Entry> merge_dictionaries(const LocalDictionary& local, DictionaryOrder order,
+                                                       comm::Communicator& comm, std::vector<std::uint32_t>& local_to_global) {
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  // 1. Route each entry to the rank that owns its text, so that each string is merged once.
+  std::vector<std::vector<char>> outgoing(ranks);
+  for (const auto& entry : local.entries()) put_entry(outgoing[hash_bytes(entry.text, 29) % ranks], entry);
+  std::vector<char> send;
+  std::vector<std::uint64_t> send_counts(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) {
+    send_counts[r] = outgoing[r].size();
+    send.insert(send.end(), outgoing[r].begin(), outgoing[r].end());
+  }
+  std::vector<std::uint64_t> received_counts;
+  const std::vector<char> received = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
+  std::vector<LocalDictionary::Entry> owned;
+  {
+    std::unordered_map<std::string, std::size_t> position;
+    Reader in(received);
+    while (!in.done()) {
+      LocalDictionary::Entry entry = get_entry(in);
+      auto [it, inserted] = position.emplace(entry.text, owned.size());
+      if (inserted)
+        owned.push_back(std::move(entry));
+      else
+        absorb(owned[it->second], std::move(entry));
+    }
+  }
+  // 2. Every rank gets every merged entry once and sorts them: the global ids.
+  std::vector<char> mine;
+  for (const auto& entry : owned) put_entry(mine, entry);
+  const std::vector<char> everything = comm.allgatherv(std::span<const char>(mine));
+  std::vector<LocalDictionary::Entry> global;
+  Reader in(everything);
+  while (!in.done()) global.push_back(get_entry(in));
+  std::sort(global.begin(), global.end(), [order](const auto& a, const auto& b) { return text_less(order, a.text, b.text); });
+
+  local_to_global.resize(local.size());
+  for (std::size_t id = 0; id < local.size(); ++id) {
+    const std::string& text = local.entries()[id].text;
+    const auto found = std::lower_bound(global.begin(), global.end(), text,
+                                        [order](const auto& entry, const std::string& value) { return text_less(order, entry.text, value); });
+    local_to_global[id] = static_cast<std::uint32_t>(found - global.begin());
+  }
+  return global;
+}
+
+void check_key_collisions(std::vector<std::pair<std::uint64_t, std::uint64_t>> entries, std::string_view what,
+                          comm::Communicator& comm) {
+  const auto ranks = static_cast<std::uint64_t>(comm.size());
+  std::sort(entries.begin(), entries.end(), [ranks](const auto& a, const auto& b) {
+    return std::pair(a.first % ranks, a) < std::pair(b.first % ranks, b);
+  });
+  std::vector<std::uint64_t> counts(ranks, 0), flat;
+  for (const auto& [key, check] : entries) {
+    ++counts[key % ranks];
+    flat.push_back(key);
+    flat.push_back(check);
+  }
+  for (auto& count : counts) count *= 2;
+  std::vector<std::uint64_t> received_counts;
+  const std::vector<std::uint64_t> received = comm.alltoallv(std::span<const std::uint64_t>(flat), counts, received_counts);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> owned;
+  for (std::size_t i = 0; i + 1 < received.size(); i += 2) owned.emplace_back(received[i], received[i + 1]);
+  std::sort(owned.begin(), owned.end());
+  std::uint64_t collisions = 0, example = 0;
+  for (std::size_t i = 1; i < owned.size(); ++i) {
+    if (owned[i].first == owned[i - 1].first && owned[i].second != owned[i - 1].second) {
+      if (collisions++ == 0) example = owned[i].first;
+    }
+  }
+  const std::uint64_t total = comm.allreduce(collisions, comm::ReduceOp::sum);
+  if (total != 0) {
+    const std::uint64_t shown = comm.allreduce(example, comm::ReduceOp::max);
+    throw InputError(fmt::format("{} distinct {} ids hash to the same 63-bit key (e.g. key {}); this is astronomically "
+                                 "unlikely for honest data: check the input for adversarial ids",
+                                 total, what, shown));
+  }
+}
+
+}  // namespace mpiseg::ingest

@@ -1,0 +1,680 @@
+#include "mpiseg/ingest/ingest.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+#include <limits>
+#include <numeric>
+
+#include "mpiseg/comm/collectives.hpp"
+#include "mpiseg/comm/shuffle.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/hash.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/resources.hpp"
+#include "mpiseg/ingest/dictionary.hpp"
+#include "mpiseg/ingest/record_reader.hpp"
+
+namespace mpiseg::ingest {
+namespace {
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+constexpr int kPositionFileShift = 44;  // input position = file << 44 | byte offset (16 TiB per file)
+
+/// The part of one file this rank reads.
+struct Segment {
+  std::uint32_t file;
+  std::uint64_t begin;
+  std::uint64_t end;
+};
+
+/// Splits the concatenation of all files evenly over the ranks.
+std::vector<Segment> plan_segments(const std::vector<std::uint64_t>& sizes, int rank, int size) {
+  const std::uint64_t total = std::accumulate(sizes.begin(), sizes.end(), std::uint64_t{0});
+  const auto ranks = static_cast<std::uint64_t>(size);
+  const auto me = static_cast<std::uint64_t>(rank);
+  const std::uint64_t low = total / ranks * me + std::min(me, total % ranks);
+  const std::uint64_t high = low + total / ranks + (me < total % ranks ? 1 : 0);
+  std::vector<Segment> segments;
+  std::uint64_t start = 0;
+  for (std::uint32_t f = 0; f < sizes.size(); ++f) {
+    const std::uint64_t file_low = std::max(low, start), file_high = std::min(high, start + sizes[f]);
+    if (file_low < file_high) segments.push_back(Segment{f, file_low - start, file_high - start});
+    start += sizes[f];
+  }
+  return segments;
+}
+
+/// Column positions of the mapped fields in one file.
+struct ColumnMap {
+  int customer = -1, basket = -1, timestamp = -1, item = -1, quantity = -1, price = -1;
+  int description = -1, country = -1, category = -1;
+  std::size_t expected_fields = 0;  // 0: not checked
+  int highest = -1;
+};
+
+std::string_view strip_carriage_return(std::string_view text) {
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  return text;
+}
+
+ColumnMap resolve_columns(const InputSettings& settings, const std::filesystem::path& path, std::string_view header_line) {
+  ColumnMap map;
+  std::vector<std::string_view> names;
+  std::string scratch;
+  if (settings.header) {
+    std::string_view line = strip_carriage_return(header_line);
+    if (line.substr(0, kUtf8Bom.size()) == kUtf8Bom) line.remove_prefix(kUtf8Bom.size());
+    if (!split_fields(line, settings.delimiter, names, scratch))
+      throw InputError(fmt::format("{}: the header line has unbalanced quotes", path.string()));
+    map.expected_fields = names.size();
+  } else if (settings.field_count > 0) {
+    map.expected_fields = static_cast<std::size_t>(settings.field_count);
+  }
+  auto resolve = [&](const ColumnRef& ref, const char* key) {
+    if (!ref.mapped()) return -1;
+    int index = -1;
+    if (ref.index >= 0) {
+      index = static_cast<int>(ref.index);
+      if (map.expected_fields != 0 && static_cast<std::size_t>(index) >= map.expected_fields)
+        throw ConfigError(fmt::format("[input] {} = {}: {} has only {} columns", key, ref.index, path.string(), map.expected_fields));
+    } else {
+      if (!settings.header)
+        throw ConfigError(fmt::format("[input] {} = \"{}\": columns can be named only when [input] header = true; give a 0-based index",
+                                      key, ref.name));
+      const auto found = std::find(names.begin(), names.end(), ref.name);
+      if (found == names.end()) {
+        std::string available;
+        for (auto name : names) available += fmt::format("{}'{}'", available.empty() ? "" : ", ", name);
+        throw ConfigError(fmt::format("[input] {} = \"{}\": no such column in the header of {} (columns: {})", key, ref.name,
+                                      path.string(), available));
+      }
+      index = static_cast<int>(found - names.begin());
+    }
+    map.highest = std::max(map.highest, index);
+    return index;
+  };
+  map.customer = resolve(settings.customer, "customer");
+  map.basket = resolve(settings.basket, "basket");
+  map.timestamp = resolve(settings.timestamp, "timestamp");
+  map.item = resolve(settings.item, "item");
+  map.quantity = resolve(settings.quantity, "quantity");
+  map.price = resolve(settings.price, "price");
+  map.description = resolve(settings.description, "description");
+  map.country = resolve(settings.country, "country");
+  map.category = resolve(settings.category, "category");
+  return map;
+}
+
+/// The first record of a file (its header).
+std::string read_first_record(const PosixFile& file, std::uint64_t size, const ReaderLimits& limits) {
+  std::string first;
+  RecordReader reader(file, size, 0, 1, limits);
+  reader.for_each([&](const Record& record) { first.assign(record.text); });
+  return first;
+}
+
+/// Hashed string ids seen on this rank: key -> check hash (and the name, for customers).
+class HashedIds {
+ public:
+  explicit HashedIds(bool keep_names) : keep_names_(keep_names) {}
+
+  std::uint64_t key_of(std::string_view text) {
+    std::uint64_t key = hash_bytes(text, kKeyHashSeed) | kHashedKeyBit;
+    if (key == kMissingCustomer) key -= 1;  // never the "no customer" key
+    if (last_key_ != key || last_text_ != text) {
+      auto [it, inserted] = ids_.try_emplace(key, Entry{hash_bytes(text, kCheckHashSeed), {}});
+      if (inserted && keep_names_) it->second.name.assign(text);
+      last_key_ = key;
+      last_text_.assign(text);
+    }
+    return key;
+  }
+
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> checks() const {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> result;
+    result.reserve(ids_.size());
+    for (const auto& [key, entry] : ids_) result.emplace_back(key, entry.check);
+    return result;
+  }
+  /// (key, name) pairs, sorted by key.
+  CustomerNames names() const {
+    std::vector<std::pair<std::uint64_t, const std::string*>> sorted;
+    for (const auto& [key, entry] : ids_) sorted.emplace_back(key, &entry.name);
+    std::sort(sorted.begin(), sorted.end());
+    CustomerNames names;
+    for (const auto& [key, name] : sorted) {
+      names.key.push_back(key);
+      names.name.push_back(*name);
+    }
+    return names;
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t check;
+    std::string name;
+  };
+  bool keep_names_;
+  std::unordered_map<std::uint64_t, Entry> ids_;
+  std::uint64_t last_key_ = 0;
+  std::string last_text_;
+};
+
+/// Turns records into rows, classifying every record exactly once.
+class RecordParser {
+ public:
+  RecordParser(const InputSettings& settings, const IngestPolicy& policy, bool basket_file, LineItems& rows,
+               Accounting& accounting, RejectSampler& sampler)
+      : settings_(settings),
+        policy_(policy),
+        basket_file_(basket_file),
+        rows_(rows),
+        accounting_(accounting),
+        sampler_(sampler),
+        customers_(true),
+        baskets_(false) {}
+
+  void begin_segment(std::uint32_t file, const ColumnMap* columns) {
+    file_ = file;
+    columns_ = columns;
+    lines_before_segment_ = accounting_.lines_read;
+  }
+
+  void parse(const Record& record) {
+    ++accounting_.lines_read;
+    std::string_view text = record.text;
+    if (record.offset == 0 && settings_.encoding == Encoding::utf8 && text.substr(0, kUtf8Bom.size()) == kUtf8Bom)
+      text.remove_prefix(kUtf8Bom.size());
+    if (record.too_long) return reject(RejectReason::record_too_long, record);
+    if (record.offset == 0 && settings_.header && !basket_file_) {
+      ++accounting_.header;
+      return;
+    }
+    text = strip_carriage_return(text);
+    if (text.empty()) {
+      ++accounting_.blank;
+      return;
+    }
+    if (std::memchr(text.data(), '\0', text.size()) != nullptr) return reject(RejectReason::nul_byte, record);
+    if (basket_file_)
+      parse_basket(text, record);
+    else
+      parse_line_item(text, record);
+  }
+
+  LocalDictionary& items() noexcept { return items_; }
+  LocalDictionary& countries() noexcept { return countries_; }
+  HashedIds& customers() noexcept { return customers_; }
+  HashedIds& baskets() noexcept { return baskets_; }
+
+ private:
+  void reject(RejectReason reason, const Record& record) {
+    accounting_.reject(reason);
+    // The record's number within this segment; the records of earlier segments are added later.
+    sampler_.offer(reason, file_, record.offset, accounting_.lines_read - lines_before_segment_, record.text);
+  }
+
+  std::uint64_t position(const Record& record) const {
+    return (static_cast<std::uint64_t>(file_) << kPositionFileShift) | record.offset;
+  }
+
+  // Text of a string field in UTF-8: validated (utf-8 input) or converted (latin-1 input).
+  bool text_field(std::string_view field, std::string_view& out, std::string& storage) const {
+    if (settings_.encoding == Encoding::latin1) {
+      storage.clear();
+      append_latin1_as_utf8(field, storage);
+      out = storage;
+      return true;
+    }
+    out = field;
+    return is_valid_utf8(field);
+  }
+
+  void parse_line_item(std::string_view text, const Record& record) {
+    if (!settings_.quoted_newlines && text.find('"') != std::string_view::npos &&
+        std::count(text.begin(), text.end(), '"') % 2 != 0)
+      return reject(RejectReason::quoted_newline, record);
+    if (!split_fields(text, settings_.delimiter, fields_, scratch_)) return reject(RejectReason::bad_quote, record);
+    const ColumnMap& c = *columns_;
+    if ((c.expected_fields != 0 && fields_.size() != c.expected_fields) ||
+        static_cast<int>(fields_.size()) <= c.highest)
+      return reject(RejectReason::field_count, record);
+    for (int index : {c.customer, c.basket, c.timestamp, c.item, c.quantity, c.price, c.description, c.country, c.category})
+      if (index >= 0 && fields_[static_cast<std::size_t>(index)].size() > policy_.max_field_bytes)
+        return reject(RejectReason::field_too_long, record);
+
+    std::string_view item_code, customer_text, basket_text, description, country, category;
+    if (!text_field(fields_[static_cast<std::size_t>(c.item)], item_code, item_storage_) ||
+        !text_field(fields_[static_cast<std::size_t>(c.customer)], customer_text, customer_storage_) ||
+        !text_field(fields_[static_cast<std::size_t>(c.basket)], basket_text, basket_storage_) ||
+        (c.description >= 0 && !text_field(fields_[static_cast<std::size_t>(c.description)], description, description_storage_)) ||
+        (c.country >= 0 && !text_field(fields_[static_cast<std::size_t>(c.country)], country, country_storage_)) ||
+        (c.category >= 0 && !text_field(fields_[static_cast<std::size_t>(c.category)], category, category_storage_)))
+      return reject(RejectReason::invalid_encoding, record);
+    if (basket_text.empty()) return reject(RejectReason::missing_basket, record);
+    if (item_code.empty()) return reject(RejectReason::missing_item, record);
+
+    const auto timestamp = parse_timestamp(fields_[static_cast<std::size_t>(c.timestamp)], settings_.timestamp_format);
+    if (!timestamp) return reject(RejectReason::bad_timestamp, record);
+    if (*timestamp < 0 || *timestamp > std::numeric_limits<std::uint32_t>::max())
+      return reject(RejectReason::timestamp_out_of_range, record);
+    const auto quantity = parse_integer(fields_[static_cast<std::size_t>(c.quantity)]);
+    if (!quantity || *quantity < std::numeric_limits<std::int32_t>::min() || *quantity > std::numeric_limits<std::int32_t>::max())
+      return reject(RejectReason::bad_quantity, record);
+    const auto price = parse_decimal(fields_[static_cast<std::size_t>(c.price)]);
+    if (!price) return reject(RejectReason::bad_price, record);
+
+    std::uint8_t flags = 0;
+    if (!policy_.cancellation_prefix.empty() && basket_text.substr(0, policy_.cancellation_prefix.size()) == policy_.cancellation_prefix)
+      flags |= line_flags::cancellation;
+    if (*quantity < 0) flags |= line_flags::return_line;
+    if (*price <= 0) flags |= line_flags::nonpositive_price;
+    if (customer_text.empty()) flags |= line_flags::missing_customer;
+
+    // Policies, in a fixed order: the first that removes the line names it.
+    auto removed = [&](PolicyAction action, RejectReason reason) {
+      if (action == PolicyAction::keep) return false;
+      reject(reason, record);
+      return true;
+    };
+    if ((flags & line_flags::return_line) && removed(policy_.negative_quantity, RejectReason::negative_quantity)) return;
+    if ((flags & line_flags::nonpositive_price) && removed(policy_.nonpositive_price, RejectReason::nonpositive_price)) return;
+    if ((flags & line_flags::missing_customer) && removed(policy_.missing_customer, RejectReason::missing_customer)) return;
+    if ((flags & line_flags::cancellation) && removed(policy_.cancellations, RejectReason::cancellation)) return;
+
+    // Accepted.
+    std::uint64_t customer = kMissingCustomer;
+    if (!customer_text.empty()) {
+      const auto numeric = parse_numeric_key(customer_text);
+      customer = numeric ? *numeric : customers_.key_of(customer_text);
+    }
+    const auto numeric_basket = parse_numeric_key(basket_text);
+    const std::uint64_t basket = numeric_basket ? *numeric_basket : baskets_.key_of(basket_text);
+    const std::uint32_t item = items_.intern(item_code);
+    const auto time = static_cast<std::uint32_t>(*timestamp);
+    items_.note_time(item, time);
+    if (!description.empty()) items_.note_description(item, description, position(record));
+    if (!category.empty()) items_.note_category(item, category, position(record));
+    std::uint16_t country_id = 0;
+    if (c.country >= 0) {
+      if (country != last_country_text_ || last_country_ < 0) {
+        const std::uint32_t id = countries_.intern(country);
+        if (id > std::numeric_limits<std::uint16_t>::max())
+          throw LimitExceeded("more than 65,536 distinct countries: is [input] country mapped to the right column?");
+        last_country_ = static_cast<int>(id);
+        last_country_text_.assign(country);
+      }
+      country_id = static_cast<std::uint16_t>(last_country_);
+    }
+    rows_.customer.push_back(customer);
+    rows_.basket.push_back(basket);
+    rows_.time.push_back(time);
+    rows_.item.push_back(item);
+    rows_.quantity.push_back(static_cast<std::int32_t>(*quantity));
+    rows_.price.push_back(*price);
+    rows_.country.push_back(country_id);
+    rows_.flags.push_back(flags);
+    ++accounting_.accepted;
+    if (flags & line_flags::cancellation) ++accounting_.cancellation_lines;
+    if (flags & line_flags::return_line) ++accounting_.return_lines;
+    if (flags & line_flags::nonpositive_price) ++accounting_.nonpositive_price_lines;
+    if (flags & line_flags::missing_customer) ++accounting_.missing_customer_lines;
+  }
+
+  void parse_basket(std::string_view text, const Record& record) {
+    if (settings_.encoding == Encoding::utf8 && settings_.basket_items == BasketItems::name && !is_valid_utf8(text))
+      return reject(RejectReason::invalid_encoding, record);
+    tokens_.clear();
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t next = text.find(settings_.delimiter, start);
+      const std::string_view token = text.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
+      if (!token.empty()) tokens_.push_back(token);  // trailing and doubled separators carry no item
+      if (next == std::string_view::npos) break;
+      start = next + 1;
+    }
+    if (tokens_.empty()) {
+      ++accounting_.blank;
+      return;
+    }
+    canonical_.clear();
+    for (std::string_view token : tokens_) {
+      if (token.size() > policy_.max_field_bytes) return reject(RejectReason::field_too_long, record);
+      if (settings_.basket_items == BasketItems::integer) {
+        const auto value = parse_numeric_key(token);
+        if (!value || token.find('.') != std::string_view::npos) return reject(RejectReason::bad_item, record);
+        canonical_.push_back(std::to_string(*value));
+      } else if (settings_.encoding == Encoding::latin1) {
+        std::string converted;
+        append_latin1_as_utf8(token, converted);
+        canonical_.push_back(std::move(converted));
+      } else {
+        canonical_.emplace_back(token);
+      }
+    }
+    const std::uint64_t basket = position(record);
+    for (const std::string& code : canonical_) {
+      rows_.customer.push_back(kMissingCustomer);
+      rows_.basket.push_back(basket);
+      rows_.time.push_back(0);
+      rows_.item.push_back(items_.intern(code));
+      rows_.quantity.push_back(1);
+      rows_.price.push_back(0.0);
+      rows_.country.push_back(0);
+      rows_.flags.push_back(0);
+    }
+    ++accounting_.accepted;
+    accounting_.item_occurrences += canonical_.size();
+  }
+
+  const InputSettings& settings_;
+  const IngestPolicy& policy_;
+  bool basket_file_;
+  LineItems& rows_;
+  Accounting& accounting_;
+  RejectSampler& sampler_;
+  const ColumnMap* columns_ = nullptr;
+  std::uint32_t file_ = 0;
+  std::uint64_t lines_before_segment_ = 0;
+  LocalDictionary items_;
+  LocalDictionary countries_;
+  HashedIds customers_;
+  HashedIds baskets_;
+  std::vector<std::string_view> fields_;
+  std::vector<std::string_view> tokens_;
+  std::vector<std::string> canonical_;
+  std::string scratch_, item_storage_, customer_storage_, basket_storage_, description_storage_, country_storage_,
+      category_storage_;
+  std::string last_country_text_;
+  int last_country_ = -1;
+};
+
+/// Exchanges variable-length names along with their keys under `partition`.
+CustomerNames route_names(const CustomerNames& local, const comm::KeyRangePartition& partition, comm::Communicator& comm) {
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  std::vector<std::vector<char>> blocks(ranks);
+  for (std::size_t i = 0; i < local.key.size(); ++i) {
+    auto& block = blocks[static_cast<std::size_t>(partition.owner(local.key[i]))];
+    const auto length = static_cast<std::uint32_t>(local.name[i].size());
+    const auto* key_bytes = reinterpret_cast<const char*>(&local.key[i]);
+    const auto* length_bytes = reinterpret_cast<const char*>(&length);
+    block.insert(block.end(), key_bytes, key_bytes + sizeof(std::uint64_t));
+    block.insert(block.end(), length_bytes, length_bytes + sizeof length);
+    block.insert(block.end(), local.name[i].begin(), local.name[i].end());
+  }
+  std::vector<char> send;
+  std::vector<std::uint64_t> counts(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) {
+    counts[r] = blocks[r].size();
+    send.insert(send.end(), blocks[r].begin(), blocks[r].end());
+  }
+  std::vector<std::uint64_t> received_counts;
+  const std::vector<char> received = comm.alltoallv(std::span<const char>(send), counts, received_counts);
+  std::vector<std::pair<std::uint64_t, std::string>> entries;
+  for (std::size_t position = 0; position < received.size();) {
+    std::uint64_t key = 0;
+    std::uint32_t length = 0;
+    std::memcpy(&key, received.data() + position, sizeof key);
+    std::memcpy(&length, received.data() + position + sizeof key, sizeof length);
+    position += sizeof key + sizeof length;
+    entries.emplace_back(key, std::string(received.data() + position, length));
+    position += length;
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  CustomerNames names;
+  for (auto& [key, name] : entries) {
+    names.key.push_back(key);
+    names.name.push_back(std::move(name));
+  }
+  return names;
+}
+
+template <class T>
+void shrink(std::vector<T>& column) {
+  column.shrink_to_fit();
+}
+
+void shrink_columns(LineItems& rows) {
+  shrink(rows.customer);
+  shrink(rows.basket);
+  shrink(rows.time);
+  shrink(rows.item);
+  shrink(rows.quantity);
+  shrink(rows.price);
+  shrink(rows.country);
+  shrink(rows.flags);
+}
+
+bool same_row(const LineItems& rows, std::size_t a, std::size_t b) {
+  return rows.customer[a] == rows.customer[b] && rows.time[a] == rows.time[b] && rows.basket[a] == rows.basket[b] &&
+         rows.item[a] == rows.item[b] && rows.quantity[a] == rows.quantity[b] &&
+         std::memcmp(&rows.price[a], &rows.price[b], sizeof(double)) == 0 && rows.country[a] == rows.country[b] &&
+         rows.flags[a] == rows.flags[b];
+}
+
+}  // namespace
+
+std::vector<InputFileInfo> describe_inputs(const std::vector<std::filesystem::path>& paths) {
+  std::vector<InputFileInfo> inputs;
+  for (const auto& path : paths) {
+    struct stat info {};
+    InputFileInfo file{path.string(), 0, 0};
+    if (::stat(path.c_str(), &info) == 0) {
+      file.size = static_cast<std::uint64_t>(info.st_size);
+      file.modified = static_cast<std::int64_t>(info.st_mtime);
+    }
+    inputs.push_back(std::move(file));
+  }
+  return inputs;
+}
+
+std::uint64_t sort_rows_and_count_duplicates(LineItems& rows) {
+  std::vector<std::uint32_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0u);
+  auto price_key = [&](std::uint32_t i) {
+    // Total order on doubles (no NaN here): compare the bit patterns made monotone.
+    std::uint64_t bits;
+    std::memcpy(&bits, &rows.price[i], sizeof bits);
+    return (bits & (std::uint64_t{1} << 63)) ? ~bits : bits | (std::uint64_t{1} << 63);
+  };
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    if (rows.customer[a] != rows.customer[b]) return rows.customer[a] < rows.customer[b];
+    if (rows.time[a] != rows.time[b]) return rows.time[a] < rows.time[b];
+    if (rows.basket[a] != rows.basket[b]) return rows.basket[a] < rows.basket[b];
+    if (rows.item[a] != rows.item[b]) return rows.item[a] < rows.item[b];
+    if (rows.quantity[a] != rows.quantity[b]) return rows.quantity[a] < rows.quantity[b];
+    if (rows.price[a] != rows.price[b]) return price_key(a) < price_key(b);
+    if (rows.country[a] != rows.country[b]) return rows.country[a] < rows.country[b];
+    return rows.flags[a] < rows.flags[b];
+  });
+  if (!std::is_sorted(order.begin(), order.end())) rows.permute(order);
+  std::uint64_t duplicates = 0;
+  for (std::size_t i = 1; i < rows.size(); ++i)
+    if (same_row(rows, i, i - 1)) ++duplicates;
+  return duplicates;
+}
+
+IngestResult read_input(const InputSettings& settings, const IngestPolicy& policy, const std::filesystem::path& rejects_path,
+                        comm::Communicator& comm) {
+  const Stopwatch watch;
+  const bool basket_file = settings.format == InputFormat::baskets;
+  if (settings.format != InputFormat::csv && !basket_file)
+    throw ConfigError("ingest reads [input] format = \"csv\" or \"baskets\"; a store is read with read_store()");
+  IngestResult result;
+  result.from_basket_file = basket_file;
+  result.inputs = describe_inputs(settings.paths);
+  std::vector<std::uint64_t> sizes;
+  std::vector<std::string> names;
+  for (const auto& input : result.inputs) {
+    sizes.push_back(input.size);
+    names.push_back(input.path);
+  }
+  const std::uint64_t total_bytes = std::accumulate(sizes.begin(), sizes.end(), std::uint64_t{0});
+  const std::vector<Segment> segments = plan_segments(sizes, comm.rank(), comm.size());
+  const ReaderLimits limits{policy.chunk_bytes, policy.max_record_bytes, settings.quoted_newlines && !basket_file};
+
+  // Column positions per file, from each file's header (every rank reads the headers).
+  std::vector<ColumnMap> columns(settings.paths.size());
+  if (!basket_file) {
+    comm::collectively(comm, "reading headers", [&] {
+      for (std::size_t f = 0; f < settings.paths.size(); ++f) {
+        if (sizes[f] == 0) continue;
+        std::string header;
+        if (settings.header) {
+          PosixFile file(settings.paths[f], O_RDONLY);
+          header = read_first_record(file, sizes[f], limits);
+        }
+        columns[f] = resolve_columns(settings, settings.paths[f], header);
+      }
+    });
+  }
+
+  // With quoted newlines, the quote parity before each segment decides where records start.
+  std::vector<bool> odd_before(segments.size(), false);
+  if (limits.quoted_newlines) {
+    // Every rank reports (file, begin, quotes) for each of its segments; parity is the sum of
+    // the quotes of all earlier segments of the same file.
+    std::vector<std::uint64_t> mine;
+    comm::collectively(comm, "counting quotes", [&] {
+      for (const Segment& segment : segments) {
+        PosixFile file(settings.paths[segment.file], O_RDONLY);
+        mine.insert(mine.end(), {segment.file, segment.begin, count_quotes(file, segment.begin, segment.end, policy.chunk_bytes)});
+      }
+    });
+    const std::vector<std::uint64_t> all = comm.allgatherv(std::span<const std::uint64_t>(mine));
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+      std::uint64_t quotes = 0;
+      for (std::size_t i = 0; i + 2 < all.size(); i += 3)
+        if (all[i] == segments[s].file && all[i + 1] < segments[s].begin) quotes += all[i + 2];
+      odd_before[s] = quotes % 2 != 0;
+    }
+  }
+
+  // Parse this rank's ranges. Records per segment are kept to number the sample lines.
+  Accounting accounting;
+  for (std::size_t r = 0; r < kReasonCount; ++r) accounting.malformed[r] = r < static_cast<std::size_t>(RejectReason::negative_quantity);
+  accounting.malformed[static_cast<std::size_t>(RejectReason::negative_quantity)] = policy.negative_quantity == PolicyAction::reject;
+  accounting.malformed[static_cast<std::size_t>(RejectReason::nonpositive_price)] = policy.nonpositive_price == PolicyAction::reject;
+  RejectSampler sampler(policy.rejects_per_reason);
+  std::vector<std::uint64_t> records_per_segment(segments.size(), 0);
+  std::vector<std::size_t> samples_before_segment(segments.size() + 1, 0);
+  LineItems& rows = result.rows;
+  RecordParser parser(settings, policy, basket_file, rows, accounting, sampler);
+  comm::collectively(comm, "parsing", [&] {
+    std::uint64_t my_bytes = 0;
+    for (const Segment& segment : segments) my_bytes += segment.end - segment.begin;
+    rows.reserve(static_cast<std::size_t>(my_bytes / (basket_file ? 4 : 64)));
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+      const Segment& segment = segments[s];
+      PosixFile file(settings.paths[segment.file], O_RDONLY);
+      parser.begin_segment(segment.file, basket_file ? nullptr : &columns[segment.file]);
+      samples_before_segment[s] = sampler.samples().size();
+      const std::uint64_t before = accounting.lines_read;
+      RecordReader reader(file, sizes[segment.file], segment.begin, segment.end, limits, odd_before[s]);
+      reader.for_each([&](const Record& record) { parser.parse(record); });
+      records_per_segment[s] = accounting.lines_read - before;
+    }
+    samples_before_segment[segments.size()] = sampler.samples().size();
+  });
+
+  // Line numbers of the samples: records in earlier segments of the same file come first.
+  {
+    std::vector<std::uint64_t> mine;
+    for (std::size_t s = 0; s < segments.size(); ++s) mine.insert(mine.end(), {segments[s].file, segments[s].begin, records_per_segment[s]});
+    const std::vector<std::uint64_t> all = comm.allgatherv(std::span<const std::uint64_t>(mine));
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+      std::uint64_t records_before = 0;
+      for (std::size_t i = 0; i + 2 < all.size(); i += 3)
+        if (all[i] == segments[s].file && all[i + 1] < segments[s].begin) records_before += all[i + 2];
+      for (std::size_t k = samples_before_segment[s]; k < samples_before_segment[s + 1]; ++k)
+        sampler.samples()[k].line_number += records_before;
+    }
+  }
+  result.accounting = accounting;
+  result.accounting.reduce(comm);
+  const Accounting& total = result.accounting;
+  if (!total.balanced())
+    throw std::logic_error(fmt::format("ingest accounting does not balance: {}", total.summary()));
+
+  const bool wrote_rejects = total.rejected_total() > 0 &&
+                             write_reject_samples(std::move(sampler.samples()), policy.rejects_per_reason, names, rejects_path.string(), comm);
+  log::info("ingest: {:.1f} MB in {} file(s) on {} rank(s): {}", static_cast<double>(total_bytes) / 1e6, names.size(), comm.size(),
+            total.summary());
+  if (wrote_rejects) log::info("ingest: sample rejected lines in {}", rejects_path.string());
+  const std::uint64_t malformed = total.malformed_total();
+  if (static_cast<double>(malformed) > policy.max_reject_fraction * static_cast<double>(total.data_lines()))
+    throw InputError(fmt::format("{} of {} data lines ({:.3f}%) are malformed, more than [ingest] max_reject_fraction = {}; "
+                                 "see the counts above and the samples in {}",
+                                 malformed, total.data_lines(),
+                                 100.0 * static_cast<double>(malformed) / static_cast<double>(std::max<std::uint64_t>(total.data_lines(), 1)),
+                                 policy.max_reject_fraction, rejects_path.string()));
+
+  // Global dictionaries; local ids become global ids.
+  std::vector<std::uint32_t> item_ids, country_ids;
+  const auto items = merge_dictionaries(parser.items(), basket_file && settings.basket_items == BasketItems::integer
+                                                            ? DictionaryOrder::numeric : DictionaryOrder::bytes,
+                                        comm, item_ids);
+  for (std::uint32_t& item : rows.item) item = item_ids[item];
+  for (const auto& entry : items) {
+    result.items.code.push_back(entry.text);
+    result.items.description.push_back(entry.description);
+    result.items.category.push_back(entry.category);
+    result.items.first_seen.push_back(entry.first_seen);
+  }
+  if (!basket_file && settings.country.mapped()) {
+    const auto countries = merge_dictionaries(parser.countries(), DictionaryOrder::bytes, comm, country_ids);
+    for (std::uint16_t& country : rows.country) country = static_cast<std::uint16_t>(country_ids[country]);
+    for (const auto& entry : countries) result.countries.push_back(entry.text);
+    result.has_country = true;
+  }
+  result.has_category = !basket_file && settings.category.mapped();
+  check_key_collisions(parser.customers().checks(), "customer", comm);
+  check_key_collisions(parser.baskets().checks(), "invoice", comm);
+
+  if (basket_file) {
+    // Baskets never leave the rank that read their line; sort items within each basket.
+    sort_rows_and_count_duplicates(rows);
+  } else {
+    // All lines of a customer to one rank; ranks own ascending customer ranges.
+    const auto partition = comm::KeyRangePartition::balanced(rows.customer, comm);
+    const comm::ShufflePlan plan(rows.customer, partition, comm);
+    plan.exchange_in_place(rows.customer, comm);
+    plan.exchange_in_place(rows.basket, comm);
+    plan.exchange_in_place(rows.time, comm);
+    plan.exchange_in_place(rows.item, comm);
+    plan.exchange_in_place(rows.quantity, comm);
+    plan.exchange_in_place(rows.price, comm);
+    plan.exchange_in_place(rows.country, comm);
+    plan.exchange_in_place(rows.flags, comm);
+    result.customer_names = route_names(parser.customers().names(), partition, comm);
+    const std::uint64_t duplicates = comm.allreduce(sort_rows_and_count_duplicates(rows), comm::ReduceOp::sum);
+    result.accounting.duplicate_lines = duplicates;
+    log::info("ingest: {} accepted lines repeat an earlier line exactly ([ingest] duplicates = \"{}\")", duplicates,
+              policy.duplicates == PolicyAction::drop ? "drop" : "keep");
+    if (policy.duplicates == PolicyAction::drop && duplicates > 0) {
+      // Identical rows are adjacent after the sort; keep the first of each run.
+      std::vector<std::uint32_t> keep;
+      keep.reserve(rows.size());
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        if (i == 0 || !same_row(rows, i, i - 1)) keep.push_back(static_cast<std::uint32_t>(i));
+      rows.permute(keep);
+      result.accounting.accepted -= duplicates;
+      result.accounting.rejected[static_cast<std::size_t>(RejectReason::duplicate)] += duplicates;
+    }
+  }
+  shrink_columns(rows);
+
+  const std::uint64_t row_count = comm.allreduce<std::uint64_t>(rows.size(), comm::ReduceOp::sum);
+  const std::uint64_t memory = comm.allreduce<std::uint64_t>(rows.memory_bytes(), comm::ReduceOp::sum);
+  log::info("ingest: {} rows in memory, {:.1f} bytes per line item; {} items{}; {:.2f} s", row_count,
+            row_count == 0 ? 0.0 : static_cast<double>(memory) / static_cast<double>(row_count), result.items.size(),
+            result.has_country ? fmt::format(", {} countries", result.countries.size()) : "", watch.seconds());
+  return result;
+}
+
+}  // namespace mpiseg::ingest

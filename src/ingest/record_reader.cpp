@@ -1,0 +1,214 @@
+#include "mpiseg/ingest/record_reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mpiseg::ingest {
+namespace {
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+std::size_t count_char(const char* data, std::size_t size, char c) {
+  std::size_t count = 0;
+  const char* end = data + size;
+  for (const char* p = data; (p = static_cast<const char*>(std::memchr(p, c, static_cast<std::size_t>(end - p)))) != nullptr; ++p)
+    ++count;
+  return count;
+}
+}  // namespace
+
+RecordReader::RecordReader(const PosixFile& file, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end,
+                           const ReaderLimits& limits, bool odd_quotes_before)
+    : file_(file),
+      file_size_(file_size),
+      begin_(begin),
+      end_(std::min(end, file_size)),
+      limits_(limits),
+      odd_before_(odd_quotes_before) {
+  limits_.chunk_bytes = std::max<std::uint64_t>(limits_.chunk_bytes, 1);
+  // One byte before the range tells whether the range starts at a record boundary.
+  next_read_ = begin_ == 0 ? 0 : begin_ - 1;
+  buffer_offset_ = next_read_;
+}
+
+bool RecordReader::fill() {
+  if (next_read_ >= file_size_) return false;
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limits_.chunk_bytes, file_size_ - next_read_));
+  if (buffer_.size() < buffer_size_ + want) buffer_.resize(buffer_size_ + want);
+  const std::size_t got = file_.read_at(next_read_, std::as_writable_bytes(std::span(buffer_.data() + buffer_size_, want)));
+  buffer_size_ += got;
+  next_read_ += got;
+  return got > 0;
+}
+
+std::size_t RecordReader::find_record_end(std::size_t start, std::size_t& scanned, bool& odd) const {
+  const char* data = buffer_.data();
+  std::size_t position = std::max(start, scanned);
+  while (position < buffer_size_) {
+    const void* found = std::memchr(data + position, '\n', buffer_size_ - position);
+    if (found == nullptr) break;
+    const auto newline = static_cast<std::size_t>(static_cast<const char*>(found) - data);
+    if (limits_.quoted_newlines) odd ^= (count_char(data + position, newline - position, '"') & 1) != 0;
+    if (!odd) return newline;
+    position = newline + 1;
+    scanned = position;
+  }
+  if (limits_.quoted_newlines && position < buffer_size_) {
+    odd ^= (count_char(data + position, buffer_size_ - position, '"') & 1) != 0;
+  }
+  scanned = buffer_size_;
+  return npos;
+}
+
+void RecordReader::for_each(const std::function<void(const Record&)>& on_record) {
+  if (begin_ >= end_ && begin_ != 0) return;
+  if (begin_ >= file_size_) return;
+  std::size_t cursor = 0;  // relative to buffer_
+
+  // Find the first record that starts at or after begin_.
+  if (begin_ > 0) {
+    bool odd = odd_before_;  // parity at begin_ - 1 equals the parity at begin_ unless that byte is '"'
+    bool first = true;
+    for (;;) {
+      if (cursor >= buffer_size_) {
+        buffer_size_ = 0;
+        buffer_offset_ = next_read_;
+        cursor = 0;
+        if (!fill()) return;
+      }
+      const char c = buffer_[cursor];
+      if (first) {
+        // The byte at begin_ - 1: parity before begin_ already includes it.
+        first = false;
+        if (c == '\n' && !(limits_.quoted_newlines && odd)) {
+          ++cursor;
+          break;
+        }
+        ++cursor;
+        continue;
+      }
+      if (limits_.quoted_newlines && c == '"') odd = !odd;
+      ++cursor;
+      if (c == '\n' && !(limits_.quoted_newlines && odd)) break;
+    }
+  }
+
+  for (;;) {
+    if (cursor == buffer_size_) {
+      buffer_offset_ += cursor;
+      buffer_size_ = 0;
+      cursor = 0;
+      if (!fill()) return;
+    }
+    const std::uint64_t record_offset = buffer_offset_ + cursor;
+    if (record_offset >= end_ || record_offset >= file_size_) return;
+
+    std::size_t scanned = cursor;
+    bool odd = false;
+    std::size_t newline = find_record_end(cursor, scanned, odd);
+    bool skipped = false;
+    while (newline == npos) {
+      if (buffer_size_ - cursor > limits_.max_record_bytes) {
+        // Too long: report a prefix, then skip to the record's end without buffering it.
+        on_record(Record{std::string_view(buffer_.data() + cursor, std::min<std::size_t>(buffer_size_ - cursor, 4096)),
+                         record_offset, true});
+        do {
+          buffer_offset_ += buffer_size_;
+          buffer_size_ = 0;
+          scanned = 0;
+          if (!fill()) return;
+          newline = find_record_end(0, scanned, odd);
+        } while (newline == npos);
+        cursor = newline + 1;
+        skipped = true;
+        break;
+      }
+      // Move the partial record to the front (once per chunk, at most one record) and read on.
+      if (cursor > 0) {
+        std::memmove(buffer_.data(), buffer_.data() + cursor, buffer_size_ - cursor);
+        buffer_offset_ += cursor;
+        buffer_size_ -= cursor;
+        scanned -= cursor;
+        cursor = 0;
+      }
+      if (!fill()) {
+        // The last record of the file has no terminating newline.
+        on_record(Record{std::string_view(buffer_.data(), buffer_size_), record_offset,
+                         buffer_size_ > limits_.max_record_bytes});
+        return;
+      }
+      newline = find_record_end(cursor, scanned, odd);
+    }
+    if (skipped) continue;
+    const std::size_t length = newline - cursor;
+    on_record(Record{std::string_view(buffer_.data() + cursor, length), record_offset, length > limits_.max_record_bytes});
+    cursor = newline + 1;
+  }
+}
+
+std::uint64_t count_quotes(const PosixFile& file, std::uint64_t begin, std::uint64_t end, std::uint64_t chunk_bytes) {
+  std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint64_t>(chunk_bytes, 1), end - begin)));
+  std::uint64_t count = 0;
+  for (std::uint64_t position = begin; position < end;) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), end - position));
+    const std::size_t got = file.read_at(position, std::as_writable_bytes(std::span(buffer.data(), want)));
+    if (got == 0) break;
+    count += count_char(buffer.data(), got, '"');
+    position += got;
+  }
+  return count;
+}
+
+bool split_fields(std::string_view record, char delimiter, std::vector<std::string_view>& fields, std::string& scratch) {
+  fields.clear();
+  if (record.find('"') == std::string_view::npos) {
+    // Fast path: no quoting at all.
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t next = record.find(delimiter, start);
+      if (next == std::string_view::npos) {
+        fields.push_back(record.substr(start));
+        return true;
+      }
+      fields.push_back(record.substr(start, next - start));
+      start = next + 1;
+    }
+  }
+  scratch.clear();
+  scratch.reserve(record.size());  // views into scratch stay valid: it never reallocates below
+  std::size_t position = 0;
+  for (;;) {
+    if (position < record.size() && record[position] == '"') {
+      const std::size_t begin = scratch.size();
+      ++position;
+      for (;;) {
+        const std::size_t quote = record.find('"', position);
+        if (quote == std::string_view::npos) return false;  // not closed within the record
+        scratch.append(record.substr(position, quote - position));
+        position = quote + 1;
+        if (position < record.size() && record[position] == '"') {
+          scratch += '"';
+          ++position;
+          continue;
+        }
+        break;
+      }
+      fields.emplace_back(scratch.data() + begin, scratch.size() - begin);
+      if (position == record.size()) return true;
+      if (record[position] != delimiter) return false;
+      ++position;
+      if (position == record.size()) {
+        fields.emplace_back();
+        return true;
+      }
+      continue;
+    }
+    const std::size_t next = record.find(delimiter, position);
+    const std::string_view field = record.substr(position, next == std::string_view::npos ? std::string_view::npos : next - position);
+    if (field.find('"') != std::string_view::npos) return false;
+    fields.push_back(field);
+    if (next == std::string_view::npos) return true;
+    position = next + 1;
+  }
+}
+
+}  // namespace mpiseg::ingest

@@ -1,0 +1,263 @@
+#include "mpiseg/ingest/store.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <fmt/format.h>
+
+#include "mpiseg/comm/collectives.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/resources.hpp"
+#include "mpiseg/core/version.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+
+namespace mpiseg::ingest {
+namespace {
+
+constexpr const char* kRowOrder = "customer, time, basket, item, quantity, price, country, flags";
+constexpr const char* kFlagMeaning =
+    "bit 0 (1): cancellation invoice; bit 1 (2): return (quantity < 0); bit 2 (4): unit price <= 0; bit 3 (8): no customer id";
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+/// First row index >= nominal where the key changes (or `rows`), found by reading growing
+/// windows of the key column; collective.
+std::uint64_t boundary_at(const h5::Group& group, const char* key_column, std::uint64_t nominal, std::uint64_t rows,
+                          comm::Communicator& comm) {
+  bool resolved = nominal == 0 || nominal >= rows;
+  std::uint64_t boundary = nominal >= rows ? rows : nominal;
+  std::uint64_t window = 4096, from = nominal == 0 ? 0 : nominal - 1;
+  for (;;) {
+    if (!comm::any_rank(comm, !resolved)) break;
+    const std::uint64_t count = resolved ? 0 : std::min(window, rows - from);
+    const auto keys = h5::read_rows<std::uint64_t>(group, key_column, resolved ? 0 : from, count);
+    if (!resolved) {
+      std::uint64_t found = rows;
+      for (std::uint64_t i = 1; i < keys.size(); ++i)
+        if (keys[i] != keys[i - 1]) {
+          found = from + i;
+          break;
+        }
+      if (found < rows || from + count >= rows) {
+        boundary = found;
+        resolved = true;
+      } else {
+        from += count - 1;
+        window *= 2;
+      }
+    }
+  }
+  return boundary;
+}
+
+}  // namespace
+
+void write_store(const std::filesystem::path& path, const IngestResult& result, const std::string& settings_toml,
+                 comm::Communicator& comm) {
+  const Stopwatch watch;
+  auto file = h5::File::create(path, comm);
+  h5::Group root = file.root();
+  root.write_attribute("schema", "mpiseg-store");
+  root.write_attribute("schema_version", kStoreSchemaVersion);
+  // Rank 0's clock names the file's creation time; every rank writes the same attribute.
+  std::vector<char> created(32, '\0');
+  const std::string now = utc_now();
+  std::copy(now.begin(), now.end(), created.begin());
+  comm.broadcast(std::span(created), 0);
+  root.write_attribute("created", std::string(created.data()));
+  root.write_attribute("tool_version", version());
+  root.write_attribute("git_revision", git_revision());
+  root.write_attribute("rank_count", static_cast<std::int64_t>(comm.size()));
+  root.write_attribute("source_format", result.from_basket_file ? "baskets" : "csv");
+  root.write_attribute("row_order", result.from_basket_file ? "basket, item" : kRowOrder);
+  root.write_attribute("settings", settings_toml);
+
+  const LineItems& rows = result.rows;
+  h5::Group lines = root.create_group("lineitems");
+  h5::write_rows(lines, "customer", rows.customer);
+  h5::write_rows(lines, "basket", rows.basket);
+  h5::write_rows(lines, "time", rows.time);
+  h5::write_rows(lines, "item", rows.item);
+  h5::write_rows(lines, "quantity", rows.quantity);
+  h5::write_rows(lines, "price", rows.price);
+  h5::write_rows(lines, "flags", rows.flags);
+  if (result.has_country) h5::write_rows(lines, "country", rows.country);
+  lines.write_dataset_attribute("time", "units", "seconds since 1970-01-01 00:00:00, local time as written in the input");
+  lines.write_dataset_attribute("customer", "meaning",
+                                "numeric customer id, or 2^63 + hash of a non-numeric id (see /customers), 2^64-1: none");
+  lines.write_dataset_attribute("basket", "meaning",
+                                result.from_basket_file ? "file index * 2^44 + byte offset of the basket's line"
+                                                        : "numeric invoice id, or 2^63 + hash of a non-numeric one");
+  lines.write_dataset_attribute("item", "meaning", "index into /items");
+  lines.write_dataset_attribute("flags", "meaning", kFlagMeaning);
+
+  h5::Group items = root.create_group("items");
+  h5::write_strings(items, "code", result.items.code);
+  h5::write_strings(items, "description", result.items.description);
+  if (result.has_category) h5::write_strings(items, "category", result.items.category);
+  h5::write_replicated(items, "first_seen", result.items.first_seen);
+  if (result.has_country) {
+    h5::Group countries = root.create_group("countries");
+    h5::write_strings(countries, "name", result.countries);
+  }
+
+  h5::Group customers = root.create_group("customers");
+  h5::write_rows(customers, "key", result.customer_names.key);
+  // Names are distributed like the keys; strings are written replicated, so gather them.
+  std::vector<char> joined;
+  for (const std::string& name : result.customer_names.name) {
+    joined.insert(joined.end(), name.begin(), name.end());
+    joined.push_back('\0');
+  }
+  const std::vector<char> all = comm.allgatherv(std::span<const char>(joined));
+  std::vector<std::string> names;
+  for (std::size_t start = 0; start < all.size();) {
+    const std::size_t end = std::find(all.begin() + static_cast<std::ptrdiff_t>(start), all.end(), '\0') - all.begin();
+    names.emplace_back(all.data() + start, end - start);
+    start = end + 1;
+  }
+  h5::write_strings(customers, "name", names);
+
+  const Accounting& accounting = result.accounting;
+  h5::Group group = root.create_group("accounting");
+  group.write_attribute("lines_read", static_cast<std::int64_t>(accounting.lines_read));
+  group.write_attribute("header", static_cast<std::int64_t>(accounting.header));
+  group.write_attribute("blank", static_cast<std::int64_t>(accounting.blank));
+  group.write_attribute("accepted", static_cast<std::int64_t>(accounting.accepted));
+  group.write_attribute("rejected", static_cast<std::int64_t>(accounting.rejected_total()));
+  group.write_attribute("cancellation_lines", static_cast<std::int64_t>(accounting.cancellation_lines));
+  group.write_attribute("return_lines", static_cast<std::int64_t>(accounting.return_lines));
+  group.write_attribute("nonpositive_price_lines", static_cast<std::int64_t>(accounting.nonpositive_price_lines));
+  group.write_attribute("missing_customer_lines", static_cast<std::int64_t>(accounting.missing_customer_lines));
+  group.write_attribute("duplicate_lines", static_cast<std::int64_t>(accounting.duplicate_lines));
+  group.write_attribute("item_occurrences", static_cast<std::int64_t>(accounting.item_occurrences));
+  std::vector<std::string> reasons;
+  std::vector<std::uint64_t> counts;
+  std::vector<std::uint8_t> malformed;
+  for (std::size_t r = 0; r < kReasonCount; ++r) {
+    reasons.emplace_back(reason_name(static_cast<RejectReason>(r)));
+    counts.push_back(accounting.rejected[r]);
+    malformed.push_back(accounting.malformed[r] ? 1 : 0);
+  }
+  h5::write_strings(group, "reason", reasons);
+  h5::write_replicated(group, "count", counts);
+  h5::write_replicated(group, "malformed", malformed);
+
+  h5::Group inputs = root.create_group("inputs");
+  std::vector<std::string> paths;
+  std::vector<std::uint64_t> sizes;
+  std::vector<std::int64_t> modified;
+  for (const InputFileInfo& input : result.inputs) {
+    paths.push_back(input.path);
+    sizes.push_back(input.size);
+    modified.push_back(input.modified);
+  }
+  h5::write_strings(inputs, "path", paths);
+  h5::write_replicated(inputs, "size", sizes);
+  h5::write_replicated(inputs, "modified", modified);
+  file.commit();
+  log::info("ingest: store {} written in {:.2f} s", path.string(), watch.seconds());
+}
+
+IngestResult read_store(const std::filesystem::path& path, comm::Communicator& comm) {
+  const Stopwatch watch;
+  auto file = h5::File::open(path, comm);
+  h5::Group root = file.root();
+  if (!root.has_attribute("schema") || root.read_string_attribute("schema") != "mpiseg-store")
+    throw InputError(fmt::format("'{}' is not an mpiseg store (no schema = \"mpiseg-store\" attribute)", path.string()));
+  const std::int64_t version = root.read_int_attribute("schema_version");
+  if (version != kStoreSchemaVersion)
+    throw InputError(fmt::format("'{}' has store schema_version {}; this mpiseg reads version {}", path.string(), version,
+                                 kStoreSchemaVersion));
+  IngestResult result;
+  result.from_basket_file = root.read_string_attribute("source_format") == "baskets";
+  h5::Group lines = root.open_group("lineitems");
+  result.has_country = lines.exists("country");
+
+  const std::uint64_t rows = h5::dataset_shape(lines, "customer").at(0);
+  const h5::RowRange nominal = h5::even_split(rows, comm.rank(), comm.size());
+  const char* key_column = result.from_basket_file ? "basket" : "customer";
+  const std::uint64_t begin = boundary_at(lines, key_column, nominal.begin, rows, comm);
+  const std::vector<std::uint64_t> begins = comm.allgather(begin);
+  const std::uint64_t end = comm.rank() + 1 < comm.size() ? begins[static_cast<std::size_t>(comm.rank() + 1)] : rows;
+  const std::uint64_t count = end - begin;
+
+  LineItems& table = result.rows;
+  table.customer = h5::read_rows<std::uint64_t>(lines, "customer", begin, count);
+  table.basket = h5::read_rows<std::uint64_t>(lines, "basket", begin, count);
+  table.time = h5::read_rows<std::uint32_t>(lines, "time", begin, count);
+  table.item = h5::read_rows<std::uint32_t>(lines, "item", begin, count);
+  table.quantity = h5::read_rows<std::int32_t>(lines, "quantity", begin, count);
+  table.price = h5::read_rows<double>(lines, "price", begin, count);
+  table.flags = h5::read_rows<std::uint8_t>(lines, "flags", begin, count);
+  table.country = result.has_country ? h5::read_rows<std::uint16_t>(lines, "country", begin, count)
+                                     : std::vector<std::uint16_t>(count, 0);
+
+  h5::Group items = root.open_group("items");
+  result.items.code = h5::read_strings(items, "code");
+  result.items.description = h5::read_strings(items, "description");
+  result.has_category = items.exists("category");
+  result.items.category = result.has_category ? h5::read_strings(items, "category")
+                                              : std::vector<std::string>(result.items.code.size());
+  result.items.first_seen = h5::read_all<std::uint32_t>(items, "first_seen");
+  if (result.has_country) result.countries = h5::read_strings(root.open_group("countries"), "name");
+
+  h5::Group customers = root.open_group("customers");
+  const auto keys = h5::read_all<std::uint64_t>(customers, "key");
+  const auto names = h5::read_strings(customers, "name");
+  if (!table.customer.empty()) {
+    const std::uint64_t low = table.customer.front(), high = table.customer.back();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] >= low && keys[i] <= high) {
+        result.customer_names.key.push_back(keys[i]);
+        result.customer_names.name.push_back(names[i]);
+      }
+    }
+  }
+
+  h5::Group accounting = root.open_group("accounting");
+  Accounting& totals = result.accounting;
+  totals.lines_read = static_cast<std::uint64_t>(accounting.read_int_attribute("lines_read"));
+  totals.header = static_cast<std::uint64_t>(accounting.read_int_attribute("header"));
+  totals.blank = static_cast<std::uint64_t>(accounting.read_int_attribute("blank"));
+  totals.accepted = static_cast<std::uint64_t>(accounting.read_int_attribute("accepted"));
+  totals.cancellation_lines = static_cast<std::uint64_t>(accounting.read_int_attribute("cancellation_lines"));
+  totals.return_lines = static_cast<std::uint64_t>(accounting.read_int_attribute("return_lines"));
+  totals.nonpositive_price_lines = static_cast<std::uint64_t>(accounting.read_int_attribute("nonpositive_price_lines"));
+  totals.missing_customer_lines = static_cast<std::uint64_t>(accounting.read_int_attribute("missing_customer_lines"));
+  totals.duplicate_lines = static_cast<std::uint64_t>(accounting.read_int_attribute("duplicate_lines"));
+  totals.item_occurrences = static_cast<std::uint64_t>(accounting.read_int_attribute("item_occurrences"));
+  const auto reasons = h5::read_strings(accounting, "reason");
+  const auto counts = h5::read_all<std::uint64_t>(accounting, "count");
+  const auto malformed = h5::read_all<std::uint8_t>(accounting, "malformed");
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    for (std::size_t r = 0; r < kReasonCount; ++r) {
+      if (reason_name(static_cast<RejectReason>(r)) == reasons[i]) {
+        totals.rejected[r] = counts.at(i);
+        totals.malformed[r] = malformed.at(i) != 0;
+      }
+    }
+  }
+
+  h5::Group inputs = root.open_group("inputs");
+  const auto paths = h5::read_strings(inputs, "path");
+  const auto sizes = h5::read_all<std::uint64_t>(inputs, "size");
+  const auto modified = h5::read_all<std::int64_t>(inputs, "modified");
+  for (std::size_t i = 0; i < paths.size(); ++i) result.inputs.push_back(InputFileInfo{paths[i], sizes.at(i), modified.at(i)});
+  file.close();
+
+  const std::uint64_t bytes = comm.allreduce<std::uint64_t>(table.memory_bytes(), comm::ReduceOp::sum);
+  const double seconds = watch.seconds();
+  log::info("store: {} rows from {} in {:.2f} s ({:.2f} GB/s)", rows, path.string(), seconds,
+            static_cast<double>(bytes) / 1e9 / std::max(seconds, 1e-9));
+  return result;
+}
+
+}  // namespace mpiseg::ingest

@@ -1,0 +1,104 @@
+#include <boost/test/unit_test.hpp>
+
+#include "mpiseg/core/civil_time.hpp"
+#include "mpiseg/ingest/field_parsers.hpp"
+#include "mpiseg/ingest/record_reader.hpp"
+
+using namespace mpiseg;
+using namespace mpiseg::ingest;
+
+namespace {
+std::int64_t at(int y, int m, int d, int hh = 0, int mm = 0, int ss = 0) {
+  return days_from_civil(y, m, d) * kSecondsPerDay + hh * 3600 + mm * 60 + ss;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(field_parsers)
+
+BOOST_AUTO_TEST_CASE(timestamps_in_every_layout) {
+  BOOST_TEST(*parse_timestamp("2010-12-01 08:26:00", TimestampFormat::iso) == at(2010, 12, 1, 8, 26));
+  BOOST_TEST(*parse_timestamp("2010-12-01T08:26:07", TimestampFormat::iso) == at(2010, 12, 1, 8, 26, 7));
+  BOOST_TEST(*parse_timestamp("2010-12-01 08:26", TimestampFormat::iso) == at(2010, 12, 1, 8, 26));
+  BOOST_TEST(*parse_timestamp("2010-12-01", TimestampFormat::iso) == at(2010, 12, 1));
+  BOOST_TEST(*parse_timestamp("2010-12-01 08:26:00.250", TimestampFormat::iso) == at(2010, 12, 1, 8, 26));
+  BOOST_TEST(*parse_timestamp("01-12-2010", TimestampFormat::dmy) == at(2010, 12, 1));
+  BOOST_TEST(*parse_timestamp("1/12/2010 8:26", TimestampFormat::dmy) == at(2010, 12, 1, 8, 26));
+  BOOST_TEST(*parse_timestamp("12/1/2010 8:26", TimestampFormat::mdy) == at(2010, 12, 1, 8, 26));
+  BOOST_TEST(*parse_timestamp("12/1/2010 18:26:59", TimestampFormat::mdy) == at(2010, 12, 1, 18, 26, 59));
+  BOOST_TEST(*parse_timestamp("1291191960", TimestampFormat::epoch) == 1291191960);
+  BOOST_TEST(*parse_timestamp("1291191960.75", TimestampFormat::epoch) == 1291191960);
+  // auto decides by shape
+  BOOST_TEST(*parse_timestamp("2010-12-01 08:26:00", TimestampFormat::automatic) == at(2010, 12, 1, 8, 26));
+  BOOST_TEST(*parse_timestamp("12/1/2010 8:26", TimestampFormat::automatic) == at(2010, 12, 1, 8, 26));
+  BOOST_TEST(*parse_timestamp("01-12-2010", TimestampFormat::automatic) == at(2010, 12, 1));
+  BOOST_TEST(*parse_timestamp("01.12.2010 10:00", TimestampFormat::automatic) == at(2010, 12, 1, 10));
+  BOOST_TEST(*parse_timestamp("1291191960", TimestampFormat::automatic) == 1291191960);
+}
+
+BOOST_AUTO_TEST_CASE(bad_timestamps_are_rejected) {
+  for (const char* bad : {"", "2010-13-01 00:00:00", "2010-02-30", "2010-12-01 24:00:00", "2010-12-01 08:60",
+                          "2010-12-01x", "2010-12-01 08:26:00 ", "not a date", "12/32/2010 8:26", "1e9"})
+    BOOST_TEST(!parse_timestamp(bad, TimestampFormat::automatic).has_value(), bad);
+  BOOST_TEST(!parse_timestamp("12/1/2010 8:26", TimestampFormat::iso).has_value());
+  BOOST_TEST(!parse_timestamp("2010-12-01", TimestampFormat::epoch).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(numbers) {
+  BOOST_TEST(*parse_integer("6") == 6);
+  BOOST_TEST(*parse_integer("-80995") == -80995);
+  BOOST_TEST(*parse_integer("+3") == 3);
+  for (const char* bad : {"", "-", "+", "3.0", "1 ", " 1", "x3", "3x", "99999999999999999999", "+-3"})
+    BOOST_TEST(!parse_integer(bad).has_value(), bad);
+  BOOST_TEST(*parse_decimal("2.55") == 2.55);
+  BOOST_TEST(*parse_decimal("-11062.06") == -11062.06);
+  BOOST_TEST(*parse_decimal(".5") == 0.5);
+  BOOST_TEST(*parse_decimal("1e3") == 1000.0);
+  BOOST_TEST(*parse_decimal("0") == 0.0);
+  for (const char* bad : {"", "nan", "inf", "-inf", "1.2.3", "1,5", "2.55 ", "£3", "1e999"})
+    BOOST_TEST(!parse_decimal(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(numeric_keys) {
+  BOOST_TEST(*parse_numeric_key("17850.0") == 17850u);
+  BOOST_TEST(*parse_numeric_key("17850") == 17850u);
+  BOOST_TEST(*parse_numeric_key("17850.000") == 17850u);
+  BOOST_TEST(*parse_numeric_key("0") == 0u);
+  for (const char* not_numeric : {"", "C536379", "17850.5", "007", "-5", "17850.", "1 ", "9223372036854775808", "A563185"})
+    BOOST_TEST(!parse_numeric_key(not_numeric).has_value(), not_numeric);
+}
+
+BOOST_AUTO_TEST_CASE(text_encodings) {
+  BOOST_TEST(is_valid_utf8("plain ascii, long enough to take the 8-byte path"));
+  BOOST_TEST(is_valid_utf8("\xc2\xa3" "3 OFFER"));  // £
+  BOOST_TEST(is_valid_utf8("\xf0\x9f\x9b\x92"));    // 4-byte sequence
+  BOOST_TEST(!is_valid_utf8("BROKEN \xc3\x28 TEXT"));
+  BOOST_TEST(!is_valid_utf8("\xa3"));                // Latin-1 pound sign
+  BOOST_TEST(!is_valid_utf8("\xc0\xaf"));            // overlong
+  BOOST_TEST(!is_valid_utf8("\xed\xa0\x80"));        // surrogate
+  BOOST_TEST(!is_valid_utf8("\xe2\x82"));            // truncated
+  std::string converted;
+  append_latin1_as_utf8("\xa3" "5 caf\xe9", converted);
+  BOOST_TEST(converted == "\xc2\xa3" "5 caf\xc3\xa9");
+}
+
+BOOST_AUTO_TEST_CASE(splitting_fields_follows_rfc_4180) {
+  std::vector<std::string_view> fields;
+  std::string scratch;
+  BOOST_TEST(split_fields("a,b,,d", ',', fields, scratch));
+  BOOST_TEST(fields == (std::vector<std::string_view>{"a", "b", "", "d"}));
+  BOOST_TEST(split_fields("536477,22041,\"RECORD FRAME 7\"\" SINGLE SIZE \",48", ',', fields, scratch));
+  BOOST_TEST(fields == (std::vector<std::string_view>{"536477", "22041", "RECORD FRAME 7\" SINGLE SIZE ", "48"}));
+  BOOST_TEST(split_fields("\"a,b\",\"\",c,", ',', fields, scratch));
+  BOOST_TEST(fields == (std::vector<std::string_view>{"a,b", "", "c", ""}));
+  BOOST_TEST(split_fields("x,\"q\"", ',', fields, scratch));
+  BOOST_TEST(fields == (std::vector<std::string_view>{"x", "q"}));
+  BOOST_TEST(split_fields("\"multi\nline\",2", ',', fields, scratch));
+  BOOST_TEST(fields.front() == "multi\nline");
+  BOOST_TEST(split_fields("a\tb", '\t', fields, scratch));
+  BOOST_TEST(fields.size() == 2u);
+  BOOST_TEST(!split_fields("12\" RULER,3", ',', fields, scratch));  // quote inside an unquoted field
+  BOOST_TEST(!split_fields("\"closed\"x,3", ',', fields, scratch));  // text after the closing quote
+  BOOST_TEST(!split_fields("\"never closed,3", ',', fields, scratch));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,108 @@
+// Records straddling a range boundary must be read exactly once. Each test file is split into
+// two or three ranges at every possible pair of boundary positions and read with chunk sizes
+// from 1 byte up, and the union of the records must equal a sequential read.
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+
+#include "mpiseg/ingest/record_reader.hpp"
+
+using namespace mpiseg;
+using namespace mpiseg::ingest;
+
+namespace {
+
+struct TempFile {
+  explicit TempFile(const std::string& content) {
+    char name[] = "/tmp/mpiseg-reader-XXXXXX";
+    const int descriptor = mkstemp(name);
+    ::close(descriptor);
+    path = name;
+    std::ofstream(path, std::ios::binary) << content;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+  std::filesystem::path path;
+};
+
+using Records = std::vector<std::pair<std::uint64_t, std::string>>;
+
+Records read_ranges(const std::string& content, const std::vector<std::uint64_t>& cuts, const ReaderLimits& limits,
+                    bool& too_long_seen) {
+  TempFile file(content);
+  PosixFile handle(file.path, O_RDONLY);
+  Records records;
+  std::vector<std::uint64_t> bounds = {0};
+  bounds.insert(bounds.end(), cuts.begin(), cuts.end());
+  bounds.push_back(content.size());
+  for (std::size_t r = 0; r + 1 < bounds.size(); ++r) {
+    bool odd = false;
+    if (limits.quoted_newlines) odd = std::count(content.begin(), content.begin() + static_cast<std::ptrdiff_t>(bounds[r]), '"') % 2 != 0;
+    RecordReader reader(handle, content.size(), bounds[r], bounds[r + 1], limits, odd);
+    reader.for_each([&](const Record& record) {
+      too_long_seen = too_long_seen || record.too_long;
+      records.emplace_back(record.offset, record.too_long ? std::string("<too long>") : std::string(record.text));
+    });
+  }
+  return records;
+}
+
+void check_every_split(const std::string& content, bool quoted_newlines, std::uint64_t max_record = 1 << 20) {
+  bool ignored = false;
+  const Records expected = read_ranges(content, {}, ReaderLimits{1 << 16, max_record, quoted_newlines}, ignored);
+  for (std::uint64_t chunk : {1u, 2u, 3u, 5u, 8u, 64u}) {
+    const ReaderLimits limits{chunk, max_record, quoted_newlines};
+    for (std::uint64_t a = 0; a <= content.size(); ++a) {
+      BOOST_REQUIRE(read_ranges(content, {a}, limits, ignored) == expected);
+      if (chunk <= 3 && content.size() <= 48) {
+        for (std::uint64_t b = a; b <= content.size(); ++b) BOOST_REQUIRE(read_ranges(content, {a, b}, limits, ignored) == expected);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(record_reader)
+
+BOOST_AUTO_TEST_CASE(sequential_read_splits_lines) {
+  bool too_long = false;
+  const Records records = read_ranges("a,b\r\n\nccc\nlast", {}, ReaderLimits{4, 100, false}, too_long);
+  BOOST_TEST(records.size() == 4u);
+  BOOST_TEST(records[0].second == "a,b\r");
+  BOOST_TEST(records[1].second == "");
+  BOOST_TEST(records[2].first == 6u);
+  BOOST_TEST(records[3].second == "last");  // no newline at the end
+}
+
+BOOST_AUTO_TEST_CASE(every_boundary_position_line_mode) {
+  check_every_split("id,name\n1,a\n22,bb\n\n333,\"c,c\"\n4444,dddd\n5", false);
+  check_every_split("\n\n\nx\n\n", false);
+  check_every_split("single line without newline", false);
+  check_every_split("", false);
+}
+
+BOOST_AUTO_TEST_CASE(every_boundary_position_quoted_newlines) {
+  const std::string content = "h1,h2\n1,\"multi\nline\"\n2,\"x\"\"y\"\n3,\"a\n\nb\n\"\n4,plain\n";
+  check_every_split(content, true);
+  bool too_long = false;
+  const Records records = read_ranges(content, {}, ReaderLimits{7, 100, true}, too_long);
+  BOOST_TEST(records.size() == 5u);
+  BOOST_TEST(records[1].second == "1,\"multi\nline\"");
+  BOOST_TEST(records[3].second == "3,\"a\n\nb\n\"");
+}
+
+BOOST_AUTO_TEST_CASE(too_long_records_are_skipped_not_buffered) {
+  std::string content = "short\n" + std::string(300, 'x') + "\nafter\n" + std::string(50, 'y');
+  bool too_long = false;
+  const Records records = read_ranges(content, {}, ReaderLimits{16, 64, false}, too_long);
+  BOOST_TEST(too_long);
+  BOOST_TEST(records.size() == 4u);
+  BOOST_TEST(records[1].second == "<too long>");
+  BOOST_TEST(records[2].second == "after");
+  check_every_split(content, false, 64);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
