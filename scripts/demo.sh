@@ -12,6 +12,12 @@ echo "== generate: synthetic line items with planted segments and itemsets"
 mpiexec -n "$ranks" --oversubscribe "$mpiseg" generate --config jobs/demo.toml
 
 echo
+echo "== ingest: parallel parse with accounting into a columnar HDF5 store"
+mpiexec -n "$ranks" --oversubscribe "$mpiseg" ingest --config jobs/demo.toml
+
+echo
 echo "Results:"
 echo "  line items  build/demo/line_items.csv"
-echo "  truth       build/demo/truth.h5   (h5dump -H build/demo/truth.h5)"
+echo "  truth       build/demo/truth.h5            (h5dump -H build/demo/truth.h5)"
+echo "  store       build/demo/store.h5            (h5dump -H build/demo/store.h5)"
+echo "  rejects     build/demo/store.h5.rejects.csv"

@@ -101,7 +101,55 @@ def bench_generate(mode):
     return rows
 
 
-BENCHMARKS = {"generate": bench_generate}
+def generated_csv(lines, name):
+    """A generated line-item CSV of about `lines` lines, made once per invocation."""
+    path = WORK / f"{name}.csv"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        run(mpirun(2, "generate", "--set", f"generate.customers={max(1000, lines // 50)}", "--set", f"generate.line_items={lines}",
+                   "--set", f"generate.output={path}", "--set", "generate.truth="))
+    return path
+
+
+PANDAS_READ = """
+import sys, time, pandas
+start = time.perf_counter()
+frame = pandas.read_csv(sys.argv[1], dtype={"InvoiceNo": str, "StockCode": str, "Description": str, "CustomerID": str,
+                                            "Country": str}, parse_dates=["InvoiceDate"], on_bad_lines="skip")
+print(time.perf_counter() - start, len(frame))
+"""
+
+
+def bench_ingest(mode):
+    """CSV parse throughput per rank (mpiseg's parse phase) against pandas.read_csv on the same file."""
+    lines = 2_000_000 if mode == "quick" else 10_000_000
+    repeats = 3 if mode == "quick" else 5
+    path = generated_csv(lines, f"ingest_{lines}")
+    megabytes = path.stat().st_size / 1e6
+    store = WORK / "ingest_store.h5"
+    rows = []
+    for ranks in (1, 2):
+        ours, theirs = [], []
+        for _ in range(repeats):
+            _, log = run(mpirun(ranks, "ingest", "--set", f"input.path={path}", "--set", f"ingest.store={store}"))
+            ours.append(float(re.search(r"parsed in ([0-9.]+) s", log).group(1)))
+            _, out = run(["/usr/bin/python3", "-c", PANDAS_READ, str(path)])
+            theirs.append(float(out.split()[0]))
+        median, spread = median_spread(ours)
+        reference, _ = median_spread(theirs)
+        rows.append({
+            "benchmark": "ingest (CSV parse)", "case": f"{megabytes:.0f} MB, {lines:,} lines", "ranks": ranks,
+            "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
+            "per_rank": f"{megabytes / median / ranks:.0f} MB/s per rank (target >= 300)",
+            "reference": "pandas.read_csv, 1 core", "reference_s": round(reference, 3),
+            "ratio": round(median * ranks / reference, 3),
+            "timing": "parse phase; ratio = mpiseg core-seconds / pandas seconds",
+        })
+    store.unlink(missing_ok=True)
+    return rows
+
+
+BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest}
 
 
 def write_readme_table(rows, header):

@@ -106,9 +106,9 @@ std::string Accounting::summary() const {
     text += fmt::format("\n  rejected {:>12}  {:<22} [{}] {}", rejected[r], kReasons[r].name,
                         malformed[r] ? "malformed" : "policy", kReasons[r].explanation);
   }
-  if (cancellation_lines + return_lines + nonpositive_price_lines + missing_customer_lines + duplicate_lines > 0)
-    text += fmt::format("\n  accepted lines flagged: cancellation {}, return {}, unit price <= 0 {}, no customer {}, duplicate {}",
-                        cancellation_lines, return_lines, nonpositive_price_lines, missing_customer_lines, duplicate_lines);
+  if (cancellation_lines + return_lines + nonpositive_price_lines + missing_customer_lines > 0)
+    text += fmt::format("\n  accepted lines flagged: cancellation {}, return {}, unit price <= 0 {}, no customer {}",
+                        cancellation_lines, return_lines, nonpositive_price_lines, missing_customer_lines);
   return text;
 }
 

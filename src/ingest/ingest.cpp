@@ -581,6 +581,8 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
     }
     samples_before_segment[segments.size()] = sampler.samples().size();
   });
+  const double parse_seconds = watch.seconds();
+  const double slowest_parse = comm.allreduce(parse_seconds, comm::ReduceOp::max);
 
   // Line numbers of the samples: records in earlier segments of the same file come first.
   {
@@ -603,8 +605,9 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
 
   const bool wrote_rejects = total.rejected_total() > 0 &&
                              write_reject_samples(std::move(sampler.samples()), policy.rejects_per_reason, names, rejects_path.string(), comm);
-  log::info("ingest: {:.1f} MB in {} file(s) on {} rank(s): {}", static_cast<double>(total_bytes) / 1e6, names.size(), comm.size(),
-            total.summary());
+  log::info("ingest: {:.1f} MB in {} file(s) on {} rank(s), parsed in {:.2f} s ({:.0f} MB/s per rank): {}",
+            static_cast<double>(total_bytes) / 1e6, names.size(), comm.size(), slowest_parse,
+            static_cast<double>(total_bytes) / 1e6 / std::max(slowest_parse, 1e-9) / comm.size(), total.summary());
   if (wrote_rejects) log::info("ingest: sample rejected lines in {}", rejects_path.string());
   const std::uint64_t malformed = total.malformed_total();
   if (static_cast<double>(malformed) > policy.max_reject_fraction * static_cast<double>(total.data_lines()))
@@ -652,7 +655,10 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
     plan.exchange_in_place(rows.country, comm);
     plan.exchange_in_place(rows.flags, comm);
     result.customer_names = route_names(parser.customers().names(), partition, comm);
+    const double shuffle_done = watch.seconds();
     const std::uint64_t duplicates = comm.allreduce(sort_rows_and_count_duplicates(rows), comm::ReduceOp::sum);
+    log::debug("ingest: dictionaries and shuffle {:.2f} s, sort {:.2f} s", shuffle_done - parse_seconds,
+               watch.seconds() - shuffle_done);
     result.accounting.duplicate_lines = duplicates;
     log::info("ingest: {} accepted lines repeat an earlier line exactly ([ingest] duplicates = \"{}\")", duplicates,
               policy.duplicates == PolicyAction::drop ? "drop" : "keep");
