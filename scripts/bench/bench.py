@@ -149,7 +149,84 @@ def bench_ingest(mode):
     return rows
 
 
-BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest}
+def online_retail_csv():
+    path = Path(os.environ.get("MPISEG_SHARED_DATA", ROOT.parent / "shared" / "data")) / "online_retail" / "online_retail.csv"
+    return path if path.exists() else None
+
+
+def bench_features(mode):
+    """`mpiseg features` (read, ingest, features, model file) against the pandas pipeline, whole process."""
+    repeats = 3 if mode == "quick" else 5
+    cases = []
+    if online_retail_csv():
+        cases.append(("Online Retail", online_retail_csv()))
+    cases.append(("generated", generated_csv(2_000_000 if mode == "quick" else 10_000_000, "features")))
+    rows = []
+    for name, path in cases:
+        for ranks in (1, 2):
+            ours, theirs = [], []
+            for _ in range(repeats):
+                seconds, log = run(mpirun(ranks, "features", "--set", f"input.path={path}", "--set",
+                                          f"output.model={WORK / 'features_model.h5'}", "--set", "ingest.max_reject_fraction=1"))
+                ours.append(seconds)
+                _, out = run(["/usr/bin/python3", str(ROOT / "scripts" / "bench" / "pandas_features.py"), str(path),
+                              str(WORK / "pandas_features.csv")])
+                theirs.append(float(out.split()[0]))
+            median, spread = median_spread(ours)
+            reference, _ = median_spread(theirs)
+            customers = re.search(r"features: (\d+) customers", log).group(1)
+            rows.append({
+                "benchmark": "features", "case": f"{name}, {customers} customers", "ranks": ranks,
+                "mpiseg_s": round(median, 3), "spread_s": round(spread, 3), "per_rank": "",
+                "reference": "pandas read_csv + groupby, 1 core", "reference_s": round(reference, 3),
+                "ratio": round(median / reference, 3),
+                "timing": "whole process: mpiseg includes mpiexec start, ingest, model write; pandas its read and compute",
+            })
+    return rows
+
+
+READ_STORE = """
+import sys, time, h5py
+start = time.perf_counter()
+with h5py.File(sys.argv[1], "r") as f:
+    total = sum(f["lineitems"][name][:].nbytes for name in f["lineitems"])
+print(time.perf_counter() - start, total)
+"""
+
+
+def bench_store(mode):
+    """Reading the columnar store back (mpiseg read_store) against h5py reading the same columns."""
+    lines = 2_000_000 if mode == "quick" else 10_000_000
+    path = generated_csv(lines, f"ingest_{lines}")
+    store = WORK / "bench_store.h5"
+    run(mpirun(2, "ingest", "--set", f"input.path={path}", "--set", f"ingest.store={store}"))
+    rows = []
+    for ranks in (1, 2):
+        ours, theirs = [], []
+        gigabytes, stored_rows = 0.0, 0
+        for _ in range(3 if mode == "quick" else 5):
+            _, log = run(mpirun(ranks, "features", "--set", "input.format=store", "--set", f"input.path={store}",
+                                "--set", f"output.model={WORK / 'store_model.h5'}"))
+            match = re.search(r"store: (\d+) rows from .* in ([0-9.]+) s", log)
+            stored_rows = int(match.group(1))
+            ours.append(float(match.group(2)))
+            _, out = run(["/usr/bin/python3", "-c", READ_STORE, str(store)])
+            seconds, total = out.split()
+            theirs.append(float(seconds))
+            gigabytes = int(total) / 1e9
+        median, spread = median_spread(ours)
+        reference, _ = median_spread(theirs)
+        rows.append({
+            "benchmark": "store read", "case": f"{stored_rows:,} rows, {gigabytes:.2f} GB of columns", "ranks": ranks,
+            "mpiseg_s": round(median, 3), "spread_s": round(spread, 3), "per_rank": f"{gigabytes / median:.2f} GB/s",
+            "reference": "h5py reads the same columns, 1 core", "reference_s": round(reference, 3),
+            "ratio": round(median / reference, 3), "timing": "read phase (page cache)",
+        })
+    store.unlink(missing_ok=True)
+    return rows
+
+
+BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "store": bench_store, "features": bench_features}
 
 
 def write_readme_table(rows, header):

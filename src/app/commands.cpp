@@ -12,9 +12,12 @@
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
 #include "mpiseg/core/version.hpp"
+#include "mpiseg/features/features.hpp"
 #include "mpiseg/generate/generator.hpp"
 #include "mpiseg/ingest/ingest.hpp"
 #include "mpiseg/ingest/store.hpp"
+#include "mpiseg/model/model_file.hpp"
+#include "mpiseg/pipeline/input.hpp"
 
 namespace mpiseg::app {
 namespace {
@@ -39,7 +42,8 @@ struct Command {
 /// Every key of every section, in the order the README reference lists them.
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
-  for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys()})
+  for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
+                       model::output_keys()})
     keys.insert(keys.end(), section.begin(), section.end());
   return keys;
 }
@@ -72,13 +76,20 @@ int run_generate(Invocation& call) {
   return 0;
 }
 
-/// Where sample rejected lines go: [ingest] rejects_file, else beside `beside` (store or model).
-std::filesystem::path rejects_path(const ingest::IngestPolicy& policy, const std::filesystem::path& beside) {
-  if (!policy.rejects_file.empty()) return policy.rejects_file;
-  if (beside.empty()) return "rejects.csv";
-  std::filesystem::path path = beside;
-  path += ".rejects.csv";
-  return path;
+/// Provenance common to every command that writes a model.
+model::RunRecord start_record(const Invocation& call, std::string_view command) {
+  model::RunRecord record;
+  record.command = command;
+  record.job_origin = call.job.origin();
+  record.job_text = call.job.file_text();
+  record.effective_settings = call.job.effective_toml();
+  record.started_utc = model::utc_now(call.comm);
+  return record;
+}
+
+void finish_record(model::RunRecord& record, const Stopwatch& watch, comm::Communicator& comm) {
+  record.finished_utc = model::utc_now(comm);
+  record.wall_seconds = watch.seconds();
 }
 
 int run_ingest(Invocation& call) {
@@ -86,10 +97,30 @@ int run_ingest(Invocation& call) {
   const auto policy = ingest::IngestPolicy::from_job(call.job);
   if (policy.store.empty()) throw ConfigError(fmt::format("{}: mpiseg ingest needs [ingest] store (the output path)", call.job.origin()));
   if (settings.format == ingest::InputFormat::store) throw ConfigError("mpiseg ingest reads csv or baskets, not a store");
-  const auto result = ingest::read_input(settings, policy, rejects_path(policy, policy.store), call.comm);
+  const auto result = ingest::read_input(settings, policy, pipeline::rejects_path(call.job, policy.store), call.comm);
   ingest::write_store(policy.store, result, call.job.effective_toml(), call.comm);
   print(call.comm, fmt::format("store: {} ({} lines accepted of {} read)\n", policy.store.string(), result.accounting.accepted,
                                result.accounting.lines_read));
+  return 0;
+}
+
+int run_features(Invocation& call) {
+  const Stopwatch watch;
+  const auto settings = features::FeatureSettings::from_job(call.job);
+  const auto path = model::model_path(call.job);
+  model::RunRecord record = start_record(call, "features");
+  const ingest::IngestResult data = pipeline::load_transactions(call.job, path, call.comm);
+  record.inputs = data.inputs;
+  record.accounting = data.accounting;
+  record.has_accounting = true;
+  const features::FeatureTable table = features::build_features(settings, data, call.comm);
+  h5::File file = model::create_model_file(path, call.comm);
+  h5::Group root = file.root();
+  features::write_features(root, table);
+  finish_record(record, watch, call.comm);
+  model::write_run(root, record, call.comm);
+  file.commit();
+  print(call.comm, fmt::format("model: {} (/features: {} customers x {} features)\n", path.string(), table.customers, table.cols()));
   return 0;
 }
 
@@ -108,6 +139,8 @@ const std::vector<Command>& commands() {
        [](po::options_description&) {}, run_generate},
       {"ingest", "read line items or baskets ([input]) with validation and accounting into an HDF5 store ([ingest] store)", "",
        [](po::options_description&) {}, run_ingest},
+      {"features", "compute customer features (RFM, behaviour) with exact global scaling into [output] model", "",
+       [](po::options_description&) {}, run_features},
       {"config", "print the effective settings of a job file, or the reference of all keys", "",
        [](po::options_description& options) {
          options.add_options()("reference", "print the job-file key reference as Markdown");

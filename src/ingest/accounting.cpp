@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 
@@ -161,6 +162,9 @@ bool write_reject_samples(std::vector<RejectSample> local, std::uint64_t per_rea
   std::sort(samples.begin(), samples.end(), [](const RejectSample& a, const RejectSample& b) {
     return std::tie(a.reason, a.file, a.offset) < std::tie(b.reason, b.file, b.offset);
   });
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ignored;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw IoError(fmt::format("cannot write the rejects file '{}'", path));
   out << "reason,file,line,byte_offset,content\n";

@@ -1,0 +1,66 @@
+#pragma once
+/// The features stage: customer features with exact global scaling and RFM scores.
+///
+///   FeatureTable table = features::build_features(settings, ingested, comm);
+///   Eigen::Map<const RowMatrix> x(table.scaled.data(), table.rows(), table.cols());
+///
+/// Global statistics are exact and independent of the rank count: means and variances are
+/// computed in two passes with exact fixed-point sums (core/exact_sum.hpp) rather than a
+/// Chan/Welford merge, whose result depends on the merge tree; medians, quartiles and RFM
+/// quintile cuts are exact order statistics (comm/order_statistics.hpp).
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mpiseg/comm/communicator.hpp"
+#include "mpiseg/features/settings.hpp"
+#include "mpiseg/ingest/ingest.hpp"
+#include "mpiseg/io/h5/h5.hpp"
+
+namespace mpiseg::features {
+
+/// The fitted transform of one feature: scaled = (f(raw) - center) / scale, f = log1p after
+/// clipping negatives to 0, or identity. A zero-variance feature is scaled to 0.
+struct FeatureTransform {
+  std::string name;
+  TransformSpec spec;
+  double center = 0;
+  double scale = 1;
+  bool zero_variance = false;
+  std::uint64_t clipped = 0;  // negative values clipped before log1p (global count)
+
+  double apply(double raw) const noexcept;
+  /// Back to original units (log1p inverted by expm1); a zero-variance feature returns center.
+  double invert(double scaled) const noexcept;
+};
+
+struct FeatureTable {
+  std::vector<std::uint64_t> customer;  // this rank's customers, ascending (ranks in key order)
+  std::vector<std::string> names;       // matrix columns
+  std::vector<FeatureTransform> transforms;
+  std::vector<double> raw;     // rows x cols, row-major
+  std::vector<double> scaled;  // rows x cols, row-major: the matrix K-means sees
+  std::vector<std::uint8_t> rfm_score;   // rows x 3: R, F, M scores 1..5
+  std::vector<std::uint16_t> rfm_code;   // 100 R + 10 F + M, e.g. 545
+  std::array<std::array<double, 4>, 3> rfm_cuts{};  // quintile cut values of recency, frequency, monetary
+  std::int64_t reference_time = 0;
+  std::uint64_t customers = 0;             // global
+  std::uint64_t excluded_no_purchase = 0;  // global
+
+  std::size_t rows() const noexcept { return customer.size(); }
+  std::size_t cols() const noexcept { return names.size(); }
+};
+
+/// Collective. `ingested` must be partitioned by customer (as read_input and read_store give it).
+FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm);
+
+/// Applies fitted transforms to raw rows (scoring new customers with a model's scaler).
+std::vector<double> apply_transforms(const std::vector<FeatureTransform>& transforms, const std::vector<double>& raw);
+
+/// Collective. Writes /features (see the README's model schema) under `root`.
+void write_features(h5::Group& root, const FeatureTable& table);
+/// Collective. Reads /features of a model file; rows split evenly over the ranks (in key order).
+FeatureTable read_features(const h5::Group& root);
+
+}  // namespace mpiseg::features

@@ -1,0 +1,62 @@
+#pragma once
+/// The model file: one self-describing HDF5 file per run ([output] model). Every stage that
+/// writes results writes into this layout, so a standalone stage's output is a valid, partial
+/// model. Written to MODEL.tmp and renamed when complete: a failed or killed run leaves the
+/// previous model untouched.
+///
+///   /             [schema = "mpiseg-model", schema_version]
+///   /run          provenance (see RunRecord)
+///   /features     names, scaler, matrix, raw values, RFM scores
+///   /kmeans       centroids, sizes, per-iteration inertia, per-k metrics
+///   /assignments  customer, segment, distance
+///   /fpgrowth     itemsets, rules, item dictionary; /fpgrowth/segment_N
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mpiseg/core/config.hpp"
+#include "mpiseg/ingest/ingest.hpp"
+#include "mpiseg/io/h5/h5.hpp"
+
+namespace mpiseg::model {
+
+inline constexpr const char* kModelSchema = "mpiseg-model";
+inline constexpr std::int64_t kModelSchemaVersion = 1;
+
+/// Provenance of one run, written to /run.
+struct RunRecord {
+  std::string command;             // "run", "features", "kmeans", ...
+  std::string job_origin;          // job file path or "--set"
+  std::string job_text;            // the job file as read
+  std::string effective_settings;  // every key with its effective value (TOML)
+  std::string started_utc;
+  std::string finished_utc;
+  double wall_seconds = 0;
+  std::vector<ingest::InputFileInfo> inputs;
+  bool has_accounting = false;
+  ingest::Accounting accounting;
+};
+
+/// [output] keys.
+std::span<const KeySpec> output_keys();
+
+/// The model path from [output] model (ConfigError if empty).
+std::filesystem::path model_path(const JobConfig& job);
+
+/// Collective. Creates the model (MODEL.tmp until commit()) with the root schema attributes.
+h5::File create_model_file(const std::filesystem::path& path, comm::Communicator& comm);
+
+/// Collective. Opens a model for reading; IoError when it is missing, not HDF5, not an mpiseg
+/// model, or of another schema_version.
+h5::File open_model_file(const std::filesystem::path& path, comm::Communicator& comm);
+
+/// Collective. Writes /run: the record plus tool version, git revision, rank count and host
+/// (rank 0's), identical on every rank.
+void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& comm);
+
+/// UTC now as "YYYY-MM-DDTHH:MM:SSZ" (rank 0's clock, broadcast).
+std::string utc_now(comm::Communicator& comm);
+
+}  // namespace mpiseg::model

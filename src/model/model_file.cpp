@@ -1,0 +1,126 @@
+#include "mpiseg/model/model_file.hpp"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <fmt/format.h>
+
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/version.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+
+namespace mpiseg::model {
+namespace {
+
+constexpr KeySpec kKeys[] = {
+    {"output", "model", ValueKind::string, "\"model.h5\"", "the model file every stage writes into (via MODEL.tmp, renamed when complete)"},
+    {"output", "assignments_csv", ValueKind::string, "\"\"", "also write customer assignments as CSV (customer,segment,distance) here"},
+};
+
+std::string broadcast_string(const std::string& text, comm::Communicator& comm) {
+  std::vector<char> bytes(text.begin(), text.end());
+  comm.broadcast_vector(bytes, 0);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+std::span<const KeySpec> output_keys() { return kKeys; }
+
+std::filesystem::path model_path(const JobConfig& job) {
+  const std::string path = job.get_string("output", "model");
+  if (path.empty()) throw ConfigError(fmt::format("{} must name the model file", job.describe("output", "model")));
+  return path;
+}
+
+std::string utc_now(comm::Communicator& comm) {
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return broadcast_string(text, comm);
+}
+
+h5::File create_model_file(const std::filesystem::path& path, comm::Communicator& comm) {
+  h5::File file = h5::File::create(path, comm);
+  h5::Group root = file.root();
+  root.write_attribute("schema", kModelSchema);
+  root.write_attribute("schema_version", kModelSchemaVersion);
+  root.write_attribute("description", "mpiseg model: customer features, K-means segments and basket rules (see the README's model schema)");
+  return file;
+}
+
+h5::File open_model_file(const std::filesystem::path& path, comm::Communicator& comm) {
+  h5::File file = h5::File::open(path, comm);
+  h5::Group root = file.root();
+  if (!root.has_attribute("schema") || root.read_string_attribute("schema") != kModelSchema)
+    throw IoError(fmt::format("'{}' is an HDF5 file but not an mpiseg model (no schema = \"{}\" attribute)", path.string(), kModelSchema));
+  if (!root.has_attribute("schema_version"))
+    throw IoError(fmt::format("'{}': the model has no schema_version attribute", path.string()));
+  const std::int64_t version = root.read_int_attribute("schema_version");
+  if (version != kModelSchemaVersion)
+    throw IoError(fmt::format("'{}' has model schema_version {}; this mpiseg ({}) reads version {}", path.string(), version,
+                              version_line(), kModelSchemaVersion));
+  return file;
+}
+
+void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& comm) {
+  h5::Group run = root.create_group("run");
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  run.write_attribute("command", record.command);
+  run.write_attribute("tool_version", version());
+  run.write_attribute("git_revision", git_revision());
+  run.write_attribute("rank_count", static_cast<std::int64_t>(comm.size()));
+  run.write_attribute("host", broadcast_string(host, comm));
+  run.write_attribute("started", record.started_utc);
+  run.write_attribute("finished", record.finished_utc);
+  run.write_attribute("wall_seconds", comm.allreduce(record.wall_seconds, comm::ReduceOp::max));
+  run.write_attribute("job_file", record.job_origin);
+  run.write_attribute("job_text", record.job_text);
+  run.write_attribute("effective_settings", record.effective_settings);
+  if (!record.inputs.empty()) {
+    h5::Group inputs = run.create_group("inputs");
+    std::vector<std::string> paths;
+    std::vector<std::uint64_t> sizes;
+    std::vector<std::int64_t> modified;
+    for (const auto& input : record.inputs) {
+      paths.push_back(input.path);
+      sizes.push_back(input.size);
+      modified.push_back(input.modified);
+    }
+    h5::write_strings(inputs, "path", paths);
+    h5::write_replicated(inputs, "size", sizes);
+    h5::write_replicated(inputs, "modified", modified);
+    inputs.write_dataset_attribute("size", "units", "bytes");
+    inputs.write_dataset_attribute("modified", "units", "seconds since 1970-01-01 UTC");
+  }
+  if (record.has_accounting) {
+    const ingest::Accounting& a = record.accounting;
+    h5::Group accounting = run.create_group("accounting");
+    accounting.write_attribute("lines_read", static_cast<std::int64_t>(a.lines_read));
+    accounting.write_attribute("header", static_cast<std::int64_t>(a.header));
+    accounting.write_attribute("blank", static_cast<std::int64_t>(a.blank));
+    accounting.write_attribute("accepted", static_cast<std::int64_t>(a.accepted));
+    accounting.write_attribute("rejected", static_cast<std::int64_t>(a.rejected_total()));
+    accounting.write_attribute("malformed", static_cast<std::int64_t>(a.malformed_total()));
+    accounting.write_attribute("cancellation_lines", static_cast<std::int64_t>(a.cancellation_lines));
+    accounting.write_attribute("return_lines", static_cast<std::int64_t>(a.return_lines));
+    accounting.write_attribute("duplicate_lines", static_cast<std::int64_t>(a.duplicate_lines));
+    accounting.write_attribute("item_occurrences", static_cast<std::int64_t>(a.item_occurrences));
+    std::vector<std::string> reasons;
+    std::vector<std::uint64_t> counts;
+    std::vector<std::uint8_t> malformed;
+    for (std::size_t r = 0; r < ingest::kReasonCount; ++r) {
+      reasons.emplace_back(ingest::reason_name(static_cast<ingest::RejectReason>(r)));
+      counts.push_back(a.rejected[r]);
+      malformed.push_back(a.malformed[r] ? 1 : 0);
+    }
+    h5::write_strings(accounting, "reason", reasons);
+    h5::write_replicated(accounting, "count", counts);
+    h5::write_replicated(accounting, "malformed", malformed);
+  }
+}
+
+}  // namespace mpiseg::model
