@@ -16,8 +16,10 @@
 #include "mpiseg/generate/generator.hpp"
 #include "mpiseg/ingest/ingest.hpp"
 #include "mpiseg/ingest/store.hpp"
+#include "mpiseg/kmeans/kmeans.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/pipeline/input.hpp"
+#include "mpiseg/pipeline/points.hpp"
 
 namespace mpiseg::app {
 namespace {
@@ -43,7 +45,7 @@ struct Command {
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
   for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
-                       model::output_keys()})
+                       kmeans::kmeans_keys(), model::output_keys()})
     keys.insert(keys.end(), section.begin(), section.end());
   return keys;
 }
@@ -124,6 +126,27 @@ int run_features(Invocation& call) {
   return 0;
 }
 
+int run_kmeans(Invocation& call) {
+  const Stopwatch watch;
+  const auto settings = kmeans::KMeansSettings::from_job(call.job);
+  const auto path = model::model_path(call.job);
+  model::RunRecord record = start_record(call, "kmeans");
+  const pipeline::PointTable table = pipeline::load_points(call.job, call.comm);
+  const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm);
+  h5::File file = model::create_model_file(path, call.comm);
+  h5::Group root = file.root();
+  if (table.from_features) features::write_features(root, table.features);
+  kmeans::write_kmeans(root, settings, result, table.names,
+                       table.from_features ? table.features.transforms : std::vector<features::FeatureTransform>{}, table.keys);
+  finish_record(record, watch, call.comm);
+  model::write_run(root, record, call.comm);
+  file.commit();
+  const auto& chosen = result.sweep[result.chosen];
+  print(call.comm, fmt::format("model: {} (k = {}, {} iterations, {}, inertia {:.6g})\n", path.string(), chosen.k, chosen.iterations,
+                               chosen.stop_reason, chosen.inertia));
+  return 0;
+}
+
 int run_config(Invocation& call) {
   if (call.options.count("reference") != 0) {
     print(call.comm, render_key_reference_markdown(call.job.schema()));
@@ -141,6 +164,8 @@ const std::vector<Command>& commands() {
        [](po::options_description&) {}, run_ingest},
       {"features", "compute customer features (RFM, behaviour) with exact global scaling into [output] model", "",
        [](po::options_description&) {}, run_features},
+      {"kmeans", "distributed K-means on a feature file or a dense matrix ([input] format = features | matrix)", "",
+       [](po::options_description&) {}, run_kmeans},
       {"config", "print the effective settings of a job file, or the reference of all keys", "",
        [](po::options_description& options) {
          options.add_options()("reference", "print the job-file key reference as Markdown");

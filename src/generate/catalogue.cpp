@@ -30,19 +30,20 @@ const T& pick(const T (&values)[N], std::uint64_t index) {
   return values[index % N];
 }
 
-// Archetypes whose R, F and M profiles differ clearly, so that K-means has structure to find.
+// Archetypes whose R, F and M profiles differ clearly, so that K-means has structure to find:
+// every archetype is compact in (recency, frequency, monetary, basket value, basket size, tenure).
 struct Archetype {
   const char* name;
   double weight, rate, lines, quantity, returns;
   double first_fraction, last_fraction;  // active window as fractions of the period
 };
 constexpr Archetype kArchetypes[] = {
-    {"champions", 0.08, 2.5, 22, 10, 1.0, 0.0, 1.0},
-    {"loyal", 0.22, 0.9, 12, 5, 1.0, 0.0, 1.0},
-    {"new", 0.14, 1.2, 9, 4, 0.5, 0.82, 1.0},
-    {"churned", 0.18, 0.8, 10, 4, 1.5, 0.0, 0.3},
-    {"occasional", 0.30, 0.12, 5, 2, 0.5, 0.0, 1.0},
-    {"wholesale", 0.08, 0.45, 30, 24, 2.0, 0.0, 1.0},
+    {"champions", 0.10, 4.0, 24, 6, 1.0, 0.0, 1.0},
+    {"loyal", 0.22, 1.5, 8, 3, 1.0, 0.0, 1.0},
+    {"new", 0.14, 2.5, 8, 3, 0.5, 0.85, 1.0},
+    {"churned", 0.18, 1.5, 8, 3, 1.5, 0.0, 0.22},
+    {"bargain", 0.28, 1.0, 2, 1, 0.5, 0.0, 1.0},
+    {"wholesale", 0.08, 0.6, 40, 40, 2.0, 0.0, 1.0},
 };
 
 std::uint64_t coprime_stride(std::uint64_t n, std::uint64_t start) {
@@ -88,7 +89,7 @@ Catalogue::Catalogue(const CatalogueSettings& settings) {
   for (std::uint32_t s = 0; s < n_segments; ++s) {
     CounterRng rng(settings.seed, s, kStreamSegments);
     const Archetype& archetype = kArchetypes[s % std::size(kArchetypes)];
-    auto jitter = [&](double value) { return value * (0.85 + 0.3 * rng.uniform()); };
+    auto jitter = [&](double value) { return value * (0.9 + 0.2 * rng.uniform()); };
     SegmentProfile profile;
     profile.name = s < std::size(kArchetypes) ? archetype.name : fmt::format("{}_{}", archetype.name, s / std::size(kArchetypes));
     profile.weight = jitter(archetype.weight);

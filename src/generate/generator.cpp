@@ -59,7 +59,7 @@ class CustomerWriter {
     const std::int64_t window_end = std::min(end_seconds_, month_start(last_month + 1));
     const std::int64_t window_days = std::max<std::int64_t>(1, (window_end - window_start) / kSecondsPerDay);
 
-    const double activity = std::exp(0.4 * rng.normal() - 0.08);  // mean 1
+    const double activity = std::exp(0.2 * rng.normal() - 0.02);  // mean 1
     const double expected = profile.baskets_per_month * (last_month - first_month + 1) * basket_scale_ * activity;
     const std::uint64_t baskets = std::clamp<std::uint64_t>(rng.poisson(expected), 1, kMaxBasketsPerCustomer);
 
@@ -361,7 +361,13 @@ GenerationCounts generate_line_items(const GeneratorSettings& settings, comm::Co
   const CivilDate start = civil_from_days(settings.start_seconds / kSecondsPerDay);
   const int end_month = start.month - 1 + settings.catalogue.months;
   const std::int64_t end_seconds = days_from_civil(start.year + end_month / 12, end_month % 12 + 1, start.day) * kSecondsPerDay;
-  CustomerWriter writer(settings, catalogue, basket_scale_for(settings, catalogue), end_seconds);
+  const double basket_scale = basket_scale_for(settings, catalogue);
+  if (basket_scale < 0.5 || basket_scale > 2.0)
+    log::warn("generate: {} line items for {} customers scales every purchase rate by {:.2f}; the planted segments are "
+              "clearest near 1 (about {:.0f} line items per customer)",
+              settings.line_items, settings.customers, basket_scale,
+              static_cast<double>(settings.line_items) / static_cast<double>(settings.customers) / basket_scale);
+  CustomerWriter writer(settings, catalogue, basket_scale, end_seconds);
 
   if (comm.rank() == 0 && !settings.output.parent_path().empty())
     std::filesystem::create_directories(settings.output.parent_path());

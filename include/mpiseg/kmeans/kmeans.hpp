@@ -1,0 +1,56 @@
+#pragma once
+/// The K-means stage: seeding, Lloyd, restarts, a sweep over k with quality metrics, and the
+/// /kmeans and /assignments groups of the model file.
+///
+///   kmeans::Points points{table.scaled, table.rows(), table.cols(), table.customer, {}};
+///   auto result = kmeans::fit(settings, points, comm);
+///   result.best.labels[i]   // segment of this rank's point i, for the chosen k
+///
+/// Same input and seed give bit-identical centroids, labels, inertia and iteration counts at any
+/// rank count (see assignment.hpp and seeding.hpp for why).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mpiseg/features/features.hpp"
+#include "mpiseg/io/h5/h5.hpp"
+#include "mpiseg/kmeans/metrics.hpp"
+#include "mpiseg/kmeans/seeding.hpp"
+
+namespace mpiseg::kmeans {
+
+/// One k of a sweep.
+struct KSummary {
+  std::int64_t k = 0;
+  std::int64_t best_init = 0;  // which of n_init seedings won
+  std::int64_t iterations = 0;
+  std::string stop_reason;
+  double inertia = 0;
+  std::uint64_t empty_relocations = 0;
+  std::uint64_t seeding_candidates = 0;
+  ClusterMetrics metrics;
+};
+
+struct KMeansResult {
+  std::vector<KSummary> sweep;  // in the order of [kmeans] k
+  std::size_t chosen = 0;       // index into sweep
+  LloydResult best;             // the chosen k: centroids, labels, distances, history
+  double mean_feature_std = 0;
+  double shift_tolerance = 0;
+};
+
+/// Optional per-run hook (checkpointing): called with the k, the seeding index and the progress.
+using RunHook = std::function<bool(std::int64_t k, std::int64_t init, const LloydProgress&, std::span<const std::int32_t>)>;
+
+/// Collective. Segments are numbered canonically: by decreasing total weight (size), ties by the
+/// centroid coordinates, so ids do not depend on seeding order.
+KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, const RunHook& hook = {});
+
+/// Collective. Writes /kmeans (centroids in scaled and, through `transforms`, original units;
+/// sizes; inertia history; stop reason; the sweep) and /assignments (key, segment, distance).
+/// `transforms` may be empty (a plain matrix: centroids are given in its units only).
+void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansResult& result,
+                  const std::vector<std::string>& feature_names, const std::vector<features::FeatureTransform>& transforms,
+                  std::span<const std::uint64_t> keys);
+
+}  // namespace mpiseg::kmeans

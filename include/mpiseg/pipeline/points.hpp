@@ -1,0 +1,35 @@
+#pragma once
+/// Points for K-means from [input]: a dense matrix (format = "matrix": CSV with one row per point,
+/// no header, optional key and weight columns; or FILE.h5:/dataset), or the /features group of a
+/// model file (format = "features").
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mpiseg/comm/communicator.hpp"
+#include "mpiseg/core/config.hpp"
+#include "mpiseg/features/features.hpp"
+#include "mpiseg/kmeans/assignment.hpp"
+
+namespace mpiseg::pipeline {
+
+struct PointTable {
+  std::vector<double> values;  // rows x cols, this rank's rows (in input order across ranks)
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<std::uint64_t> keys;  // the key column, or the 0-based row number in the input
+  std::vector<double> weights;      // empty: unweighted
+  std::vector<std::string> names;   // column names ("x0", "x1", ... for a plain matrix)
+  bool from_features = false;
+  features::FeatureTable features;  // when from_features: the whole /features group (for the model)
+
+  kmeans::Points points() const { return kmeans::Points{values, rows, cols, keys, weights}; }
+};
+
+/// Collective. Errors (InputError) name the file and the line or dataset at fault.
+PointTable load_points(const JobConfig& job, comm::Communicator& comm);
+
+/// Collective. Throws InputError if a key appears twice across ranks.
+void check_unique_keys(std::span<const std::uint64_t> keys, comm::Communicator& comm);
+
+}  // namespace mpiseg::pipeline

@@ -1,0 +1,195 @@
+#include "mpiseg/kmeans/kmeans.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <numeric>
+
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/random.hpp"
+#include "mpiseg/core/resources.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+
+namespace mpiseg::kmeans {
+namespace {
+
+/// Renumbers segments by decreasing weight (ties: lexicographic centroid), in place.
+void canonical_order(LloydResult& result) {
+  const auto k = static_cast<std::size_t>(result.centroids.rows());
+  std::vector<std::size_t> order(k);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (result.cluster_weight[a] != result.cluster_weight[b]) return result.cluster_weight[a] > result.cluster_weight[b];
+    const auto ra = result.centroids.row(static_cast<Eigen::Index>(a)), rb = result.centroids.row(static_cast<Eigen::Index>(b));
+    return std::lexicographical_compare(ra.data(), ra.data() + ra.size(), rb.data(), rb.data() + rb.size());
+  });
+  std::vector<std::int32_t> new_id(k);
+  RowMatrix centroids(result.centroids.rows(), result.centroids.cols());
+  std::vector<double> weight(k);
+  std::vector<std::uint64_t> size(k);
+  for (std::size_t position = 0; position < k; ++position) {
+    const std::size_t old = order[position];
+    new_id[old] = static_cast<std::int32_t>(position);
+    centroids.row(static_cast<Eigen::Index>(position)) = result.centroids.row(static_cast<Eigen::Index>(old));
+    weight[position] = result.cluster_weight[old];
+    size[position] = result.cluster_size[old];
+  }
+  for (std::int32_t& label : result.labels) label = new_id[static_cast<std::size_t>(label)];
+  result.centroids = std::move(centroids);
+  result.cluster_weight = std::move(weight);
+  result.cluster_size = std::move(size);
+}
+
+/// Better score for the selection rule; NaN never wins.
+bool better(Selection selection, const ClusterMetrics& a, const ClusterMetrics& b) {
+  switch (selection) {
+    case Selection::silhouette: return a.silhouette > b.silhouette || (!std::isnan(a.silhouette) && std::isnan(b.silhouette));
+    case Selection::calinski_harabasz:
+      return a.calinski_harabasz > b.calinski_harabasz || (!std::isnan(a.calinski_harabasz) && std::isnan(b.calinski_harabasz));
+    case Selection::davies_bouldin:
+      return a.davies_bouldin < b.davies_bouldin || (!std::isnan(a.davies_bouldin) && std::isnan(b.davies_bouldin));
+  }
+  return false;
+}
+
+}  // namespace
+
+KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, const RunHook& hook) {
+  KMeansResult result;
+  std::vector<double> norms(points.rows);
+  for (std::size_t i = 0; i < points.rows; ++i) norms[i] = squared_norm(points.row(i), points.cols);
+  const SumGrids grids = SumGrids::for_points(points, norms, comm);  // also rejects NaN and Inf
+  result.mean_feature_std = mean_feature_std(points, comm);
+  result.shift_tolerance = settings.tol * result.mean_feature_std;
+  const LloydOptions options{settings.max_iter, result.shift_tolerance, settings.accelerate};
+
+  bool have_best = false;
+  for (std::int64_t k : settings.k) {
+    const Stopwatch watch;
+    LloydResult best_run;
+    KSummary summary;
+    summary.k = k;
+    for (std::int64_t init = 0; init < settings.n_init; ++init) {
+      const std::uint64_t seed = init == 0 ? settings.seed : hash_with_seed(settings.seed, static_cast<std::uint64_t>(init), 77);
+      SeedingReport seeding;
+      RowMatrix initial = seed_centroids(settings, static_cast<std::size_t>(k), seed, points, comm, seeding);
+      IterationHook iteration_hook;
+      if (hook) iteration_hook = [&](const LloydProgress& progress, std::span<const std::int32_t> labels) { return hook(k, init, progress, labels); };
+      const Stopwatch lloyd_watch;
+      LloydResult run = run_lloyd(points, norms, grids, std::move(initial), options, comm, iteration_hook);
+      const double lloyd_seconds = comm.allreduce(lloyd_watch.seconds(), comm::ReduceOp::max);
+      log::debug("kmeans: k={} init {}: Lloyd {:.4f} s for {} iteration(s) and the final assignment: {:.3f} ms per iteration",
+                 k, init, lloyd_seconds, run.iterations, 1e3 * lloyd_seconds / static_cast<double>(run.iterations + 1));
+      if (run.labels.empty() && points.rows != 0) return result;  // stopped by the hook (checkpoint and exit)
+      if (init == 0 || run.inertia < best_run.inertia) {
+        best_run = std::move(run);
+        summary.best_init = init;
+        summary.seeding_candidates = seeding.candidates;
+      }
+      if (settings.init == InitMethod::file) break;  // the same start every time
+    }
+    canonical_order(best_run);
+    summary.iterations = best_run.iterations;
+    summary.stop_reason = stop_reason_name(best_run.reason);
+    summary.inertia = best_run.inertia;
+    summary.empty_relocations = best_run.empty_relocations;
+    const bool sweep = settings.k.size() > 1;
+    summary.metrics = evaluate_clustering(points, best_run, sweep || settings.silhouette_sample > 0 ? settings.silhouette_sample : 0,
+                                          settings.seed, comm);
+    std::string sizes;
+    for (std::size_t j = 0; j < best_run.cluster_size.size() && j < 12; ++j) sizes += fmt::format("{}{}", j ? " " : "", best_run.cluster_size[j]);
+    log::info("kmeans: k={}: {} iteration(s) ({}), inertia {:.6g}, silhouette {:.4f}, Calinski-Harabasz {:.1f}, "
+              "Davies-Bouldin {:.4f}; sizes {}{}; {:.2f} s",
+              k, summary.iterations, summary.stop_reason, summary.inertia, summary.metrics.silhouette,
+              summary.metrics.calinski_harabasz, summary.metrics.davies_bouldin, sizes,
+              best_run.cluster_size.size() > 12 ? " ..." : "", watch.seconds());
+    result.sweep.push_back(summary);
+    if (!have_best || (sweep && better(settings.selection, summary.metrics, result.sweep[result.chosen].metrics))) {
+      result.chosen = result.sweep.size() - 1;
+      result.best = std::move(best_run);
+      have_best = true;
+    }
+  }
+  if (settings.k.size() > 1)
+    log::info("kmeans: chose k = {} by {} (ties go to the smaller k)", result.sweep[result.chosen].k, selection_name(settings.selection));
+  return result;
+}
+
+void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansResult& result,
+                  const std::vector<std::string>& feature_names, const std::vector<features::FeatureTransform>& transforms,
+                  std::span<const std::uint64_t> keys) {
+  const LloydResult& best = result.best;
+  const KSummary& chosen = result.sweep.at(result.chosen);
+  const auto k = static_cast<std::size_t>(best.centroids.rows()), d = static_cast<std::size_t>(best.centroids.cols());
+  h5::Group group = root.create_group("kmeans");
+  group.write_attribute("k", chosen.k);
+  group.write_attribute("init", init_name(settings.init));
+  group.write_attribute("seed", static_cast<std::int64_t>(settings.seed));
+  group.write_attribute("n_init", settings.n_init);
+  group.write_attribute("accelerate", static_cast<std::int64_t>(settings.accelerate ? 1 : 0));
+  group.write_attribute("max_iter", settings.max_iter);
+  group.write_attribute("tol", settings.tol);
+  group.write_attribute("shift_tolerance", result.shift_tolerance);
+  group.write_attribute("mean_feature_std", result.mean_feature_std);
+  group.write_attribute("iterations", best.iterations);
+  group.write_attribute("converged_reason", stop_reason_name(best.reason));
+  group.write_attribute("inertia", best.inertia);
+  group.write_attribute("empty_relocations", static_cast<std::int64_t>(best.empty_relocations));
+  group.write_attribute("selection", selection_name(settings.selection));
+  group.write_attribute("segment_order", "segments numbered by decreasing size (total weight), ties by centroid coordinates");
+
+  std::vector<double> scaled(best.centroids.data(), best.centroids.data() + best.centroids.size());
+  h5::write_strings(group, "feature_names", feature_names);
+  h5::write_replicated(group, "centroids_scaled", scaled, d);
+  group.write_dataset_attribute("centroids_scaled", "units", "the transformed feature space K-means ran in (/features/scaler)");
+  if (!transforms.empty()) {
+    std::vector<double> original(k * d);
+    for (std::size_t j = 0; j < k; ++j)
+      for (std::size_t c = 0; c < d; ++c) original[j * d + c] = transforms[c].invert(scaled[j * d + c]);
+    h5::write_replicated(group, "centroids", original, d);
+    group.write_dataset_attribute("centroids", "units",
+                                  "original feature units: the scaled centroid mapped back through the inverse transform "
+                                  "(for log1p features a geometric-type mean, not the arithmetic mean of the members)");
+  }
+  h5::write_replicated(group, "sizes", best.cluster_size);
+  h5::write_replicated(group, "weights", best.cluster_weight);
+  h5::write_replicated(group, "inertia_history", best.inertia_history);
+  group.write_dataset_attribute("sizes", "units", "points (customers)");
+  group.write_dataset_attribute("inertia_history", "meaning", "sum of w ||x - c||^2 after each iteration's centroid update");
+
+  h5::Group sweep = group.create_group("sweep");
+  std::vector<std::int64_t> ks, iterations, best_init;
+  std::vector<double> inertia, silhouette, calinski, davies;
+  std::vector<std::string> reasons;
+  for (const KSummary& summary : result.sweep) {
+    ks.push_back(summary.k);
+    iterations.push_back(summary.iterations);
+    best_init.push_back(summary.best_init);
+    inertia.push_back(summary.inertia);
+    silhouette.push_back(summary.metrics.silhouette);
+    calinski.push_back(summary.metrics.calinski_harabasz);
+    davies.push_back(summary.metrics.davies_bouldin);
+    reasons.push_back(summary.stop_reason);
+  }
+  h5::write_replicated(sweep, "k", ks);
+  h5::write_replicated(sweep, "inertia", inertia);
+  h5::write_replicated(sweep, "silhouette", silhouette);
+  h5::write_replicated(sweep, "calinski_harabasz", calinski);
+  h5::write_replicated(sweep, "davies_bouldin", davies);
+  h5::write_replicated(sweep, "iterations", iterations);
+  h5::write_replicated(sweep, "best_init", best_init);
+  h5::write_strings(sweep, "converged_reason", reasons);
+  sweep.write_attribute("chosen_k", chosen.k);
+  sweep.write_attribute("silhouette_sample", static_cast<std::int64_t>(settings.silhouette_sample));
+
+  h5::Group assignments = root.create_group("assignments");
+  std::vector<double> distance(best.squared_distances.size());
+  for (std::size_t i = 0; i < distance.size(); ++i) distance[i] = std::sqrt(best.squared_distances[i]);
+  h5::write_rows(assignments, "customer", std::vector<std::uint64_t>(keys.begin(), keys.end()));
+  h5::write_rows(assignments, "segment", best.labels);
+  h5::write_rows(assignments, "distance", distance);
+  assignments.write_dataset_attribute("distance", "units", "Euclidean distance to the segment centroid in the scaled feature space");
+  assignments.write_dataset_attribute("segment", "meaning", "index into /kmeans/centroids (0 = largest segment)");
+}
+
+}  // namespace mpiseg::kmeans

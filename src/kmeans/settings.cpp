@@ -1,0 +1,90 @@
+#include "mpiseg/kmeans/settings.hpp"
+
+#include <fmt/format.h>
+
+#include "mpiseg/core/error.hpp"
+
+namespace mpiseg::kmeans {
+namespace {
+constexpr KeySpec kKeys[] = {
+    {"kmeans", "k", ValueKind::integer_list, "8", "number of segments, or a list for a sweep (e.g. [2, 3, 4, 5, 6])"},
+    {"kmeans", "init", ValueKind::string, "\"kmeans||\"", "seeding: \"kmeans||\", \"kmeans++\", \"random\" or \"file\""},
+    {"kmeans", "init_file", ValueKind::string, "\"\"",
+     "init = \"file\": a CSV of k rows, a model file (its /kmeans/centroids_scaled), or FILE.h5:/dataset"},
+    {"kmeans", "seed", ValueKind::integer, "42", "seed of every random choice (keyed by seed, point key and round, never by rank)"},
+    {"kmeans", "max_iter", ValueKind::integer, "300", "most Lloyd iterations per run"},
+    {"kmeans", "tol", ValueKind::number, "1e-4",
+     "stop when the largest centroid move is <= tol x the mean standard deviation of the features"},
+    {"kmeans", "n_init", ValueKind::integer, "1", "independent seedings; the run with the lowest inertia is kept"},
+    {"kmeans", "accelerate", ValueKind::boolean, "true", "Hamerly bounds (same assignments as plain Lloyd, fewer distance computations)"},
+    {"kmeans", "silhouette_sample", ValueKind::integer, "10000",
+     "points in the deterministic silhouette sample (exact silhouette when it covers all points; 0: not computed)"},
+    {"kmeans", "oversampling", ValueKind::number, "2.0", "k-means||: expected new candidates per round, as a multiple of k"},
+    {"kmeans", "rounds", ValueKind::integer, "5", "k-means||: sampling rounds"},
+    {"kmeans", "selection", ValueKind::string, "\"silhouette\"",
+     "how a sweep chooses k: \"silhouette\" (highest), \"calinski_harabasz\" (highest), \"davies_bouldin\" (lowest); ties go to the smaller k"},
+};
+}  // namespace
+
+std::span<const KeySpec> kmeans_keys() { return kKeys; }
+
+const char* init_name(InitMethod method) {
+  switch (method) {
+    case InitMethod::kmeans_parallel: return "kmeans||";
+    case InitMethod::kmeans_plus_plus: return "kmeans++";
+    case InitMethod::random: return "random";
+    case InitMethod::file: return "file";
+  }
+  return "?";
+}
+
+const char* selection_name(Selection selection) {
+  switch (selection) {
+    case Selection::silhouette: return "silhouette";
+    case Selection::calinski_harabasz: return "calinski_harabasz";
+    case Selection::davies_bouldin: return "davies_bouldin";
+  }
+  return "?";
+}
+
+KMeansSettings KMeansSettings::from_job(const JobConfig& job) {
+  KMeansSettings s;
+  s.k = job.get_int_list("kmeans", "k");
+  if (s.k.empty()) throw ConfigError(fmt::format("{} is empty", job.describe("kmeans", "k")));
+  for (std::int64_t k : s.k)
+    if (k < 1 || k > 100000) throw ConfigError(fmt::format("{}: k = {} is not between 1 and 100000", job.describe("kmeans", "k"), k));
+  const std::string init = job.get_string("kmeans", "init");
+  if (init == "kmeans||" || init == "k-means||") s.init = InitMethod::kmeans_parallel;
+  else if (init == "kmeans++" || init == "k-means++") s.init = InitMethod::kmeans_plus_plus;
+  else if (init == "random") s.init = InitMethod::random;
+  else if (init == "file") s.init = InitMethod::file;
+  else throw ConfigError(fmt::format("{} must be kmeans||, kmeans++, random or file", job.describe("kmeans", "init")));
+  s.init_file = job.get_string("kmeans", "init_file");
+  if (s.init == InitMethod::file && s.init_file.empty())
+    throw ConfigError(fmt::format("{}: init = \"file\" needs [kmeans] init_file", job.origin()));
+  s.seed = static_cast<std::uint64_t>(job.get_int("kmeans", "seed"));
+  s.max_iter = job.get_int("kmeans", "max_iter");
+  if (s.max_iter < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "max_iter")));
+  s.tol = job.get_number("kmeans", "tol");
+  if (!(s.tol >= 0)) throw ConfigError(fmt::format("{} must be >= 0", job.describe("kmeans", "tol")));
+  s.n_init = job.get_int("kmeans", "n_init");
+  if (s.n_init < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "n_init")));
+  s.accelerate = job.get_bool("kmeans", "accelerate");
+  const std::int64_t sample = job.get_int("kmeans", "silhouette_sample");
+  if (sample < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("kmeans", "silhouette_sample")));
+  s.silhouette_sample = static_cast<std::uint64_t>(sample);
+  s.oversampling = job.get_number("kmeans", "oversampling");
+  if (!(s.oversampling > 0)) throw ConfigError(fmt::format("{} must be > 0", job.describe("kmeans", "oversampling")));
+  s.rounds = job.get_int("kmeans", "rounds");
+  if (s.rounds < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "rounds")));
+  const std::string selection = job.get_string("kmeans", "selection");
+  if (selection == "silhouette") s.selection = Selection::silhouette;
+  else if (selection == "calinski_harabasz") s.selection = Selection::calinski_harabasz;
+  else if (selection == "davies_bouldin") s.selection = Selection::davies_bouldin;
+  else throw ConfigError(fmt::format("{} must be silhouette, calinski_harabasz or davies_bouldin", job.describe("kmeans", "selection")));
+  if (s.selection == Selection::silhouette && s.silhouette_sample == 0 && s.k.size() > 1)
+    throw ConfigError(fmt::format("{}: selection = \"silhouette\" needs silhouette_sample > 0", job.origin()));
+  return s;
+}
+
+}  // namespace mpiseg::kmeans

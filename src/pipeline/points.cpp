@@ -1,0 +1,164 @@
+#include "mpiseg/pipeline/points.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "mpiseg/comm/collectives.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/random.hpp"
+#include "mpiseg/ingest/field_parsers.hpp"
+#include "mpiseg/ingest/record_reader.hpp"
+#include "mpiseg/ingest/settings.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/model_file.hpp"
+
+namespace mpiseg::pipeline {
+namespace {
+
+PointTable load_csv_matrix(const ingest::InputSettings& settings, const ingest::IngestPolicy& policy, comm::Communicator& comm) {
+  if (settings.paths.size() != 1)
+    throw ConfigError(fmt::format("[input] path: a matrix is one file, '{}' matches {}", settings.path_pattern, settings.paths.size()));
+  const auto& path = settings.paths.front();
+  PosixFile file(path, O_RDONLY);
+  const std::uint64_t size = file.size();
+  const h5::RowRange bytes = h5::even_split(size, comm.rank(), comm.size());
+  const bool keyed = !settings.key_column.empty(), weighted = !settings.weight_column.empty();
+  const std::size_t leading = (keyed ? 1 : 0) + (weighted ? 1 : 0);
+  PointTable table;
+  std::vector<std::string_view> fields;
+  std::string scratch;
+  std::size_t min_cols = std::numeric_limits<std::size_t>::max(), max_cols = 0;
+  comm::collectively(comm, "reading the matrix", [&] {
+    ingest::RecordReader reader(file, size, bytes.begin, bytes.end, ingest::ReaderLimits{policy.chunk_bytes, policy.max_record_bytes, false});
+    reader.for_each([&](const ingest::Record& record) {
+      std::string_view text = record.text;
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (text.empty()) return;
+      auto fail = [&](const std::string& why) {
+        throw InputError(fmt::format("{}: line at byte {}: {}", path.string(), record.offset, why));
+      };
+      if (record.too_long) fail("longer than [ingest] max_record_bytes");
+      if (!ingest::split_fields(text, settings.delimiter == ' ' ? ',' : settings.delimiter, fields, scratch)) fail("unbalanced quotes");
+      if (fields.size() <= leading) fail("no coordinates");
+      if (keyed) {
+        const auto key = ingest::parse_numeric_key(fields[0]);
+        if (!key) fail(fmt::format("key '{}' is not a non-negative integer", fields[0]));
+        table.keys.push_back(*key);
+      }
+      if (weighted) {
+        const auto weight = ingest::parse_decimal(fields[keyed ? 1 : 0]);
+        if (!weight || *weight < 0) fail(fmt::format("weight '{}' is not a finite number >= 0", fields[keyed ? 1 : 0]));
+        table.weights.push_back(*weight);
+      }
+      for (std::size_t c = leading; c < fields.size(); ++c) {
+        const auto value = ingest::parse_decimal(fields[c]);
+        if (!value) fail(fmt::format("'{}' is not a finite number", fields[c]));
+        table.values.push_back(*value);
+      }
+      const std::size_t cols = fields.size() - leading;
+      min_cols = std::min(min_cols, cols);
+      max_cols = std::max(max_cols, cols);
+      ++table.rows;
+    });
+  });
+  const std::uint64_t global_min = comm.allreduce<std::uint64_t>(min_cols, comm::ReduceOp::min);
+  const std::uint64_t global_max = comm.allreduce<std::uint64_t>(max_cols, comm::ReduceOp::max);
+  if (global_max == 0) throw InputError(fmt::format("{}: the matrix has no rows", path.string()));
+  if (global_min != global_max)
+    throw InputError(fmt::format("{}: rows have between {} and {} coordinates; every row needs the same number", path.string(),
+                                 global_min, global_max));
+  table.cols = global_max;
+  if (!keyed) {
+    const std::uint64_t first = comm.exclusive_prefix_sum<std::uint64_t>(table.rows);
+    for (std::size_t i = 0; i < table.rows; ++i) table.keys.push_back(first + i);
+  }
+  return table;
+}
+
+PointTable load_h5_matrix(const ingest::InputSettings& settings, comm::Communicator& comm) {
+  const std::string& spec = settings.path_pattern;
+  const auto colon = spec.rfind(".h5:");
+  if (colon == std::string::npos)
+    throw ConfigError(fmt::format("[input] path = '{}': a matrix is a CSV file or FILE.h5:/dataset", spec));
+  const std::string path = spec.substr(0, colon + 3), dataset = spec.substr(colon + 4);
+  auto file = h5::File::open(path, comm);
+  const h5::Group root = file.root();
+  const auto shape = h5::dataset_shape(root, dataset);
+  if (shape.size() != 2) throw InputError(fmt::format("{}: a matrix must be a 2-D dataset", root.describe(dataset)));
+  PointTable table;
+  const h5::RowRange range = h5::even_split(shape[0], comm.rank(), comm.size());
+  table.rows = range.size();
+  table.cols = shape[1];
+  table.values = h5::read_rows<double>(root, dataset, range.begin, range.size());
+  if (!settings.key_column.empty()) {
+    table.keys = h5::read_rows<std::uint64_t>(root, settings.key_column, range.begin, range.size());
+  } else {
+    for (std::uint64_t i = range.begin; i < range.end; ++i) table.keys.push_back(i);
+  }
+  if (!settings.weight_column.empty()) table.weights = h5::read_rows<double>(root, settings.weight_column, range.begin, range.size());
+  file.close();
+  return table;
+}
+
+}  // namespace
+
+void check_unique_keys(std::span<const std::uint64_t> keys, comm::Communicator& comm) {
+  const auto ranks = static_cast<std::uint64_t>(comm.size());
+  std::vector<std::uint64_t> counts(ranks, 0);
+  std::vector<std::vector<std::uint64_t>> buckets(ranks);
+  for (std::uint64_t key : keys) buckets[mix64(key) % ranks].push_back(key);
+  std::vector<std::uint64_t> send;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    counts[r] = buckets[r].size();
+    send.insert(send.end(), buckets[r].begin(), buckets[r].end());
+  }
+  std::vector<std::uint64_t> received_counts;
+  std::vector<std::uint64_t> mine = comm.alltoallv(std::span<const std::uint64_t>(send), counts, received_counts);
+  std::sort(mine.begin(), mine.end());
+  std::uint64_t duplicate = 0, duplicates = 0;
+  for (std::size_t i = 1; i < mine.size(); ++i)
+    if (mine[i] == mine[i - 1]) duplicate = mine[i], ++duplicates;
+  if (comm.allreduce(duplicates, comm::ReduceOp::sum) != 0)
+    throw InputError(fmt::format("point keys must be unique; key {} (and maybe others) appears more than once",
+                                 comm.allreduce(duplicate, comm::ReduceOp::max)));
+}
+
+PointTable load_points(const JobConfig& job, comm::Communicator& comm) {
+  const auto settings = ingest::InputSettings::from_job(job);
+  PointTable table;
+  if (settings.format == ingest::InputFormat::features) {
+    auto file = model::open_model_file(settings.path_pattern, comm);
+    table.features = features::read_features(file.root());
+    file.close();
+    table.from_features = true;
+    table.values = table.features.scaled;
+    table.rows = table.features.rows();
+    table.cols = table.features.cols();
+    table.keys = table.features.customer;
+    table.names = table.features.names;
+  } else if (settings.format == ingest::InputFormat::matrix) {
+    const bool hdf5 = settings.path_pattern.find(".h5:") != std::string::npos;
+    if (!hdf5) {
+      ingest::InputSettings csv = settings;
+      csv.paths = ingest::expand_input_pattern(settings.path_pattern);
+      table = load_csv_matrix(csv, ingest::IngestPolicy::from_job(job), comm);
+    } else {
+      table = load_h5_matrix(settings, comm);
+    }
+    for (std::size_t c = 0; c < table.cols; ++c) table.names.push_back(fmt::format("x{}", c));
+    comm::global_max_abs(table.values, comm, settings.path_pattern);  // NaN or Inf: a clear error on every rank
+  } else {
+    throw ConfigError(fmt::format("{}: kmeans reads format = \"matrix\" or \"features\" (use `mpiseg run` for transactions)",
+                                  job.describe("input", "format")));
+  }
+  check_unique_keys(table.keys, comm);
+  const std::uint64_t rows = comm.allreduce<std::uint64_t>(table.rows, comm::ReduceOp::sum);
+  log::info("points: {} x {} from {}{}", rows, table.cols, settings.path_pattern, table.weights.empty() ? "" : " (weighted)");
+  return table;
+}
+
+}  // namespace mpiseg::pipeline
