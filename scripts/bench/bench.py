@@ -226,7 +226,104 @@ def bench_store(mode):
     return rows
 
 
-BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "store": bench_store, "features": bench_features}
+MAKE_BLOBS = """
+import sys, h5py, numpy as np
+n, d, k, path, init = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+rng = np.random.default_rng(2024)
+centers = rng.normal(scale=3.0, size=(k, d))
+X = centers[rng.integers(0, k, size=n)] + rng.normal(size=(n, d))
+with h5py.File(path, "w") as f:
+    f["X"] = X
+np.savetxt(init, X[rng.choice(n, size=k, replace=False)], delimiter=",", fmt="%.17g")
+"""
+
+SKLEARN_LLOYD = """
+import sys, time, h5py, numpy as np
+from threadpoolctl import threadpool_info
+from sklearn.cluster import KMeans
+X = h5py.File(sys.argv[1], "r")["X"][:]
+init = np.loadtxt(sys.argv[2], delimiter=",")
+start = time.perf_counter()
+model = KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=int(sys.argv[3]), tol=0.0, algorithm="lloyd").fit(X)
+seconds = time.perf_counter() - start
+blas = ";".join(f"{i['internal_api']}:{i.get('num_threads')}" for i in threadpool_info())
+print(seconds, model.n_iter_, repr(model.inertia_), blas)
+"""
+
+STREAM = """
+import time, numpy as np
+a = np.ones(2**27); b = np.empty_like(a)
+best = 1e9
+for _ in range(5):
+    start = time.perf_counter(); np.copyto(b, a); best = min(best, time.perf_counter() - start)
+print(2 * a.nbytes / best / 1e9)
+"""
+
+
+def bench_kmeans(mode):
+    """Seconds per Lloyd iteration against scikit-learn's lloyd, same start, same iterations, same cores."""
+    repeats = 3 if mode == "quick" else 5
+    iterations = 40 if mode == "quick" else 100
+    _, out = run(["/usr/bin/python3", "-c", STREAM])
+    bandwidth = float(out)
+    rows = []
+    for n, d, k in ((1_000_000, 8, 8), (200_000, 32, 50)):
+        matrix, init = WORK / f"blobs_{n}_{d}.h5", WORK / f"blobs_{n}_{d}_init.csv"
+        WORK.mkdir(parents=True, exist_ok=True)
+        run(["/usr/bin/python3", "-c", MAKE_BLOBS, str(n), str(d), str(k), str(matrix), str(init)])
+        for ranks in (1, 2):
+            env = dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks))
+            times = {"false": [], "true": []}
+            reference, blas, agree, iteration_counts = [], "", True, set()
+            for _ in range(repeats):
+                for accelerate in ("false", "true"):
+                    _, log = run(mpirun(ranks, "kmeans", "--log-level", "debug", "--set", "input.format=matrix",
+                                        "--set", f"input.path={matrix}:/X", "--set", f"output.model={WORK / 'bench_kmeans.h5'}",
+                                        "--set", f"kmeans.k={k}", "--set", "kmeans.init=file", "--set", f"kmeans.init_file={init}",
+                                        "--set", f"kmeans.max_iter={iterations}", "--set", "kmeans.tol=0",
+                                        "--set", f"kmeans.accelerate={accelerate}", "--set", "kmeans.silhouette_sample=0"))
+                    match = re.search(r"Lloyd ([0-9.]+) s for (\d+) iteration", log)
+                    times[accelerate].append(float(match.group(1)) / int(match.group(2)))
+                    iteration_counts.add(int(match.group(2)))
+                    ours_inertia = float(re.search(r"inertia ([0-9.e+]+)", log).group(1))
+                _, out = run(["/usr/bin/python3", "-c", SKLEARN_LLOYD, str(matrix), str(init), str(iterations)], env=env)
+                seconds, n_iter, inertia, blas = out.split()
+                reference.append(float(seconds) / int(n_iter))
+                iteration_counts.add(int(n_iter))
+                with h5py_model(WORK / "bench_kmeans.h5") as exact:
+                    agree = agree and abs(exact - float(inertia)) <= 1e-9 * float(inertia)
+            reference_median, _ = median_spread(reference)
+            for accelerate, label in (("false", "plain Lloyd"), ("true", "Hamerly (default)")):
+                median, spread = median_spread(times[accelerate])
+                streamed = n * (8 * d + 28)  # bytes a plain Lloyd iteration reads or writes: points, norms, labels, distances
+                rows.append({
+                    "benchmark": f"kmeans {label}", "case": f"{n:,} x {d}, k={k}, {sorted(iteration_counts)} iterations",
+                    "ranks": ranks, "mpiseg_s": round(median, 5), "spread_s": round(spread, 5),
+                    "per_rank": (f"{streamed / median / 1e9:.1f} GB/s of {streamed / 1e6:.0f} MB per iteration (copy bandwidth {bandwidth:.0f} GB/s)"
+                                 if accelerate == "false" else f"{streamed / median / 1e9:.1f} GB/s plain-Lloyd-equivalent"),
+                    "reference": f"scikit-learn lloyd, {ranks} thread(s) [{blas}]", "reference_s": round(reference_median, 5),
+                    "ratio": round(median / reference_median, 3),
+                    "timing": f"seconds per iteration; inertia equal to 1e-9: {'yes' if agree else 'NO'}",
+                })
+    return rows
+
+
+class h5py_model:
+    """The final inertia of an mpiseg model (read with h5py, which is a test/bench dependency)."""
+
+    def __init__(self, path):
+        import h5py
+        self.file = h5py.File(path, "r")
+
+    def __enter__(self):
+        return float(self.file["kmeans"].attrs["inertia"])
+
+    def __exit__(self, *args):
+        self.file.close()
+
+
+BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "store": bench_store, "features": bench_features,
+              "kmeans": bench_kmeans}
 
 
 def write_readme_table(rows, header):
