@@ -13,6 +13,7 @@
 #include "mpiseg/core/resources.hpp"
 #include "mpiseg/core/version.hpp"
 #include "mpiseg/features/features.hpp"
+#include "mpiseg/fpgrowth/fpgrowth.hpp"
 #include "mpiseg/generate/generator.hpp"
 #include "mpiseg/ingest/ingest.hpp"
 #include "mpiseg/ingest/store.hpp"
@@ -45,7 +46,7 @@ struct Command {
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
   for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
-                       kmeans::kmeans_keys(), model::output_keys()})
+                       kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), model::output_keys()})
     keys.insert(keys.end(), section.begin(), section.end());
   return keys;
 }
@@ -147,6 +148,31 @@ int run_kmeans(Invocation& call) {
   return 0;
 }
 
+int run_fpgrowth(Invocation& call) {
+  const Stopwatch watch;
+  const auto settings = fpgrowth::FpSettings::from_job(call.job);
+  const auto path = model::model_path(call.job);
+  model::RunRecord record = start_record(call, "fpgrowth");
+  const ingest::IngestResult data = pipeline::load_transactions(call.job, path, call.comm);
+  record.inputs = data.inputs;
+  record.accounting = data.accounting;
+  record.has_accounting = true;
+  const fpgrowth::Baskets baskets = fpgrowth::build_baskets(data);
+  const fpgrowth::FrequentItemsets itemsets = fpgrowth::mine_itemsets(settings, baskets, data.items.size(), call.comm);
+  const fpgrowth::RuleTable rules = settings.rules ? fpgrowth::generate_rules(itemsets, settings, call.comm) : fpgrowth::RuleTable{};
+  h5::File file = model::create_model_file(path, call.comm);
+  h5::Group root = file.root();
+  h5::Group group = root.create_group("fpgrowth");
+  model::write_item_dictionary(group, data.items);
+  fpgrowth::write_itemsets_and_rules(group, settings, itemsets, rules);
+  finish_record(record, watch, call.comm);
+  model::write_run(root, record, call.comm);
+  file.commit();
+  print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", path.string(), itemsets.total,
+                               call.comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum)));
+  return 0;
+}
+
 int run_config(Invocation& call) {
   if (call.options.count("reference") != 0) {
     print(call.comm, render_key_reference_markdown(call.job.schema()));
@@ -166,6 +192,8 @@ const std::vector<Command>& commands() {
        [](po::options_description&) {}, run_features},
       {"kmeans", "distributed K-means on a feature file or a dense matrix ([input] format = features | matrix)", "",
        [](po::options_description&) {}, run_kmeans},
+      {"fpgrowth", "distributed FP-growth and association rules on line items or basket files, into [output] model", "",
+       [](po::options_description&) {}, run_fpgrowth},
       {"config", "print the effective settings of a job file, or the reference of all keys", "",
        [](po::options_description& options) {
          options.add_options()("reference", "print the job-file key reference as Markdown");

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/comm/shuffle.hpp"
@@ -342,12 +343,16 @@ class RecordParser {
       return;
     }
     canonical_.clear();
+    item_ids_.clear();
     for (std::string_view token : tokens_) {
       if (token.size() > policy_.max_field_bytes) return reject(RejectReason::field_too_long, record);
       if (settings_.basket_items == BasketItems::integer) {
         const auto value = parse_numeric_key(token);
         if (!value || token.find('.') != std::string_view::npos) return reject(RejectReason::bad_item, record);
-        canonical_.push_back(std::to_string(*value));
+        // Integer items are interned by value; the text is made once per distinct item.
+        auto [found, inserted] = integer_items_.try_emplace(*value, 0);
+        if (inserted) found->second = items_.intern(std::to_string(*value));
+        item_ids_.push_back(found->second);
       } else if (settings_.encoding == Encoding::latin1) {
         std::string converted;
         append_latin1_as_utf8(token, converted);
@@ -357,18 +362,19 @@ class RecordParser {
       }
     }
     const std::uint64_t basket = position(record);
-    for (const std::string& code : canonical_) {
+    for (const std::string& code : canonical_) item_ids_.push_back(items_.intern(code));
+    for (std::uint32_t item : item_ids_) {
       rows_.customer.push_back(kMissingCustomer);
       rows_.basket.push_back(basket);
       rows_.time.push_back(0);
-      rows_.item.push_back(items_.intern(code));
+      rows_.item.push_back(item);
       rows_.quantity.push_back(1);
       rows_.price.push_back(0.0);
       rows_.country.push_back(0);
       rows_.flags.push_back(0);
     }
     ++accounting_.accepted;
-    accounting_.item_occurrences += canonical_.size();
+    accounting_.item_occurrences += item_ids_.size();
   }
 
   const InputSettings& settings_;
@@ -387,6 +393,8 @@ class RecordParser {
   std::vector<std::string_view> fields_;
   std::vector<std::string_view> tokens_;
   std::vector<std::string> canonical_;
+  std::vector<std::uint32_t> item_ids_;
+  std::unordered_map<std::uint64_t, std::uint32_t> integer_items_;
   std::string scratch_, item_storage_, customer_storage_, basket_storage_, description_storage_, country_storage_,
       category_storage_;
   std::string last_country_text_;
@@ -639,10 +647,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
   check_key_collisions(parser.customers().checks(), "customer", comm);
   check_key_collisions(parser.baskets().checks(), "invoice", comm);
 
-  if (basket_file) {
-    // Baskets never leave the rank that read their line; sort items within each basket.
-    sort_rows_and_count_duplicates(rows);
-  } else {
+  if (!basket_file) {
     // All lines of a customer to one rank; ranks own ascending customer ranges.
     const auto partition = comm::KeyRangePartition::balanced(rows.customer, comm);
     const comm::ShufflePlan plan(rows.customer, partition, comm);

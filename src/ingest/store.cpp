@@ -76,7 +76,7 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
   root.write_attribute("git_revision", git_revision());
   root.write_attribute("rank_count", static_cast<std::int64_t>(comm.size()));
   root.write_attribute("source_format", result.from_basket_file ? "baskets" : "csv");
-  root.write_attribute("row_order", result.from_basket_file ? "basket, item" : kRowOrder);
+  root.write_attribute("row_order", result.from_basket_file ? "file order (basket = file position of its line)" : kRowOrder);
   root.write_attribute("settings", settings_toml);
 
   const LineItems& rows = result.rows;

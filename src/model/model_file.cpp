@@ -65,6 +65,16 @@ h5::File open_model_file(const std::filesystem::path& path, comm::Communicator& 
   return file;
 }
 
+void write_item_dictionary(h5::Group& group, const ingest::ItemDictionary& items) {
+  h5::Group dictionary = group.create_group("items");
+  h5::write_strings(dictionary, "code", items.code);
+  h5::write_strings(dictionary, "description", items.description);
+  bool categories = false;
+  for (const std::string& category : items.category) categories = categories || !category.empty();
+  if (categories) h5::write_strings(dictionary, "category", items.category);
+  dictionary.write_attribute("meaning", "item id i is code[i]; ids are the codes in byte order (numeric order for integer basket files)");
+}
+
 void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& comm) {
   h5::Group run = root.create_group("run");
   char host[256] = {};

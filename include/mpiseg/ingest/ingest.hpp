@@ -32,7 +32,7 @@ struct InputFileInfo {
 struct IngestResult {
   /// Line items: partitioned by customer and sorted (see line_items.hpp). Basket files: one row
   /// per item occurrence (customer = kMissingCustomer, basket = position of the line), in file
-  /// order of the baskets and item id order within a basket.
+  /// order (the same at any rank count).
   LineItems rows;
   ItemDictionary items;
   std::vector<std::string> countries;

@@ -56,6 +56,9 @@ h5::File open_model_file(const std::filesystem::path& path, comm::Communicator& 
 /// (rank 0's), identical on every rank.
 void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& comm);
 
+/// Collective. The item dictionary (code, description, category when present) as `group/items`.
+void write_item_dictionary(h5::Group& group, const ingest::ItemDictionary& items);
+
 /// UTC now as "YYYY-MM-DDTHH:MM:SSZ" (rank 0's clock, broadcast).
 std::string utc_now(comm::Communicator& comm);
 

@@ -1,0 +1,97 @@
+#pragma once
+/// Distributed FP-growth in the style of PFP (Li et al. 2008), over MPI:
+///
+///  1. item supports: local counts, one allreduce; F-list = frequent items by support descending,
+///     ties by item id (identical on every rank);
+///  2. the F-list is cut into one contiguous range of positions per rank, balanced by the exact
+///     size of each item's conditional database (sum over baskets of the item's depth in the
+///     F-list-ordered basket);
+///  3. for every range, each basket sends the prefix that ends at its last item inside the range
+///     to the range's owner, identical prefixes merged into weighted transactions (alltoallv,
+///     large buffers split by the communicator);
+///  4. each rank builds one FP-tree of what it received and mines exactly the itemsets whose least
+///     frequent item lies in its range (mining.hpp): the results are exact and disjoint, and in
+///     rank order they are already in canonical order: no merge.
+///
+/// Rules look up the supports of their antecedent (and multi-item consequent) on the rank that
+/// owns that itemset (every subset of a frequent itemset is frequent and owned by the rank of its
+/// least frequent item), never gathering the itemsets on one rank.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mpiseg/comm/communicator.hpp"
+#include "mpiseg/fpgrowth/baskets.hpp"
+#include "mpiseg/fpgrowth/mining.hpp"
+#include "mpiseg/fpgrowth/settings.hpp"
+#include "mpiseg/io/h5/h5.hpp"
+
+namespace mpiseg::fpgrowth {
+
+struct FrequentItemsets {
+  std::uint64_t baskets = 0;    // global number of baskets N
+  std::uint64_t min_count = 0;  // support threshold as a basket count
+  std::vector<std::uint32_t> flist;               // position -> item id
+  std::vector<std::uint64_t> flist_support;       // position -> support
+  std::vector<std::uint32_t> position_of;         // item id -> position, or kAbsent
+  std::vector<std::uint32_t> range_begin;         // per rank (size + 1 entries): its suffix positions
+  std::uint32_t first = 0, last = 0;              // this rank's suffix positions [first, last)
+  ItemsetTable local;                             // this rank's itemsets (positions), canonical order
+  std::vector<std::uint64_t> suffix_begin;        // index into `local` of the first itemset of each owned suffix, +1 end
+  std::uint64_t total = 0;                        // global itemset count
+  std::uint64_t duplicate_items = 0;              // global
+  std::uint64_t trimmed_baskets = 0;              // global
+  std::uint64_t exchanged_bytes = 0;              // this rank's prefix bytes sent to other ranks
+  double mining_seconds = 0;                      // slowest rank
+
+  static constexpr std::uint32_t kAbsent = ~std::uint32_t{0};
+
+  /// Rank owning itemsets whose largest position is `position`.
+  int owner(std::uint32_t position) const noexcept;
+  /// Support of an itemset (ascending positions) owned by this rank; nullopt if not frequent.
+  std::optional<std::uint64_t> local_support(std::span<const std::uint32_t> positions) const;
+};
+
+/// Collective. `n_items`: size of the global item dictionary.
+FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& baskets, std::size_t n_items, comm::Communicator& comm);
+
+/// Collective batched lookups: supports of itemsets (ascending positions, stored like an
+/// ItemsetTable without supports) wherever they live; 0 when an itemset is not frequent.
+std::vector<std::uint64_t> lookup_supports(const FrequentItemsets& itemsets, const ItemsetTable& queries, comm::Communicator& comm);
+
+/// Association rules X -> Y, this rank's share, in canonical order (by the itemset X u Y, then Y).
+struct RuleTable {
+  std::vector<std::uint64_t> antecedent_offsets{0};
+  std::vector<std::uint32_t> antecedent;  // item ids
+  std::vector<std::uint64_t> consequent_offsets{0};
+  std::vector<std::uint32_t> consequent;  // item ids
+  std::vector<std::uint64_t> itemset_count, antecedent_count, consequent_count;
+  std::vector<double> support, confidence, lift, leverage, conviction;
+
+  std::size_t size() const noexcept { return support.size(); }
+};
+
+/// Collective. Rules with single-item consequents (all proper subsets with multi_consequent)
+/// passing min_confidence and min_lift, then top_rules_per_consequent.
+RuleTable generate_rules(const FrequentItemsets& itemsets, const FpSettings& settings, comm::Communicator& comm);
+
+/// Rules of a segment that differ most from the population: index into the segment's rules
+/// (global order), the population lift of the same rule (NaN when X u Y is not frequent in the
+/// population), and lift / population lift. Replicated on every rank.
+struct DistinctiveRules {
+  std::vector<std::uint64_t> rule;
+  std::vector<double> population_lift;
+  std::vector<double> lift_ratio;
+};
+
+/// Collective.
+DistinctiveRules distinctive_rules(const RuleTable& segment_rules, const FrequentItemsets& population, std::uint64_t count,
+                                   comm::Communicator& comm);
+
+/// Collective. Writes itemsets, rules and F-list under `group` (e.g. /fpgrowth or /fpgrowth/segment_3).
+void write_itemsets_and_rules(h5::Group& group, const FpSettings& settings, const FrequentItemsets& itemsets,
+                              const RuleTable& rules);
+
+}  // namespace mpiseg::fpgrowth

@@ -1,0 +1,33 @@
+#pragma once
+/// [fpgrowth] settings.
+#include <cstdint>
+#include <span>
+
+#include "mpiseg/core/config.hpp"
+
+namespace mpiseg::fpgrowth {
+
+struct FpSettings {
+  double min_support = 0.01;        // fraction of baskets (0 < s <= 1) ...
+  bool min_support_is_count = false;  // ... or an absolute basket count (integer >= 1)
+  std::uint64_t max_len = 0;        // 0: no limit on itemset size
+  std::uint64_t max_basket_len = 0; // 0: no trimming
+  std::uint64_t max_itemsets = 50'000'000;
+  bool rules = true;
+  std::uint64_t max_rules = 50'000'000;
+  double min_confidence = 0.5;
+  double min_lift = 1.0;
+  bool multi_consequent = false;
+  std::uint64_t top_rules_per_consequent = 0;  // 0: keep every rule that passes the filters
+  bool per_segment = true;
+  std::uint64_t distinctive_rules = 20;  // per segment, the rules whose lift differs most from the population
+
+  /// Minimum support as a basket count for `baskets` baskets.
+  std::uint64_t min_count(std::uint64_t baskets) const;
+
+  static FpSettings from_job(const JobConfig& job);
+};
+
+std::span<const KeySpec> fpgrowth_keys();
+
+}  // namespace mpiseg::fpgrowth

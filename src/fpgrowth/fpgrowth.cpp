@@ -1,0 +1,547 @@
+#include "mpiseg/fpgrowth/fpgrowth.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+#include <cstring>
+#include <numeric>
+
+#include "mpiseg/comm/collectives.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/resources.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+
+namespace mpiseg::fpgrowth {
+namespace {
+
+/// Contiguous position ranges, one per rank, with similar total work.
+std::vector<std::uint32_t> balanced_ranges(const std::vector<std::uint64_t>& work, int ranks) {
+  const auto f = static_cast<std::uint32_t>(work.size());
+  long double total = 0;
+  for (std::uint64_t w : work) total += static_cast<long double>(w);
+  std::vector<std::uint32_t> begin(static_cast<std::size_t>(ranks) + 1, f);
+  begin[0] = 0;
+  long double cumulative = 0;
+  std::uint32_t position = 0;
+  for (int r = 1; r < ranks; ++r) {
+    const long double target = total * r / ranks;
+    while (position < f && cumulative + static_cast<long double>(work[position]) / 2 < target)
+      cumulative += static_cast<long double>(work[position++]);
+    begin[static_cast<std::size_t>(r)] = position;
+  }
+  return begin;
+}
+
+/// Serialised weighted transaction: [length, weight low, weight high, items...].
+void append_transaction(std::vector<std::uint32_t>& out, std::span<const std::uint32_t> items, std::uint64_t weight) {
+  out.push_back(static_cast<std::uint32_t>(items.size()));
+  out.push_back(static_cast<std::uint32_t>(weight));
+  out.push_back(static_cast<std::uint32_t>(weight >> 32));
+  out.insert(out.end(), items.begin(), items.end());
+}
+
+/// Identical prefixes merged into one weighted transaction each, serialised.
+void merge_prefixes(const WeightedTransactions& prefixes, std::vector<std::uint32_t>& out) {
+  std::vector<std::uint32_t> order(prefixes.size());
+  std::iota(order.begin(), order.end(), 0u);
+  auto view = [&](std::uint32_t t) {
+    return std::span(prefixes.items).subspan(prefixes.offsets[t], prefixes.offsets[t + 1] - prefixes.offsets[t]);
+  };
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const auto x = view(a), y = view(b);
+    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+  });
+  for (std::size_t i = 0; i < order.size();) {
+    std::uint64_t weight = 0;
+    std::size_t j = i;
+    while (j < order.size() && std::ranges::equal(view(order[j]), view(order[i]))) weight += prefixes.weights[order[j++]];
+    append_transaction(out, view(order[i]), weight);
+    i = j;
+  }
+}
+
+/// Exchanges variable-length records (u32 words) to their owners; returns what arrives.
+std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::uint32_t>>& outgoing, comm::Communicator& comm,
+                                    std::uint64_t* sent_bytes = nullptr) {
+  std::vector<std::uint32_t> send;
+  std::vector<std::uint64_t> counts(outgoing.size());
+  for (std::size_t r = 0; r < outgoing.size(); ++r) {
+    counts[r] = outgoing[r].size();
+    send.insert(send.end(), outgoing[r].begin(), outgoing[r].end());
+    if (sent_bytes != nullptr && static_cast<int>(r) != comm.rank()) *sent_bytes += outgoing[r].size() * sizeof(std::uint32_t);
+  }
+  std::vector<std::uint64_t> received;
+  return comm.alltoallv(std::span<const std::uint32_t>(send), counts, received);
+}
+
+}  // namespace
+
+int FrequentItemsets::owner(std::uint32_t position) const noexcept {
+  return static_cast<int>(std::upper_bound(range_begin.begin(), range_begin.end(), position) - range_begin.begin()) - 1;
+}
+
+std::optional<std::uint64_t> FrequentItemsets::local_support(std::span<const std::uint32_t> positions) const {
+  if (positions.empty()) return baskets;
+  const std::uint32_t suffix = positions.back();
+  if (suffix < first || suffix >= last) return std::nullopt;
+  std::uint64_t low = suffix_begin[suffix - first];
+  const std::uint64_t end = suffix_begin[suffix - first + 1];
+  std::uint64_t high = end;
+  while (low < high) {
+    const std::uint64_t middle = low + (high - low) / 2;
+    if (canonical_less(local.itemset(middle), positions))
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  if (low < end && std::ranges::equal(local.itemset(low), positions)) return local.support[low];
+  return std::nullopt;
+}
+
+FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& baskets, std::size_t n_items, comm::Communicator& comm) {
+  const Stopwatch watch;
+  FrequentItemsets result;
+  result.baskets = comm.allreduce<std::uint64_t>(baskets.size(), comm::ReduceOp::sum);
+  result.min_count = settings.min_count(result.baskets);
+  result.duplicate_items = comm.allreduce(baskets.duplicate_items, comm::ReduceOp::sum);
+
+  // 1. Global item supports and the F-list.
+  std::vector<std::uint64_t> counts(n_items, 0);
+  for (std::uint32_t item : baskets.items) ++counts[item];
+  comm.allreduce(std::span(counts), comm::ReduceOp::sum);
+  for (std::uint32_t item = 0; item < n_items; ++item)
+    if (counts[item] >= result.min_count) result.flist.push_back(item);
+  std::sort(result.flist.begin(), result.flist.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return counts[a] != counts[b] ? counts[a] > counts[b] : a < b; });
+  result.position_of.assign(n_items, FrequentItemsets::kAbsent);
+  for (std::uint32_t p = 0; p < result.flist.size(); ++p) {
+    result.position_of[result.flist[p]] = p;
+    result.flist_support.push_back(counts[result.flist[p]]);
+  }
+  const auto f = static_cast<std::uint32_t>(result.flist.size());
+
+  // 2. Baskets as ascending positions of their frequent items (trimmed if configured), and the
+  //    work estimate: each occurrence adds its depth in the basket to its item.
+  WeightedTransactions local;
+  std::vector<std::uint64_t> work(f, 0);
+  std::uint64_t trimmed = 0;
+  std::vector<std::uint32_t> positions;
+  for (std::size_t b = 0; b < baskets.size(); ++b) {
+    positions.clear();
+    for (std::uint64_t i = baskets.offsets[b]; i < baskets.offsets[b + 1]; ++i) {
+      const std::uint32_t p = result.position_of[baskets.items[i]];
+      if (p != FrequentItemsets::kAbsent) positions.push_back(p);
+    }
+    if (positions.empty()) continue;
+    std::sort(positions.begin(), positions.end());
+    if (settings.max_basket_len != 0 && positions.size() > settings.max_basket_len) {
+      positions.resize(settings.max_basket_len);  // keep the most frequent items
+      ++trimmed;
+    }
+    for (std::size_t depth = 0; depth < positions.size(); ++depth) work[positions[depth]] += depth + 1;
+    local.add(positions, 1);
+  }
+  result.trimmed_baskets = comm.allreduce(trimmed, comm::ReduceOp::sum);
+  comm.allreduce(std::span(work), comm::ReduceOp::sum);
+
+  // 3. One contiguous range of suffix positions per rank, balanced by work.
+  result.range_begin = balanced_ranges(work, comm.size());
+  const auto me = static_cast<std::size_t>(comm.rank());
+  result.first = result.range_begin[me];
+  result.last = result.range_begin[me + 1];
+
+  // 4. Prefixes to the owners of their ranges, merged into weighted transactions.
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  std::vector<WeightedTransactions> prefixes(ranks);
+  for (std::size_t t = 0; t < local.size(); ++t) {
+    const auto items = std::span(local.items).subspan(local.offsets[t], local.offsets[t + 1] - local.offsets[t]);
+    std::size_t end = items.size();
+    // Walk the ranges from the last: each receives the prefix ending at the basket's last item
+    // below its end, if that item lies in the range.
+    for (std::size_t r = ranks; r-- > 0;) {
+      while (end > 0 && items[end - 1] >= result.range_begin[r + 1]) --end;
+      if (end > 0 && items[end - 1] >= result.range_begin[r]) prefixes[r].add(items.first(end), local.weights[t]);
+    }
+  }
+  local = WeightedTransactions();
+  std::vector<std::vector<std::uint32_t>> outgoing(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) {
+    merge_prefixes(prefixes[r], outgoing[r]);
+    prefixes[r] = WeightedTransactions();
+  }
+  const std::vector<std::uint32_t> incoming = exchange_records(outgoing, comm, &result.exchanged_bytes);
+  outgoing.clear();
+  WeightedTransactions mine;
+  for (std::size_t at = 0; at < incoming.size();) {
+    const std::uint32_t length = incoming[at];
+    const std::uint64_t weight = incoming[at + 1] | (static_cast<std::uint64_t>(incoming[at + 2]) << 32);
+    mine.add(std::span(incoming).subspan(at + 3, length), weight);
+    at += 3 + length;
+  }
+
+  // 5. Mine this rank's suffixes; a rank over the limit stops every rank cleanly.
+  const MiningLimits limits{result.min_count, settings.max_len, settings.max_itemsets};
+  const Stopwatch mining;
+  result.local = comm::collectively(comm, "FP-growth mining",
+                                    [&] { return mine_suffix_range(mine, result.first, result.last, limits); });
+  result.mining_seconds = comm.allreduce(mining.seconds(), comm::ReduceOp::max);
+  result.total = comm.allreduce<std::uint64_t>(result.local.size(), comm::ReduceOp::sum);
+  if (result.total > settings.max_itemsets)
+    throw LimitExceeded(fmt::format("{} frequent itemsets, more than [fpgrowth] max_itemsets = {}; raise min_support or max_itemsets",
+                                    result.total, settings.max_itemsets));
+  result.suffix_begin.assign(result.last - result.first + 1, result.local.size());
+  for (std::size_t i = result.local.size(); i-- > 0;) result.suffix_begin[result.local.itemset(i).back() - result.first] = i;
+  for (std::size_t s = result.suffix_begin.size() - 1; s-- > 0;)
+    result.suffix_begin[s] = std::min(result.suffix_begin[s], result.suffix_begin[s + 1]);
+
+  log::info("fpgrowth: {} baskets, min support {} baskets, {} frequent items, {} itemsets; mining {:.2f} s, total {:.2f} s",
+            result.baskets, result.min_count, f, result.total, result.mining_seconds, watch.seconds());
+  return result;
+}
+
+std::vector<std::uint64_t> lookup_supports(const FrequentItemsets& itemsets, const ItemsetTable& queries, comm::Communicator& comm) {
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  std::vector<std::uint64_t> answers(queries.size(), 0);
+  std::vector<std::vector<std::uint32_t>> outgoing(ranks);
+  std::vector<std::vector<std::size_t>> asked(ranks);
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const auto items = queries.itemset(q);
+    if (items.empty()) {
+      answers[q] = itemsets.baskets;
+      continue;
+    }
+    const auto r = static_cast<std::size_t>(itemsets.owner(items.back()));
+    if (r == static_cast<std::size_t>(comm.rank())) {
+      answers[q] = itemsets.local_support(items).value_or(0);
+      continue;
+    }
+    outgoing[r].push_back(static_cast<std::uint32_t>(items.size()));
+    outgoing[r].insert(outgoing[r].end(), items.begin(), items.end());
+    asked[r].push_back(q);
+  }
+  // Each source's requests are answered in the order they came.
+  std::vector<std::uint64_t> request_counts(ranks);
+  std::vector<std::uint32_t> send;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    request_counts[r] = outgoing[r].size();
+    send.insert(send.end(), outgoing[r].begin(), outgoing[r].end());
+  }
+  outgoing.clear();
+  std::vector<std::uint64_t> received_counts;
+  const std::vector<std::uint32_t> requests = comm.alltoallv(std::span<const std::uint32_t>(send), request_counts, received_counts);
+  std::vector<std::uint64_t> replies;
+  std::vector<std::uint64_t> reply_counts(ranks, 0);
+  std::size_t at = 0;
+  for (std::size_t source = 0; source < ranks; ++source) {
+    const std::size_t end = at + received_counts[source];
+    while (at < end) {
+      const std::uint32_t length = requests[at];
+      replies.push_back(itemsets.local_support(std::span(requests).subspan(at + 1, length)).value_or(0));
+      ++reply_counts[source];
+      at += 1 + length;
+    }
+  }
+  std::vector<std::uint64_t> answer_counts;
+  const std::vector<std::uint64_t> returned = comm.alltoallv(std::span<const std::uint64_t>(replies), reply_counts, answer_counts);
+  std::size_t next = 0;
+  for (std::size_t r = 0; r < ranks; ++r)
+    for (std::size_t q : asked[r]) answers[q] = returned[next++];
+  return answers;
+}
+
+RuleTable generate_rules(const FrequentItemsets& itemsets, const FpSettings& settings, comm::Communicator& comm) {
+  const Stopwatch watch;
+  const ItemsetTable& local = itemsets.local;
+  const double n = static_cast<double>(itemsets.baskets);
+  // Candidate consequents of each itemset, as bit masks over its items (single items, or every
+  // non-empty proper subset with multi_consequent).
+  auto for_each_split = [&](std::span<const std::uint32_t> z, auto&& visit) {
+    const std::size_t size = z.size();
+    if (!settings.multi_consequent || size > 20) {
+      for (std::size_t y = size; y-- > 0;) visit(std::uint32_t{1} << y);
+    } else {
+      for (std::uint32_t mask = 1; mask + 1 < (std::uint32_t{1} << size); ++mask) visit(mask);
+    }
+  };
+  auto split = [](std::span<const std::uint32_t> z, std::uint32_t mask, std::vector<std::uint32_t>& x, std::vector<std::uint32_t>& y) {
+    x.clear();
+    y.clear();
+    for (std::size_t i = 0; i < z.size(); ++i) (mask >> i & 1 ? y : x).push_back(z[i]);
+  };
+
+  // Pass 1: supports this rank cannot answer itself, asked for in one batch.
+  ItemsetTable remote;
+  std::vector<std::uint32_t> x, y;
+  const int me = comm.rank();
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    const auto z = local.itemset(i);
+    if (z.size() < 2) continue;
+    for_each_split(z, [&](std::uint32_t mask) {
+      split(z, mask, x, y);
+      if (itemsets.owner(x.back()) != me) remote.add(x, 0);
+      if (y.size() > 1 && itemsets.owner(y.back()) != me) remote.add(y, 0);
+    });
+  }
+  remote.sort_unique();
+  const std::vector<std::uint64_t> remote_support = lookup_supports(itemsets, remote, comm);
+  auto support_of = [&](const std::vector<std::uint32_t>& items) -> std::uint64_t {
+    if (items.size() == 1) return itemsets.flist_support[items[0]];
+    if (itemsets.owner(items.back()) == me) return itemsets.local_support(items).value();
+    return remote_support[remote.find(items)];
+  };
+
+  // Pass 2: the rules, in canonical order (itemsets in order, consequents in visiting order).
+  RuleTable rules;
+  std::uint64_t kept = 0;
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    const auto z = local.itemset(i);
+    if (z.size() < 2) continue;
+    const std::uint64_t zc = local.support[i];
+    for_each_split(z, [&](std::uint32_t mask) {
+      split(z, mask, x, y);
+      const std::uint64_t xc = support_of(x), yc = support_of(y);
+      const double confidence = static_cast<double>(zc) / static_cast<double>(xc);
+      const double lift = confidence * n / static_cast<double>(yc);
+      if (confidence < settings.min_confidence || lift < settings.min_lift) return;
+      if (++kept > settings.max_rules)
+        throw LimitExceeded(fmt::format("more than [fpgrowth] max_rules = {} rules on one rank; raise min_confidence or min_lift, "
+                                        "or max_rules",
+                                        settings.max_rules));
+      for (std::uint32_t p : x) rules.antecedent.push_back(itemsets.flist[p]);
+      for (std::uint32_t p : y) rules.consequent.push_back(itemsets.flist[p]);
+      rules.antecedent_offsets.push_back(rules.antecedent.size());
+      rules.consequent_offsets.push_back(rules.consequent.size());
+      rules.itemset_count.push_back(zc);
+      rules.antecedent_count.push_back(xc);
+      rules.consequent_count.push_back(yc);
+      rules.support.push_back(static_cast<double>(zc) / n);
+      rules.confidence.push_back(confidence);
+      rules.lift.push_back(lift);
+      rules.leverage.push_back(static_cast<double>(zc) / n - (static_cast<double>(xc) / n) * (static_cast<double>(yc) / n));
+      rules.conviction.push_back(confidence >= 1.0 ? std::numeric_limits<double>::infinity()
+                                                   : (1.0 - static_cast<double>(yc) / n) / (1.0 - confidence));
+    });
+  }
+
+  if (settings.top_rules_per_consequent != 0) {
+    // Each consequent's rules meet on one rank, which keeps the best N by (lift desc, global rule
+    // index asc) and tells the owners which survive.
+    const std::uint64_t base = comm.exclusive_prefix_sum<std::uint64_t>(rules.size());
+    const auto ranks = static_cast<std::size_t>(comm.size());
+    std::vector<std::vector<std::uint32_t>> outgoing(ranks);
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      const auto consequent = std::span(rules.consequent).subspan(rules.consequent_offsets[r], rules.consequent_offsets[r + 1] - rules.consequent_offsets[r]);
+      std::uint64_t hash = 1469598103934665603ULL;
+      for (std::uint32_t item : consequent) hash = (hash ^ item) * 1099511628211ULL;
+      auto& out = outgoing[hash % ranks];
+      const std::uint64_t index = base + r;
+      std::uint64_t lift_bits;
+      std::memcpy(&lift_bits, &rules.lift[r], sizeof lift_bits);
+      out.insert(out.end(), {static_cast<std::uint32_t>(consequent.size()), static_cast<std::uint32_t>(index),
+                             static_cast<std::uint32_t>(index >> 32), static_cast<std::uint32_t>(lift_bits),
+                             static_cast<std::uint32_t>(lift_bits >> 32)});
+      out.insert(out.end(), consequent.begin(), consequent.end());
+    }
+    const std::vector<std::uint32_t> incoming = exchange_records(outgoing, comm);
+    struct Entry {
+      std::vector<std::uint32_t> consequent;
+      double lift;
+      std::uint64_t index;
+    };
+    std::vector<Entry> entries;
+    for (std::size_t at = 0; at < incoming.size();) {
+      Entry entry;
+      const std::uint32_t length = incoming[at];
+      entry.index = incoming[at + 1] | (static_cast<std::uint64_t>(incoming[at + 2]) << 32);
+      const std::uint64_t lift_bits = incoming[at + 3] | (static_cast<std::uint64_t>(incoming[at + 4]) << 32);
+      std::memcpy(&entry.lift, &lift_bits, sizeof entry.lift);
+      entry.consequent.assign(incoming.begin() + static_cast<std::ptrdiff_t>(at + 5), incoming.begin() + static_cast<std::ptrdiff_t>(at + 5 + length));
+      entries.push_back(std::move(entry));
+      at += 5 + length;
+    }
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+      if (a.consequent != b.consequent) return a.consequent < b.consequent;
+      return a.lift != b.lift ? a.lift > b.lift : a.index < b.index;
+    });
+    std::vector<std::uint64_t> kept;
+    for (std::size_t i = 0, rank_in_group = 0; i < entries.size(); ++i) {
+      rank_in_group = (i > 0 && entries[i].consequent == entries[i - 1].consequent) ? rank_in_group + 1 : 0;
+      if (rank_in_group < settings.top_rules_per_consequent) kept.push_back(entries[i].index);
+    }
+    std::vector<std::uint64_t> all_kept = comm.allgatherv(std::span<const std::uint64_t>(kept));
+    std::sort(all_kept.begin(), all_kept.end());
+    RuleTable filtered;
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      if (!std::binary_search(all_kept.begin(), all_kept.end(), base + r)) continue;
+      const auto copy = [&](auto& to, const auto& from) { to.push_back(from[r]); };
+      filtered.antecedent.insert(filtered.antecedent.end(), rules.antecedent.begin() + static_cast<std::ptrdiff_t>(rules.antecedent_offsets[r]),
+                                 rules.antecedent.begin() + static_cast<std::ptrdiff_t>(rules.antecedent_offsets[r + 1]));
+      filtered.consequent.insert(filtered.consequent.end(), rules.consequent.begin() + static_cast<std::ptrdiff_t>(rules.consequent_offsets[r]),
+                                 rules.consequent.begin() + static_cast<std::ptrdiff_t>(rules.consequent_offsets[r + 1]));
+      filtered.antecedent_offsets.push_back(filtered.antecedent.size());
+      filtered.consequent_offsets.push_back(filtered.consequent.size());
+      copy(filtered.itemset_count, rules.itemset_count);
+      copy(filtered.antecedent_count, rules.antecedent_count);
+      copy(filtered.consequent_count, rules.consequent_count);
+      copy(filtered.support, rules.support);
+      copy(filtered.confidence, rules.confidence);
+      copy(filtered.lift, rules.lift);
+      copy(filtered.leverage, rules.leverage);
+      copy(filtered.conviction, rules.conviction);
+    }
+    rules = std::move(filtered);
+  }
+  log::info("fpgrowth: {} rules (confidence >= {}, lift >= {}{}) in {:.2f} s",
+            comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum), settings.min_confidence, settings.min_lift,
+            settings.top_rules_per_consequent ? fmt::format(", best {} per consequent", settings.top_rules_per_consequent) : "",
+            watch.seconds());
+  return rules;
+}
+
+DistinctiveRules distinctive_rules(const RuleTable& segment_rules, const FrequentItemsets& population, std::uint64_t count,
+                                   comm::Communicator& comm) {
+  // Population supports of X u Y, X and Y for every segment rule (items mapped to population
+  // positions; an item that is not frequent in the population makes the rule population-rare).
+  ItemsetTable queries;
+  std::vector<std::size_t> first_query(segment_rules.size());
+  auto positions = [&](std::span<const std::uint32_t> items, std::vector<std::uint32_t>& out) {
+    out.clear();
+    for (std::uint32_t item : items) {
+      const std::uint32_t p = population.position_of[item];
+      if (p == FrequentItemsets::kAbsent) return false;
+      out.push_back(p);
+    }
+    std::sort(out.begin(), out.end());
+    return true;
+  };
+  std::vector<std::uint32_t> x, y, z;
+  std::vector<bool> known(segment_rules.size(), false);
+  for (std::size_t r = 0; r < segment_rules.size(); ++r) {
+    const auto a = std::span(segment_rules.antecedent).subspan(segment_rules.antecedent_offsets[r],
+                                                                segment_rules.antecedent_offsets[r + 1] - segment_rules.antecedent_offsets[r]);
+    const auto c = std::span(segment_rules.consequent).subspan(segment_rules.consequent_offsets[r],
+                                                                segment_rules.consequent_offsets[r + 1] - segment_rules.consequent_offsets[r]);
+    if (!positions(a, x) || !positions(c, y)) continue;
+    z = x;
+    z.insert(z.end(), y.begin(), y.end());
+    std::sort(z.begin(), z.end());
+    first_query[r] = queries.size();
+    known[r] = true;
+    queries.add(z, 0);
+    queries.add(x, 0);
+    queries.add(y, 0);
+  }
+  const auto answers = lookup_supports(population, queries, comm);
+  const double n = static_cast<double>(population.baskets);
+  // Score: |log(lift / population lift)|, infinite when the rule is not frequent in the population.
+  std::vector<std::pair<double, std::uint64_t>> scored;
+  std::vector<double> population_lift(segment_rules.size(), std::numeric_limits<double>::quiet_NaN());
+  const std::uint64_t base = comm.exclusive_prefix_sum<std::uint64_t>(segment_rules.size());
+  for (std::size_t r = 0; r < segment_rules.size(); ++r) {
+    double score = std::numeric_limits<double>::infinity();
+    if (known[r]) {
+      const std::uint64_t zs = answers[first_query[r]], xs = answers[first_query[r] + 1], ys = answers[first_query[r] + 2];
+      if (zs != 0 && xs != 0 && ys != 0) {
+        population_lift[r] = static_cast<double>(zs) * n / (static_cast<double>(xs) * static_cast<double>(ys));
+        score = std::abs(std::log(segment_rules.lift[r] / population_lift[r]));
+      }
+    }
+    scored.emplace_back(score, base + r);
+  }
+  // Global top `count` by (score desc, rule index asc), with their population lifts.
+  const auto order = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
+  const std::size_t keep = std::min<std::size_t>(count, scored.size());
+  std::vector<std::size_t> indices(scored.size());
+  std::iota(indices.begin(), indices.end(), 0);
+  std::partial_sort(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(keep), indices.end(),
+                    [&](std::size_t a, std::size_t b) { return order(scored[a], scored[b]); });
+  std::vector<double> records;
+  for (std::size_t k = 0; k < keep; ++k) {
+    const std::size_t r = indices[k];
+    records.insert(records.end(), {scored[r].first, static_cast<double>(scored[r].second), population_lift[r], segment_rules.lift[r]});
+  }
+  const std::vector<double> all = comm.allgatherv(std::span<const double>(records));
+  std::vector<std::size_t> picks(all.size() / 4);
+  std::iota(picks.begin(), picks.end(), 0);
+  std::sort(picks.begin(), picks.end(), [&](std::size_t a, std::size_t b) {
+    return order(std::pair(all[4 * a], all[4 * a + 1]), std::pair(all[4 * b], all[4 * b + 1]));
+  });
+  DistinctiveRules result;
+  for (std::size_t k = 0; k < picks.size() && k < count; ++k) {
+    const std::size_t i = picks[k];
+    result.rule.push_back(static_cast<std::uint64_t>(all[4 * i + 1]));
+    result.population_lift.push_back(all[4 * i + 2]);
+    result.lift_ratio.push_back(all[4 * i + 3] / all[4 * i + 2]);
+  }
+  return result;
+}
+
+void write_itemsets_and_rules(h5::Group& group, const FpSettings& settings, const FrequentItemsets& itemsets, const RuleTable& rules) {
+  comm::Communicator& comm = group.file().comm();
+  group.write_attribute("baskets", static_cast<std::int64_t>(itemsets.baskets));
+  group.write_attribute("min_support", settings.min_support);
+  group.write_attribute("min_support_is_count", static_cast<std::int64_t>(settings.min_support_is_count ? 1 : 0));
+  group.write_attribute("min_count", static_cast<std::int64_t>(itemsets.min_count));
+  group.write_attribute("max_len", static_cast<std::int64_t>(settings.max_len));
+  group.write_attribute("frequent_items", static_cast<std::int64_t>(itemsets.flist.size()));
+  group.write_attribute("itemset_count", static_cast<std::int64_t>(itemsets.total));
+  group.write_attribute("duplicate_items", static_cast<std::int64_t>(itemsets.duplicate_items));
+  group.write_attribute("trimmed_baskets", static_cast<std::int64_t>(itemsets.trimmed_baskets));
+  group.write_attribute("order",
+                        "itemsets: by least frequent item (F-list position), then size, then items; items within an itemset "
+                        "in F-list order (support descending, ties by item id); rules: by their itemset, then consequent");
+
+  h5::Group flist = group.create_group("flist");
+  h5::write_replicated(flist, "item", itemsets.flist);
+  h5::write_replicated(flist, "support", itemsets.flist_support);
+
+  // Itemsets: CSR with global offsets (the last rank adds the final end offset).
+  h5::Group sets = group.create_group("itemsets");
+  const ItemsetTable& local = itemsets.local;
+  const std::uint64_t item_base = comm.exclusive_prefix_sum<std::uint64_t>(local.items.size());
+  std::vector<std::uint64_t> offsets;
+  for (std::size_t i = 0; i < local.size(); ++i) offsets.push_back(item_base + local.offsets[i]);
+  if (comm.rank() == comm.size() - 1) offsets.push_back(item_base + local.items.size());
+  std::vector<std::uint32_t> ids(local.items.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = itemsets.flist[local.items[i]];
+  h5::write_rows(sets, "offsets", offsets);
+  h5::write_rows(sets, "items", ids);
+  h5::write_rows(sets, "support", local.support);
+  sets.write_dataset_attribute("support", "units", "baskets");
+  sets.write_dataset_attribute("items", "meaning", "item ids (index into /fpgrowth/items/code); itemset i is items[offsets[i]:offsets[i+1]]");
+
+  h5::Group rule_group = group.create_group("rules");
+  const std::uint64_t antecedent_base = comm.exclusive_prefix_sum<std::uint64_t>(rules.antecedent.size());
+  const std::uint64_t consequent_base = comm.exclusive_prefix_sum<std::uint64_t>(rules.consequent.size());
+  std::vector<std::uint64_t> antecedent_offsets, consequent_offsets;
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    antecedent_offsets.push_back(antecedent_base + rules.antecedent_offsets[r]);
+    consequent_offsets.push_back(consequent_base + rules.consequent_offsets[r]);
+  }
+  if (comm.rank() == comm.size() - 1) {
+    antecedent_offsets.push_back(antecedent_base + rules.antecedent.size());
+    consequent_offsets.push_back(consequent_base + rules.consequent.size());
+  }
+  h5::write_rows(rule_group, "antecedent_offsets", antecedent_offsets);
+  h5::write_rows(rule_group, "antecedent", rules.antecedent);
+  h5::write_rows(rule_group, "consequent_offsets", consequent_offsets);
+  h5::write_rows(rule_group, "consequent", rules.consequent);
+  h5::write_rows(rule_group, "itemset_count", rules.itemset_count);
+  h5::write_rows(rule_group, "antecedent_count", rules.antecedent_count);
+  h5::write_rows(rule_group, "consequent_count", rules.consequent_count);
+  h5::write_rows(rule_group, "support", rules.support);
+  h5::write_rows(rule_group, "confidence", rules.confidence);
+  h5::write_rows(rule_group, "lift", rules.lift);
+  h5::write_rows(rule_group, "leverage", rules.leverage);
+  h5::write_rows(rule_group, "conviction", rules.conviction);
+  rule_group.write_attribute("rule_count", static_cast<std::int64_t>(comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum)));
+  rule_group.write_attribute("min_confidence", settings.min_confidence);
+  rule_group.write_attribute("min_lift", settings.min_lift);
+  rule_group.write_attribute("definitions",
+                             "support = n(X u Y)/N; confidence = n(X u Y)/n(X); lift = confidence / (n(Y)/N); "
+                             "leverage = support - n(X)n(Y)/N^2; conviction = (1 - n(Y)/N) / (1 - confidence), inf when confidence = 1");
+}
+
+}  // namespace mpiseg::fpgrowth

@@ -1,0 +1,421 @@
+#include "mpiseg/fpgrowth/mining.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <numeric>
+
+#include "mpiseg/core/error.hpp"
+
+namespace mpiseg::fpgrowth {
+namespace {
+
+constexpr std::uint32_t kNone = ~std::uint32_t{0};
+
+/// An FP-tree over dense item ids 0..items-1 (ascending = more frequent first). Transactions are
+/// inserted in lexicographic order, so at the point where a transaction leaves the previous one's
+/// path every existing child of that node has a smaller item: the new node is always new, and no
+/// child lists are needed. Nodes are stored as separate arrays: walking up a path touches only
+/// `parent` and `item`.
+struct Tree {
+  std::vector<std::uint32_t> item, parent, next;  // next: the next node of the same item (header list)
+  std::vector<std::uint64_t> count;
+  std::vector<std::uint8_t> has_child;
+  std::vector<std::uint32_t> head;   // per item: first node
+  std::vector<std::uint64_t> total;  // per item: support in this tree
+  std::vector<std::uint32_t> path;   // nodes of the previously inserted transaction
+  bool single_path = true;
+
+  void reset(std::size_t items) {
+    item.assign(1, kNone);
+    parent.assign(1, kNone);
+    next.assign(1, kNone);
+    count.assign(1, 0);
+    has_child.assign(1, 0);
+    head.assign(items, kNone);
+    total.assign(items, 0);
+    path.clear();
+    single_path = true;
+  }
+
+  /// `transaction` ascending; must not be lexicographically smaller than the previous one.
+  void insert(std::span<const std::uint32_t> transaction, std::uint64_t weight, std::span<const std::uint32_t> previous) {
+    std::size_t common = 0;
+    while (common < transaction.size() && common < previous.size() && transaction[common] == previous[common]) ++common;
+    path.resize(common);
+    std::uint32_t up = common == 0 ? 0 : path[common - 1];
+    for (std::size_t depth = 0; depth < common; ++depth) count[path[depth]] += weight;
+    for (std::size_t depth = common; depth < transaction.size(); ++depth) {
+      const std::uint32_t value = transaction[depth];
+      const auto node = static_cast<std::uint32_t>(item.size());
+      if (has_child[up]) single_path = false;
+      has_child[up] = 1;
+      item.push_back(value);
+      parent.push_back(up);
+      next.push_back(head[value]);
+      count.push_back(weight);
+      has_child.push_back(0);
+      head[value] = node;
+      path.push_back(node);
+      up = node;
+    }
+    for (std::uint32_t value : transaction) total[value] += weight;
+  }
+};
+
+/// Transactions collected for a (conditional) tree: arena, extents and counts.
+struct PathSet {
+  std::vector<std::uint32_t> items;
+  std::vector<std::uint64_t> begin;
+  std::vector<std::uint32_t> length;
+  std::vector<std::uint64_t> count;
+  std::vector<std::uint32_t> order;
+
+  void clear() {
+    items.clear();
+    begin.clear();
+    length.clear();
+    count.clear();
+  }
+  std::span<const std::uint32_t> at(std::size_t p) const { return std::span(items).subspan(begin[p], length[p]); }
+
+  /// Indices of the paths in lexicographic order.
+  const std::vector<std::uint32_t>& sorted() {
+    order.resize(count.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
+      const auto x = at(a), y = at(b);
+      return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+    });
+    return order;
+  }
+};
+
+/// Per-depth working memory, reused across the conditional trees of one depth.
+struct Level {
+  Tree tree;
+  PathSet paths;
+  std::vector<std::uint32_t> global;  // tree item -> F-list position
+  // Scratch, reused by every conditional tree built at this level. `counts` and `remap` are kept
+  // zero / kNone between uses and only the entries a tree touched are reset, so building a small
+  // tree costs nothing proportional to the parent's item count.
+  std::vector<std::uint64_t> counts;  // item counts in the parent's paths
+  std::vector<std::uint32_t> remap;   // parent item -> this tree's item
+  std::vector<std::uint32_t> touched; // parent items seen in the paths
+  std::vector<std::uint32_t> raw;     // the prefix paths as walked (leaf to root)
+  std::vector<std::uint64_t> raw_end;
+};
+
+class Miner {
+ public:
+  Miner(const MiningLimits& limits, ItemsetTable& out) : limits_(limits), out_(out) {}
+
+  /// Itemsets of the tree at `depth` that end with one of its items in [first, last), each
+  /// extended by the current suffix.
+  void mine(std::size_t depth, std::uint32_t first, std::uint32_t last) {
+    for (std::uint32_t item = first; item < last; ++item) mine_item(depth, item);
+  }
+
+  void mine_item(std::size_t depth, std::uint32_t item) {
+    Level& level = levels_[depth];
+    const std::uint64_t support = level.tree.total[item];
+    if (support < limits_.min_count) return;
+    suffix_.push_back(level.global[item]);
+    emit(support);
+    if ((limits_.max_len == 0 || suffix_.size() < limits_.max_len) && build_conditional(depth, item)) {
+      Level& next = levels_[depth + 1];
+      if (next.tree.single_path)
+        enumerate_path(next);
+      else
+        mine(depth + 1, 0, static_cast<std::uint32_t>(next.global.size()));
+    }
+    suffix_.pop_back();
+  }
+
+  Level& level(std::size_t depth) {
+    if (levels_.size() <= depth) levels_.resize(depth + 1);
+    return levels_[depth];
+  }
+
+  /// Top level: the itemsets ending with position `item`, whose conditional database is the
+  /// prefixes before `item` of the transactions containing it (given as (transaction, index)
+  /// occurrences). Read straight from the contiguous transactions: no top-level tree to walk.
+  void mine_top(const WeightedTransactions& transactions, std::uint32_t item,
+                std::span<const std::pair<std::uint32_t, std::uint32_t>> occurrences) {
+    std::uint64_t support = 0;
+    for (const auto& [t, index] : occurrences) support += transactions.weights[t];
+    if (support < limits_.min_count) return;
+    suffix_.push_back(item);
+    emit(support);
+    if ((limits_.max_len == 0 || suffix_.size() < limits_.max_len) && build_from_prefixes(transactions, item, occurrences)) {
+      Level& next = levels_[1];
+      if (next.tree.single_path)
+        enumerate_path(next);
+      else
+        mine(1, 0, static_cast<std::uint32_t>(next.global.size()));
+    }
+    suffix_.pop_back();
+  }
+
+ private:
+  /// The touched items in ascending order: sorted when few, read off the counts when many.
+  static void order_touched(Level& level, std::uint32_t range) {
+    if (level.touched.size() * 16 < range) {
+      std::sort(level.touched.begin(), level.touched.end());
+      return;
+    }
+    level.touched.clear();
+    for (std::uint32_t value = 0; value < range; ++value)
+      if (level.counts[value] != 0) level.touched.push_back(value);
+  }
+
+  bool build_from_prefixes(const WeightedTransactions& transactions, std::uint32_t item,
+                           std::span<const std::pair<std::uint32_t, std::uint32_t>> occurrences) {
+    level(1);
+    Level& child = levels_[1];
+    if (child.counts.size() < item) {
+      child.counts.resize(item, 0);
+      child.remap.resize(item, kNone);
+    }
+    child.touched.clear();
+    std::uint64_t* counts = child.counts.data();
+    const std::uint32_t* items = transactions.items.data();
+    for (const auto& [t, index] : occurrences) {
+      const std::uint64_t weight = transactions.weights[t];
+      const std::uint64_t begin = transactions.offsets[t];
+      for (std::uint64_t at = begin; at < begin + index; ++at) {
+        const std::uint32_t value = items[at];
+        if (counts[value] == 0) child.touched.push_back(value);
+        counts[value] += weight;
+      }
+    }
+    order_touched(child, item);
+    child.global.clear();
+    for (std::uint32_t value : child.touched) {
+      if (counts[value] < limits_.min_count) continue;
+      child.remap[value] = static_cast<std::uint32_t>(child.global.size());
+      child.global.push_back(value);
+    }
+    PathSet& paths = child.paths;
+    paths.clear();
+    if (!child.global.empty()) {
+      for (const auto& [t, index] : occurrences) {
+        const std::uint64_t begin = transactions.offsets[t], start = paths.items.size();
+        for (std::uint64_t at = begin; at < begin + index; ++at) {
+          const std::uint32_t mapped = child.remap[items[at]];
+          if (mapped != kNone) paths.items.push_back(mapped);
+        }
+        if (paths.items.size() == start) continue;
+        paths.begin.push_back(start);
+        paths.length.push_back(static_cast<std::uint32_t>(paths.items.size() - start));
+        paths.count.push_back(transactions.weights[t]);
+      }
+    }
+    for (std::uint32_t value : child.touched) {
+      counts[value] = 0;
+      child.remap[value] = kNone;
+    }
+    if (child.global.empty()) return false;
+    child.tree.reset(child.global.size());
+    std::span<const std::uint32_t> previous;
+    for (std::uint32_t p : paths.sorted()) {
+      child.tree.insert(paths.at(p), paths.count[p], previous);
+      previous = paths.at(p);
+    }
+    return true;
+  }
+
+  void emit(std::uint64_t support) {
+    // The suffix grows with ever more frequent items; stored ascending.
+    itemset_.assign(suffix_.rbegin(), suffix_.rend());
+    out_.add(itemset_, support);
+    if (limits_.max_itemsets != 0 && out_.size() > limits_.max_itemsets)
+      throw LimitExceeded(fmt::format("more than [fpgrowth] max_itemsets = {} frequent itemsets; raise min_support or max_itemsets",
+                                      limits_.max_itemsets));
+  }
+
+  /// The conditional tree of `item` in the tree at `depth`, at depth + 1; false if it is empty.
+  bool build_conditional(std::size_t depth, std::uint32_t item) {
+    level(depth + 1);  // may reallocate levels_: take references afterwards
+    Level& source = levels_[depth];
+    Level& child = levels_[depth + 1];
+    const Tree& tree = source.tree;
+    // One walk up from every node of `item`: the path items (leaf to root) are buffered and
+    // counted, weighted by the node's count.
+    if (child.counts.size() < item) {
+      child.counts.resize(item, 0);
+      child.remap.resize(item, kNone);
+    }
+    child.touched.clear();
+    child.raw_end.clear();
+    std::vector<std::uint64_t>& weights = child.paths.count;
+    weights.clear();
+    const std::uint32_t* parent = tree.parent.data();
+    const std::uint32_t* items = tree.item.data();
+    std::uint64_t* counts = child.counts.data();
+    // `raw` only grows (its size is its capacity); `used` is the part filled for this tree.
+    const std::size_t deepest = item;  // a path has fewer nodes than there are smaller items
+    std::size_t used = 0;
+    for (std::uint32_t node = tree.head[item]; node != kNone; node = tree.next[node]) {
+      const std::uint64_t weight = tree.count[node];
+      if (child.raw.size() < used + deepest) child.raw.resize(2 * (used + deepest));
+      std::uint32_t* out = child.raw.data();
+      for (std::uint32_t up = parent[node]; up != 0; up = parent[up]) {
+        const std::uint32_t value = items[up];
+        if (counts[value] == 0) child.touched.push_back(value);
+        counts[value] += weight;
+        out[used++] = value;
+      }
+      child.raw_end.push_back(used);
+      weights.push_back(weight);
+    }
+    order_touched(child, item);
+    child.global.clear();
+    for (std::uint32_t value : child.touched) {
+      if (counts[value] < limits_.min_count) continue;
+      child.remap[value] = static_cast<std::uint32_t>(child.global.size());
+      child.global.push_back(source.global[value]);
+    }
+    if (child.global.empty()) {
+      for (std::uint32_t value : child.touched) counts[value] = 0;
+      return false;
+    }
+    // The filtered paths, ascending (the buffer is root-last), then inserted in lexicographic order.
+    PathSet& paths = child.paths;
+    paths.items.clear();
+    paths.begin.clear();
+    paths.length.clear();
+    std::size_t kept = 0;
+    for (std::size_t p = 0, start = 0; p < child.raw_end.size(); start = child.raw_end[p++]) {
+      const std::uint64_t begin = paths.items.size();
+      for (std::size_t at = child.raw_end[p]; at-- > start;) {
+        const std::uint32_t mapped = child.remap[child.raw[at]];
+        if (mapped != kNone) paths.items.push_back(mapped);
+      }
+      if (paths.items.size() == begin) continue;
+      paths.begin.push_back(begin);
+      paths.length.push_back(static_cast<std::uint32_t>(paths.items.size() - begin));
+      weights[kept++] = weights[p];
+    }
+    weights.resize(kept);
+    for (std::uint32_t value : child.touched) {
+      counts[value] = 0;
+      child.remap[value] = kNone;
+    }
+    child.tree.reset(child.global.size());
+    std::span<const std::uint32_t> previous;
+    for (std::uint32_t p : paths.sorted()) {
+      child.tree.insert(paths.at(p), paths.count[p], previous);
+      previous = paths.at(p);
+    }
+    return true;
+  }
+
+  /// A single-path tree: every subset S of the path is frequent with the count of its deepest
+  /// item; emitted without building further trees.
+  void enumerate_path(const Level& level) {
+    std::vector<std::uint32_t> path_items;
+    std::vector<std::uint64_t> path_counts;
+    for (std::uint32_t node = level.tree.path.empty() ? 0 : level.tree.path.back(); node != 0; node = level.tree.parent[node]) {
+      path_items.push_back(level.global[level.tree.item[node]]);
+      path_counts.push_back(level.tree.count[node]);
+    }
+    // path_items: deepest first (least frequent). Choose the deepest member j, then any subset
+    // of the items above it.
+    const std::size_t m = path_items.size();
+    const std::size_t room = limits_.max_len == 0 ? m : std::min<std::size_t>(m, limits_.max_len - suffix_.size());
+    for (std::size_t j = 0; j < m; ++j) {
+      if (path_counts[j] < limits_.min_count) continue;
+      suffix_.push_back(path_items[j]);
+      subsets_above(path_items, j + 1, room - 1, path_counts[j]);
+      suffix_.pop_back();
+    }
+  }
+
+  void subsets_above(const std::vector<std::uint32_t>& path_items, std::size_t from, std::size_t room, std::uint64_t support) {
+    emit(support);
+    if (room == 0) return;
+    for (std::size_t k = from; k < path_items.size(); ++k) {
+      suffix_.push_back(path_items[k]);
+      subsets_above(path_items, k + 1, room - 1, support);
+      suffix_.pop_back();
+    }
+  }
+
+  const MiningLimits& limits_;
+  ItemsetTable& out_;
+  std::vector<Level> levels_;
+  std::vector<std::uint32_t> suffix_;
+  std::vector<std::uint32_t> itemset_;
+};
+
+}  // namespace
+
+void ItemsetTable::sort_unique() {
+  std::vector<std::size_t> order(size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto x = itemset(a), y = itemset(b);
+    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+  });
+  ItemsetTable sorted;
+  for (std::size_t k = 0; k < order.size(); ++k)
+    if (k == 0 || !std::ranges::equal(itemset(order[k]), itemset(order[k - 1]))) sorted.add(itemset(order[k]), 0);
+  *this = std::move(sorted);
+}
+
+std::size_t ItemsetTable::find(std::span<const std::uint32_t> wanted) const {
+  std::size_t low = 0, high = size();
+  while (low < high) {
+    const std::size_t middle = low + (high - low) / 2;
+    const auto x = itemset(middle);
+    if (std::lexicographical_compare(x.begin(), x.end(), wanted.begin(), wanted.end()))
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low < size() && std::ranges::equal(itemset(low), wanted) ? low : size();
+}
+
+ItemsetTable mine_suffix_range(const WeightedTransactions& transactions, std::uint32_t first, std::uint32_t last,
+                               const MiningLimits& limits) {
+  ItemsetTable out;
+  if (first >= last) return out;
+  Miner miner(limits, out);
+  // Occurrences of each suffix position: (transaction, index within it), by counting sort.
+  std::vector<std::uint64_t> start(last - first + 1, 0);
+  for (std::uint32_t value : transactions.items)
+    if (value >= first && value < last) ++start[value - first + 1];
+  for (std::size_t p = 1; p < start.size(); ++p) start[p] += start[p - 1];
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> occurrences(start.back());
+  {
+    std::vector<std::uint64_t> fill(start.begin(), start.end() - 1);
+    for (std::size_t t = 0; t < transactions.size(); ++t)
+      for (std::uint64_t at = transactions.offsets[t]; at < transactions.offsets[t + 1]; ++at) {
+        const std::uint32_t value = transactions.items[at];
+        if (value >= first && value < last)
+          occurrences[fill[value - first]++] = {static_cast<std::uint32_t>(t), static_cast<std::uint32_t>(at - transactions.offsets[t])};
+      }
+  }
+  // Suffix by suffix, each batch sorted into canonical order (size, then positions).
+  ItemsetTable batch;
+  std::vector<std::size_t> order;
+  for (std::uint32_t item = first; item < last; ++item) {
+    const std::size_t before = out.size();
+    miner.mine_top(transactions, item, std::span(occurrences).subspan(start[item - first], start[item - first + 1] - start[item - first]));
+    if (out.size() - before <= 1) continue;
+    order.resize(out.size() - before);
+    std::iota(order.begin(), order.end(), before);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return canonical_less(out.itemset(a), out.itemset(b)); });
+    batch = ItemsetTable();
+    for (std::size_t i : order) batch.add(out.itemset(i), out.support[i]);
+    out.items.resize(out.offsets[before]);
+    out.offsets.resize(before + 1);
+    out.support.resize(before);
+    out.items.insert(out.items.end(), batch.items.begin(), batch.items.end());
+    for (std::size_t i = 1; i < batch.offsets.size(); ++i) out.offsets.push_back(out.offsets[before] + batch.offsets[i]);
+    out.support.insert(out.support.end(), batch.support.begin(), batch.support.end());
+  }
+  return out;
+}
+
+}  // namespace mpiseg::fpgrowth

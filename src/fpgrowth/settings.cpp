@@ -1,0 +1,75 @@
+#include "mpiseg/fpgrowth/settings.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "mpiseg/core/error.hpp"
+
+namespace mpiseg::fpgrowth {
+namespace {
+constexpr KeySpec kKeys[] = {
+    {"fpgrowth", "min_support", ValueKind::number, "0.01",
+     "minimum support: a fraction of baskets (0 < s <= 1, written with a decimal point) or a basket count (an integer >= 1)"},
+    {"fpgrowth", "max_len", ValueKind::integer, "0", "largest itemset size mined (0: no limit)"},
+    {"fpgrowth", "max_basket_len", ValueKind::integer, "0",
+     "baskets with more frequent items keep only their most frequent ones (0: no trimming; trimmed baskets are counted)"},
+    {"fpgrowth", "max_itemsets", ValueKind::integer, "50000000",
+     "the run stops with a clear error instead of exhausting memory when more itemsets are found"},
+    {"fpgrowth", "rules", ValueKind::boolean, "true", "generate association rules (false: itemsets only)"},
+    {"fpgrowth", "max_rules", ValueKind::integer, "50000000", "the run stops with a clear error when one rank generates more rules"},
+    {"fpgrowth", "min_confidence", ValueKind::number, "0.5", "rules X -> Y need confidence supp(X u Y) / supp(X) >= this"},
+    {"fpgrowth", "min_lift", ValueKind::number, "1.0", "rules need lift >= this"},
+    {"fpgrowth", "multi_consequent", ValueKind::boolean, "false", "also rules with several items in the consequent"},
+    {"fpgrowth", "top_rules_per_consequent", ValueKind::integer, "0", "keep only the N rules with the highest lift per consequent (0: all)"},
+    {"fpgrowth", "per_segment", ValueKind::boolean, "true",
+     "when segments exist (run), mine each segment's baskets too, with min_support relative to the segment's baskets"},
+    {"fpgrowth", "distinctive_rules", ValueKind::integer, "20",
+     "per segment, how many rules whose lift differs most from the whole population are listed"},
+};
+}  // namespace
+
+std::span<const KeySpec> fpgrowth_keys() { return kKeys; }
+
+std::uint64_t FpSettings::min_count(std::uint64_t baskets) const {
+  if (min_support_is_count) return static_cast<std::uint64_t>(min_support);
+  // The smallest count c with c >= s * baskets (what "support >= s" means for a fraction).
+  const auto count = static_cast<std::uint64_t>(std::ceil(min_support * static_cast<double>(baskets) - 1e-9));
+  return std::max<std::uint64_t>(1, count);
+}
+
+FpSettings FpSettings::from_job(const JobConfig& job) {
+  FpSettings s;
+  const auto [support, integer] = job.get_number_and_kind("fpgrowth", "min_support");
+  if (integer) {
+    if (support < 1) throw ConfigError(fmt::format("{}: an absolute count must be >= 1, got {}", job.describe("fpgrowth", "min_support"), support));
+    s.min_support_is_count = true;
+  } else if (!(support > 0 && support <= 1)) {
+    throw ConfigError(fmt::format("{}: a fraction must be in (0, 1], got {} (write an integer for a basket count)",
+                                  job.describe("fpgrowth", "min_support"), support));
+  }
+  s.min_support = support;
+  auto non_negative = [&](std::string_view key) {
+    const std::int64_t value = job.get_int("fpgrowth", key);
+    if (value < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("fpgrowth", key)));
+    return static_cast<std::uint64_t>(value);
+  };
+  s.max_len = non_negative("max_len");
+  s.max_basket_len = non_negative("max_basket_len");
+  s.max_itemsets = non_negative("max_itemsets");
+  if (s.max_itemsets == 0) throw ConfigError(fmt::format("{} must be >= 1", job.describe("fpgrowth", "max_itemsets")));
+  s.rules = job.get_bool("fpgrowth", "rules");
+  s.max_rules = non_negative("max_rules");
+  s.min_confidence = job.get_number("fpgrowth", "min_confidence");
+  if (!(s.min_confidence >= 0 && s.min_confidence <= 1))
+    throw ConfigError(fmt::format("{} must be in [0, 1]", job.describe("fpgrowth", "min_confidence")));
+  s.min_lift = job.get_number("fpgrowth", "min_lift");
+  if (!(s.min_lift >= 0)) throw ConfigError(fmt::format("{} must be >= 0", job.describe("fpgrowth", "min_lift")));
+  s.multi_consequent = job.get_bool("fpgrowth", "multi_consequent");
+  s.top_rules_per_consequent = non_negative("top_rules_per_consequent");
+  s.per_segment = job.get_bool("fpgrowth", "per_segment");
+  s.distinctive_rules = non_negative("distinctive_rules");
+  return s;
+}
+
+}  // namespace mpiseg::fpgrowth

@@ -1,0 +1,187 @@
+// Distributed FP-growth at 1..4 ranks against brute force; rules recomputed independently.
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <random>
+
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/fpgrowth/fpgrowth.hpp"
+#include "support/brute_force.hpp"
+#include "support/test_support.hpp"
+
+using namespace mpiseg;
+using namespace mpiseg::fpgrowth;
+using mpiseg::testing::world;
+
+namespace {
+
+// Global basket b (items are ids 0..items-1) is a function of b; rank r holds b = r, r + P, ...
+testing::Itemset basket(std::size_t b, std::uint32_t items) {
+  std::mt19937_64 random(1000 + b);
+  testing::Itemset set;
+  for (std::uint32_t i = 0; i < items; ++i)
+    if (std::uniform_real_distribution<double>(0, 1)(random) < 0.55 - 0.4 * i / items) set.push_back(i);
+  if (b % 11 == 0) set.push_back(set.empty() ? 0 : set.front());  // a duplicate item
+  return set;
+}
+
+Baskets local_baskets(std::size_t total, std::uint32_t items, comm::Communicator& comm) {
+  Baskets baskets;
+  for (std::size_t b = static_cast<std::size_t>(comm.rank()); b < total; b += static_cast<std::size_t>(comm.size())) {
+    testing::Itemset set = basket(b, items);
+    const std::size_t before = set.size();
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+    baskets.duplicate_items += before - set.size();
+    baskets.items.insert(baskets.items.end(), set.begin(), set.end());
+    baskets.offsets.push_back(baskets.items.size());
+    baskets.customer.push_back(b);
+  }
+  return baskets;
+}
+
+std::map<testing::Itemset, std::uint64_t> gather_itemsets(const FrequentItemsets& mined, comm::Communicator& comm) {
+  // Item ids of every itemset of every rank, in the global canonical order.
+  std::vector<std::uint32_t> flat;
+  for (std::size_t i = 0; i < mined.local.size(); ++i) {
+    const auto set = mined.local.itemset(i);
+    flat.push_back(static_cast<std::uint32_t>(set.size()));
+    flat.push_back(static_cast<std::uint32_t>(mined.local.support[i]));
+    for (std::uint32_t p : set) flat.push_back(mined.flist[p]);
+  }
+  const auto all = comm.allgatherv(std::span<const std::uint32_t>(flat));
+  std::map<testing::Itemset, std::uint64_t> result;
+  for (std::size_t at = 0; at < all.size();) {
+    const std::uint32_t size = all[at];
+    testing::Itemset set(all.begin() + static_cast<std::ptrdiff_t>(at + 2), all.begin() + static_cast<std::ptrdiff_t>(at + 2 + size));
+    std::sort(set.begin(), set.end());
+    result[set] = all[at + 1];
+    at += 2 + size;
+  }
+  return result;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(distributed_fp_growth)
+
+BOOST_AUTO_TEST_CASE(itemsets_equal_brute_force_at_any_rank_count) {
+  auto& comm = world();
+  const std::size_t total = 300;
+  const std::uint32_t items = 14;
+  const Baskets baskets = local_baskets(total, items, comm);
+  FpSettings settings;
+  settings.min_support = 0.08;
+  const FrequentItemsets mined = mine_itemsets(settings, baskets, items, comm);
+  std::vector<testing::Itemset> all;
+  for (std::size_t b = 0; b < total; ++b) all.push_back(basket(b, items));
+  const auto expected = testing::brute_force_itemsets(all, std::vector<std::uint64_t>(total, 1), settings.min_count(total));
+  BOOST_TEST(mined.baskets == total);
+  BOOST_TEST(mined.total == expected.size());
+  BOOST_TEST((gather_itemsets(mined, comm) == expected));
+  std::uint64_t duplicates = 0;
+  for (std::size_t b = 0; b < total; b += 11) duplicates += basket(b, items).empty() ? 0 : 1;
+  BOOST_TEST(mined.duplicate_items == duplicates);
+  // Every rank can look up any itemset's support, frequent or not.
+  ItemsetTable queries;
+  std::vector<std::uint64_t> wanted;
+  for (const auto& [set, support] : expected) {
+    std::vector<std::uint32_t> positions;
+    for (std::uint32_t item : set) positions.push_back(mined.position_of[item]);
+    std::sort(positions.begin(), positions.end());
+    queries.add(positions, 0);
+    wanted.push_back(support);
+  }
+  queries.add(std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}, 0);  // not frequent
+  wanted.push_back(0);
+  BOOST_TEST(lookup_supports(mined, queries, comm) == wanted);
+}
+
+BOOST_AUTO_TEST_CASE(rules_recomputed_from_brute_force_supports) {
+  auto& comm = world();
+  const std::size_t total = 240;
+  const std::uint32_t items = 12;
+  const Baskets baskets = local_baskets(total, items, comm);
+  std::vector<testing::Itemset> all;
+  for (std::size_t b = 0; b < total; ++b) all.push_back(basket(b, items));
+  for (bool multi : {false, true}) {
+    FpSettings settings;
+    settings.min_support = 0.1;
+    settings.min_confidence = 0.6;
+    settings.min_lift = 1.05;
+    settings.multi_consequent = multi;
+    const FrequentItemsets mined = mine_itemsets(settings, baskets, items, comm);
+    const RuleTable rules = generate_rules(mined, settings, comm);
+    const auto support = testing::brute_force_itemsets(all, std::vector<std::uint64_t>(total, 1), 1);
+    // Every local rule's metrics from brute-force counts.
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      testing::Itemset x(rules.antecedent.begin() + static_cast<std::ptrdiff_t>(rules.antecedent_offsets[r]),
+                         rules.antecedent.begin() + static_cast<std::ptrdiff_t>(rules.antecedent_offsets[r + 1]));
+      testing::Itemset y(rules.consequent.begin() + static_cast<std::ptrdiff_t>(rules.consequent_offsets[r]),
+                         rules.consequent.begin() + static_cast<std::ptrdiff_t>(rules.consequent_offsets[r + 1]));
+      testing::Itemset z = x;
+      z.insert(z.end(), y.begin(), y.end());
+      std::sort(x.begin(), x.end());
+      std::sort(y.begin(), y.end());
+      std::sort(z.begin(), z.end());
+      const double n = total, sz = support.at(z), sx = support.at(x), sy = support.at(y);
+      BOOST_REQUIRE(std::abs(rules.confidence[r] - sz / sx) < 1e-12);
+      BOOST_REQUIRE(std::abs(rules.lift[r] - sz * n / (sx * sy)) < 1e-12);
+      BOOST_REQUIRE(std::abs(rules.leverage[r] - (sz / n - sx * sy / (n * n))) < 1e-12);
+      BOOST_REQUIRE(rules.confidence[r] >= 0.6);
+      BOOST_REQUIRE(rules.lift[r] >= 1.05);
+      if (!multi) BOOST_REQUIRE(y.size() == 1u);
+    }
+    // The number of rules equals a brute-force enumeration of all qualifying splits.
+    std::uint64_t expected = 0;
+    for (const auto& [z, sz] : support) {
+      if (z.size() < 2 || sz < settings.min_count(total)) continue;
+      for (std::uint32_t mask = 1; mask + 1 < (1u << z.size()); ++mask) {
+        testing::Itemset x, y;
+        for (std::size_t i = 0; i < z.size(); ++i) (mask >> i & 1 ? y : x).push_back(z[i]);
+        if (!multi && y.size() != 1) continue;
+        const double confidence = static_cast<double>(sz) / static_cast<double>(support.at(x));
+        const double lift = confidence * static_cast<double>(total) / static_cast<double>(support.at(y));
+        expected += confidence >= 0.6 && lift >= 1.05;
+      }
+    }
+    BOOST_TEST(comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum) == expected);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(top_rules_per_consequent) {
+  auto& comm = world();
+  const Baskets baskets = local_baskets(240, 12, comm);
+  FpSettings settings;
+  settings.min_support = 0.08;
+  settings.min_confidence = 0.3;
+  settings.min_lift = 0;
+  settings.top_rules_per_consequent = 2;
+  const FrequentItemsets mined = mine_itemsets(settings, baskets, 12, comm);
+  const RuleTable rules = generate_rules(mined, settings, comm);
+  std::vector<std::uint32_t> consequents(rules.consequent.begin(), rules.consequent.end());
+  const auto all = comm.allgatherv(std::span<const std::uint32_t>(consequents));
+  std::map<std::uint32_t, int> per_consequent;
+  for (std::uint32_t item : all) ++per_consequent[item];
+  BOOST_TEST(!per_consequent.empty());
+  for (const auto& [item, count] : per_consequent) BOOST_TEST(count <= 2);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_and_limited_settings) {
+  auto& comm = world();
+  const Baskets baskets = local_baskets(100, 10, comm);
+  FpSettings settings;
+  settings.min_support = 0.01;
+  settings.max_itemsets = 5;
+  BOOST_CHECK_THROW(mine_itemsets(settings, baskets, 10, comm), LimitExceeded);
+  const auto parse = [](const std::string& value) {
+    return FpSettings::from_job(JobConfig::parse("", "", std::vector<std::string>{"fpgrowth.min_support=" + value}, fpgrowth_keys()));
+  };
+  BOOST_CHECK_THROW(parse("0"), ConfigError);
+  BOOST_CHECK_THROW(parse("-0.1"), ConfigError);
+  BOOST_CHECK_THROW(parse("1.5"), ConfigError);
+  BOOST_CHECK_THROW(parse("0.0"), ConfigError);
+  BOOST_TEST(parse("1.0").min_count(10) == 10u);  // a fraction of all baskets
+  BOOST_TEST(parse("3").min_support_is_count);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

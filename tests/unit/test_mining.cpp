@@ -1,0 +1,127 @@
+// FP-growth on one rank against brute-force enumeration, over random transaction sets.
+#include <boost/test/unit_test.hpp>
+#include <random>
+
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/fpgrowth/mining.hpp"
+#include "mpiseg/fpgrowth/settings.hpp"
+#include "support/brute_force.hpp"
+
+using namespace mpiseg;
+using namespace mpiseg::fpgrowth;
+
+namespace {
+
+struct Case {
+  std::vector<testing::Itemset> transactions;  // positions
+  std::vector<std::uint64_t> weights;
+};
+
+// Random transactions over positions 0..items-1, denser for small positions (like an F-list).
+Case random_case(std::uint64_t seed, std::uint32_t items, std::size_t count, double density) {
+  std::mt19937_64 random(seed);
+  Case c;
+  for (std::size_t t = 0; t < count; ++t) {
+    testing::Itemset transaction;
+    for (std::uint32_t p = 0; p < items; ++p)
+      if (std::uniform_real_distribution<double>(0, 1)(random) < density * (1.0 - 0.6 * p / items)) transaction.push_back(p);
+    c.transactions.push_back(transaction);
+    c.weights.push_back(1 + random() % 3);
+  }
+  return c;
+}
+
+WeightedTransactions as_weighted(const Case& c) {
+  WeightedTransactions w;
+  for (std::size_t t = 0; t < c.transactions.size(); ++t) w.add(c.transactions[t], c.weights[t]);
+  return w;
+}
+
+std::map<testing::Itemset, std::uint64_t> as_map(const ItemsetTable& table) {
+  std::map<testing::Itemset, std::uint64_t> result;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto set = table.itemset(i);
+    result[testing::Itemset(set.begin(), set.end())] = table.support[i];
+  }
+  return result;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fp_growth_mining)
+
+BOOST_AUTO_TEST_CASE(matches_brute_force_on_random_data) {
+  for (std::uint64_t seed = 1; seed <= 25; ++seed) {
+    const std::uint32_t items = 6 + static_cast<std::uint32_t>(seed % 9);
+    const Case c = random_case(seed, items, 40 + seed * 3, 0.25 + 0.02 * static_cast<double>(seed % 10));
+    const std::uint64_t min_count = 2 + seed % 7;
+    const auto expected = testing::brute_force_itemsets(c.transactions, c.weights, min_count);
+    const ItemsetTable mined = mine_suffix_range(as_weighted(c), 0, items, MiningLimits{min_count, 0, 0});
+    BOOST_TEST_REQUIRE((as_map(mined) == expected), "seed " << seed);
+    BOOST_TEST(mined.size() == expected.size());  // no itemset twice
+  }
+}
+
+BOOST_AUTO_TEST_CASE(suffix_ranges_partition_the_itemsets_in_canonical_order) {
+  const Case c = random_case(99, 12, 120, 0.35);
+  const auto expected = testing::brute_force_itemsets(c.transactions, c.weights, 4);
+  std::map<testing::Itemset, std::uint64_t> joined;
+  std::vector<testing::Itemset> sequence;
+  for (std::uint32_t first : {0u, 3u, 7u, 10u}) {
+    const std::uint32_t last = first == 10 ? 12 : (first == 0 ? 3 : first == 3 ? 7 : 10);
+    // Transactions truncated to items below `last`, as a rank receives them.
+    WeightedTransactions truncated;
+    for (std::size_t t = 0; t < c.transactions.size(); ++t) {
+      testing::Itemset prefix;
+      for (std::uint32_t p : c.transactions[t])
+        if (p < last) prefix.push_back(p);
+      truncated.add(prefix, c.weights[t]);
+    }
+    const ItemsetTable part = mine_suffix_range(truncated, first, last, MiningLimits{4, 0, 0});
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      const auto set = part.itemset(i);
+      BOOST_REQUIRE(set.back() >= first);
+      BOOST_REQUIRE(set.back() < last);
+      BOOST_REQUIRE(joined.emplace(testing::Itemset(set.begin(), set.end()), part.support[i]).second);
+      sequence.emplace_back(set.begin(), set.end());
+    }
+  }
+  BOOST_TEST((joined == expected));
+  // Canonical order: suffix, then size, then positions.
+  for (std::size_t i = 1; i < sequence.size(); ++i) {
+    const auto& a = sequence[i - 1];
+    const auto& b = sequence[i];
+    BOOST_TEST((a.back() < b.back() || (a.back() == b.back() && canonical_less(a, b))));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(max_len_and_single_paths) {
+  const Case dense = random_case(7, 10, 60, 0.9);  // dense: single-path conditional trees are common
+  for (std::size_t max_len : {1u, 2u, 3u, 5u}) {
+    const auto expected = testing::brute_force_itemsets(dense.transactions, dense.weights, 10, max_len);
+    const ItemsetTable mined = mine_suffix_range(as_weighted(dense), 0, 10, MiningLimits{10, max_len, 0});
+    BOOST_TEST((as_map(mined) == expected), "max_len " << max_len);
+  }
+  WeightedTransactions chain;  // one single path: every subset of {0..7} with support 5
+  chain.add(std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}, 5);
+  BOOST_TEST(mine_suffix_range(chain, 0, 8, MiningLimits{5, 0, 0}).size() == 255u);
+}
+
+BOOST_AUTO_TEST_CASE(itemset_limit_fails_cleanly) {
+  WeightedTransactions chain;
+  chain.add(std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 3);
+  BOOST_CHECK_THROW(mine_suffix_range(chain, 0, 16, MiningLimits{1, 0, 1000}), LimitExceeded);
+}
+
+BOOST_AUTO_TEST_CASE(minimum_support_settings) {
+  FpSettings s;
+  s.min_support = 0.01;
+  BOOST_TEST(s.min_count(88162) == 882u);  // ceil(881.62)
+  s.min_support = 0.25;
+  BOOST_TEST(s.min_count(8) == 2u);
+  s.min_support = 9;
+  s.min_support_is_count = true;
+  BOOST_TEST(s.min_count(88162) == 9u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
