@@ -18,9 +18,14 @@
 #include "mpiseg/ingest/ingest.hpp"
 #include "mpiseg/ingest/store.hpp"
 #include "mpiseg/kmeans/kmeans.hpp"
+#include "mpiseg/model/compare.hpp"
+#include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/model/summary.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
+#include "mpiseg/pipeline/run.hpp"
+#include "mpiseg/pipeline/score.hpp"
 
 namespace mpiseg::app {
 namespace {
@@ -37,7 +42,7 @@ struct Invocation {
 struct Command {
   std::string_view name;
   std::string_view summary;
-  std::string_view positional_usage;  // shown in the usage line, e.g. "MODEL.h5"
+  std::string_view positional_usage;  // shown in the usage line, e.g. "MODEL.h5"; "JOB.toml": the job file may be given here
   std::function<void(po::options_description&)> add_options;
   std::function<int(Invocation&)> run;
 };
@@ -46,7 +51,7 @@ struct Command {
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
   for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
-                       kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), model::output_keys()})
+                       kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), pipeline::run_keys(), model::output_keys()})
     keys.insert(keys.end(), section.begin(), section.end());
   return keys;
 }
@@ -173,6 +178,65 @@ int run_fpgrowth(Invocation& call) {
   return 0;
 }
 
+/// The positional arguments a tool needs, or a ConfigError saying what is missing.
+const std::vector<std::string>& require_positional(const Invocation& call, std::size_t count, std::string_view usage) {
+  if (call.positional.size() != count) throw ConfigError(fmt::format("usage: {}", usage));
+  return call.positional;
+}
+
+int run_run(Invocation& call) {
+  const pipeline::RunSummary summary = pipeline::run_job(call.job, call.comm);
+  if (call.comm.rank() == 0) {
+    auto alone = comm::make_serial_communicator();
+    print(call.comm, "\n" + model::summarize_model(summary.model, *alone, 5));
+  }
+  print(call.comm, fmt::format("\nmodel: {}\n", summary.model.string()));
+  return 0;
+}
+
+int run_inspect(Invocation& call) {
+  const auto& args = require_positional(call, 1, "mpiseg inspect MODEL.h5 [--json] [--top N]");
+  const auto top = static_cast<std::size_t>(call.options["top"].as<int>());
+  print(call.comm, call.options.count("json") ? model::model_json(args[0], call.comm, top) : model::summarize_model(args[0], call.comm, top));
+  return 0;
+}
+
+int run_score(Invocation& call) {
+  if (call.options.count("model") == 0) throw ConfigError("usage: mpiseg score --model MODEL.h5 [INPUT] [--out FILE.csv|FILE.h5]");
+  if (call.positional.size() > 1) throw ConfigError("mpiseg score takes at most one INPUT (or set [input] path)");
+  JobConfig job = call.job;
+  if (!call.positional.empty()) {
+    std::vector<std::string> sets = call.options.count("set") ? call.options["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    sets.push_back("input.path=" + call.positional[0]);
+    job = JobConfig::parse(call.job.file_text(), call.job.origin() == "--set" ? "" : call.job.origin(), sets, call.job.schema());
+  }
+  const std::string out = call.options["out"].as<std::string>();
+  const auto summary = pipeline::score_customers(job, call.options["model"].as<std::string>(), out, call.comm);
+  print(call.comm, fmt::format("scores: {} ({} customers; per segment {})\n", out, summary.customers, fmt::join(summary.per_segment, " ")));
+  return 0;
+}
+
+int run_compare(Invocation& call) {
+  const auto& args = require_positional(call, 2, "mpiseg compare OLD.h5 NEW.h5 [--json]");
+  const model::ModelComparison comparison = model::compare_models(args[0], args[1], call.comm);
+  print(call.comm, call.options.count("json") ? model::comparison_json(comparison) : model::render_comparison(comparison));
+  return 0;
+}
+
+int run_export(Invocation& call) {
+  const auto& args = require_positional(call, 1, "mpiseg export MODEL.h5 --what assignments|rules|centroids [--format csv] [--out FILE]");
+  const std::string what = call.options["what"].as<std::string>();
+  const std::string format = call.options["format"].as<std::string>();
+  if (format != "csv") throw ConfigError(fmt::format("mpiseg export: --format {} is not supported (csv)", format));
+  model::ExportWhat kind;
+  if (what == "assignments") kind = model::ExportWhat::assignments;
+  else if (what == "rules") kind = model::ExportWhat::rules;
+  else if (what == "centroids") kind = model::ExportWhat::centroids;
+  else throw ConfigError(fmt::format("mpiseg export: --what must be assignments, rules or centroids, not '{}'", what));
+  model::export_csv(args[0], kind, call.options["out"].as<std::string>(), call.options["segment"].as<int>(), call.comm);
+  return 0;
+}
+
 int run_config(Invocation& call) {
   if (call.options.count("reference") != 0) {
     print(call.comm, render_key_reference_markdown(call.job.schema()));
@@ -194,6 +258,29 @@ const std::vector<Command>& commands() {
        [](po::options_description&) {}, run_kmeans},
       {"fpgrowth", "distributed FP-growth and association rules on line items or basket files, into [output] model", "",
        [](po::options_description&) {}, run_fpgrowth},
+      {"run", "the whole job: ingest, features, K-means, FP-growth overall and per segment, one model file", "[JOB.toml]",
+       [](po::options_description&) {}, run_run},
+      {"inspect", "summary of a model file: provenance, segments and profiles, top rules (--json for programs)", "MODEL.h5",
+       [](po::options_description& options) {
+         options.add_options()("json", "print JSON")("top", po::value<int>()->default_value(10), "rules to show");
+       },
+       run_inspect},
+      {"score", "assign the customers of new line items to a model's segments (its transform, its centroids)", "[INPUT]",
+       [](po::options_description& options) {
+         options.add_options()("model", po::value<std::string>(), "the model file")(
+             "out", po::value<std::string>()->default_value("scores.csv"), "output: FILE.csv or FILE.h5");
+       },
+       run_score},
+      {"compare", "match the segments of two models; drift, migration matrix, adjusted Rand index", "OLD.h5 NEW.h5",
+       [](po::options_description& options) { options.add_options()("json", "print JSON"); }, run_compare},
+      {"export", "a model's assignments, rules (sorted by lift) or centroids as CSV", "MODEL.h5",
+       [](po::options_description& options) {
+         options.add_options()("what", po::value<std::string>()->default_value("rules"), "assignments, rules or centroids")(
+             "format", po::value<std::string>()->default_value("csv"), "csv")(
+             "segment", po::value<int>()->default_value(-1), "rules of this segment (default: all baskets)")(
+             "out", po::value<std::string>()->default_value("-"), "output file (- : standard output)");
+       },
+       run_export},
       {"config", "print the effective settings of a job file, or the reference of all keys", "",
        [](po::options_description& options) {
          options.add_options()("reference", "print the job-file key reference as Markdown");
@@ -270,16 +357,23 @@ int run_command_line(std::span<char*> arguments, comm::Communicator& world) {
   }
   log::configure(log::parse_level(options["log-level"].as<std::string>()), world.rank());
 
-  const std::string config_path = options.count("config") != 0 ? options["config"].as<std::string>() : "";
+  std::string config_path = options.count("config") != 0 ? options["config"].as<std::string>() : "";
+  std::vector<std::string> positional_arguments =
+      options.count("positional") != 0 ? options["positional"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  // `mpiseg run jobs/NAME.toml`: the job file may be given positionally.
+  if (command->positional_usage == "[JOB.toml]" && config_path.empty() && !positional_arguments.empty()) {
+    config_path = positional_arguments.front();
+    positional_arguments.erase(positional_arguments.begin());
+  }
   const std::vector<std::string> sets =
       options.count("set") != 0 ? options["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   const std::vector<KeySpec> schema = all_key_specs();
-  Invocation call{world, JobConfig::load(config_path, sets, schema), std::move(options), {}};
-  if (call.options.count("positional") != 0) call.positional = call.options["positional"].as<std::vector<std::string>>();
+  Invocation call{world, JobConfig::load(config_path, sets, schema), std::move(options), std::move(positional_arguments)};
 
   const Stopwatch watch;
   const int status = command->run(call);
-  if (command->name != "config") print_resource_summary(world, command->name, watch.seconds());
+  const bool tool = command->name == "config" || command->name == "inspect" || command->name == "compare" || command->name == "export";
+  if (!tool) print_resource_summary(world, command->name, watch.seconds());
   return status;
 }
 

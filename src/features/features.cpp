@@ -294,25 +294,33 @@ FeatureTable read_features(const h5::Group& root) {
     const auto cuts = group.read_double_array_attribute(cut_names[f]);
     for (std::size_t c = 0; c < 4 && c < cuts.size(); ++c) table.rfm_cuts[f][c] = cuts[c];
   }
+  table.transforms = read_transforms(root);
+  return table;
+}
+
+std::vector<FeatureTransform> read_transforms(const h5::Group& root) {
+  const h5::Group group = root.open_group("features");
+  const auto names = h5::read_strings(group, "names");
   const h5::Group scaler = group.open_group("scaler");
   const auto specs = h5::read_strings(scaler, "transform");
   const auto center = h5::read_all<double>(scaler, "center");
   const auto scale = h5::read_all<double>(scaler, "scale");
   const auto zero = h5::read_all<std::uint8_t>(scaler, "zero_variance");
   const auto clipped = h5::read_all<std::uint64_t>(scaler, "clipped");
-  if (specs.size() != table.names.size() || center.size() != specs.size() || scale.size() != specs.size())
+  if (specs.size() != names.size() || center.size() != specs.size() || scale.size() != specs.size())
     throw IoError(fmt::format("{}: /features/scaler does not match /features/names", root.file().path().string()));
+  std::vector<FeatureTransform> transforms;
   for (std::size_t j = 0; j < specs.size(); ++j) {
     FeatureTransform transform;
-    transform.name = table.names[j];
+    transform.name = names[j];
     transform.spec = parse_transform(specs[j], root.describe("features/scaler/transform"));
     transform.center = center[j];
     transform.scale = scale[j];
     transform.zero_variance = zero.at(j) != 0;
     transform.clipped = clipped.at(j);
-    table.transforms.push_back(std::move(transform));
+    transforms.push_back(std::move(transform));
   }
-  return table;
+  return transforms;
 }
 
 }  // namespace mpiseg::features

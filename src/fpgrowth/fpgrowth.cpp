@@ -496,6 +496,7 @@ void write_itemsets_and_rules(h5::Group& group, const FpSettings& settings, cons
   h5::Group flist = group.create_group("flist");
   h5::write_replicated(flist, "item", itemsets.flist);
   h5::write_replicated(flist, "support", itemsets.flist_support);
+  flist.write_attribute("meaning", "frequent items by support descending, ties by item id; support in baskets");
 
   // Itemsets: CSR with global offsets (the last rank adds the final end offset).
   h5::Group sets = group.create_group("itemsets");

@@ -24,6 +24,10 @@ constexpr KeySpec kKeys[] = {
     {"fpgrowth", "top_rules_per_consequent", ValueKind::integer, "0", "keep only the N rules with the highest lift per consequent (0: all)"},
     {"fpgrowth", "per_segment", ValueKind::boolean, "true",
      "when segments exist (run), mine each segment's baskets too, with min_support relative to the segment's baskets"},
+    {"fpgrowth", "segment_min_support", ValueKind::number, "0.0",
+     "per-segment minimum support as a fraction of the segment's baskets; 0: the same as min_support (a count becomes count / all baskets)"},
+    {"fpgrowth", "segment_max_len", ValueKind::integer, "0",
+     "largest itemset size mined per segment (0: max_len); segments of large baskets can otherwise produce very many itemsets"},
     {"fpgrowth", "distinctive_rules", ValueKind::integer, "20",
      "per segment, how many rules whose lift differs most from the whole population are listed"},
 };
@@ -69,6 +73,10 @@ FpSettings FpSettings::from_job(const JobConfig& job) {
   s.top_rules_per_consequent = non_negative("top_rules_per_consequent");
   s.per_segment = job.get_bool("fpgrowth", "per_segment");
   s.distinctive_rules = non_negative("distinctive_rules");
+  s.segment_min_support = job.get_number("fpgrowth", "segment_min_support");
+  if (!(s.segment_min_support >= 0 && s.segment_min_support <= 1))
+    throw ConfigError(fmt::format("{} must be a fraction in [0, 1]", job.describe("fpgrowth", "segment_min_support")));
+  s.segment_max_len = non_negative("segment_max_len");
   return s;
 }
 

@@ -155,6 +155,7 @@ void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansR
   h5::write_replicated(group, "weights", best.cluster_weight);
   h5::write_replicated(group, "inertia_history", best.inertia_history);
   group.write_dataset_attribute("sizes", "units", "points (customers)");
+  group.write_dataset_attribute("weights", "units", "sum of sample weights (customers when unweighted)");
   group.write_dataset_attribute("inertia_history", "meaning", "sum of w ||x - c||^2 after each iteration's centroid update");
 
   h5::Group sweep = group.create_group("sweep");
@@ -181,6 +182,10 @@ void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansR
   h5::write_strings(sweep, "converged_reason", reasons);
   sweep.write_attribute("chosen_k", chosen.k);
   sweep.write_attribute("silhouette_sample", static_cast<std::int64_t>(settings.silhouette_sample));
+  sweep.write_attribute("meaning",
+                        "one row per k tried: best inertia over n_init starts, silhouette (higher is better; NaN when not "
+                        "computed), Calinski-Harabasz (higher is better), Davies-Bouldin (lower is better), iterations and "
+                        "stop reason of the best start; chosen_k is the k kept in /kmeans");
 
   h5::Group assignments = root.create_group("assignments");
   std::vector<double> distance(best.squared_distances.size());

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
+#include <limits>
 #include <fmt/format.h>
 
+#include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/version.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
@@ -75,6 +78,21 @@ void write_item_dictionary(h5::Group& group, const ingest::ItemDictionary& items
   dictionary.write_attribute("meaning", "item id i is code[i]; ids are the codes in byte order (numeric order for integer basket files)");
 }
 
+void record_period(RunRecord& record, const ingest::IngestResult& transactions, comm::Communicator& comm) {
+  if (transactions.from_basket_file) return;
+  std::uint32_t first = std::numeric_limits<std::uint32_t>::max(), last = 0;
+  for (const std::uint32_t time : transactions.rows.time) {
+    first = std::min(first, time);
+    last = std::max(last, time);
+  }
+  first = comm.allreduce(first, comm::ReduceOp::min);
+  last = comm.allreduce(last, comm::ReduceOp::max);
+  if (first > last) return;  // no accepted line item anywhere
+  record.has_period = true;
+  record.first_timestamp = first;
+  record.last_timestamp = last;
+}
+
 void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& comm) {
   h5::Group run = root.create_group("run");
   char host[256] = {};
@@ -90,6 +108,10 @@ void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& com
   run.write_attribute("job_file", record.job_origin);
   run.write_attribute("job_text", record.job_text);
   run.write_attribute("effective_settings", record.effective_settings);
+  if (record.has_period) {
+    run.write_attribute("data_first_timestamp", format_timestamp(record.first_timestamp));
+    run.write_attribute("data_last_timestamp", format_timestamp(record.last_timestamp));
+  }
   if (!record.inputs.empty()) {
     h5::Group inputs = run.create_group("inputs");
     std::vector<std::string> paths;

@@ -5,31 +5,25 @@ definitions in the README; and the datasets must be bit-identical across rank co
     features_vs_pandas.py MPISEG MPIEXEC   (exit 77 = skipped: ../shared/data absent)
 """
 import math  # fsum: the exact sum of the line values, which mpiseg's money sums reproduce
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import h5py
 import numpy as np
 import pandas as pd
 
-mpiseg, mpiexec = sys.argv[1], sys.argv[2]
-data = os.environ.get("MPISEG_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
-csv = os.path.join(data, "online_retail", "online_retail.csv")
-if not os.path.exists(csv):
-    print(f"SKIPPED: {csv} not found (../shared/data absent)")
-    sys.exit(77)
+from cli_harness import SKIP, Harness, shared_data
 
-work = tempfile.mkdtemp(prefix="mpiseg-features-")
+csv = shared_data("online_retail", "online_retail.csv")
+if not csv:
+    print("SKIPPED: online_retail.csv not found (../shared/data absent)")
+    sys.exit(SKIP)
+
+test = Harness("features")
 models = {}
 for ranks in (1, 2, 3, 4):
-    model = os.path.join(work, f"model_{ranks}.h5")
-    subprocess.run([mpiexec, "-n", str(ranks), "--oversubscribe", mpiseg, "features", "--log-level", "warn",
-                    "--set", f"input.path={csv}", "--set", f"output.model={model}",
-                    "--set", "features.transforms=[\"frequency=log1p+zscore\", \"monetary=log1p+zscore\", \"tenure_days=robust\"]"],
-                   check=True)
+    model = test.path(f"model_{ranks}.h5")
+    test.run(ranks, "features", sets=[f"input.path={csv}", f"output.model={model}",
+                                      "features.transforms=[\"frequency=log1p+zscore\", \"monetary=log1p+zscore\", \"tenure_days=robust\"]"])
     models[ranks] = h5py.File(model, "r")
 
 # ---------------------------------------------------------------- the reference computation
@@ -61,11 +55,11 @@ single = (ref - first).dt.total_seconds() / day
 expected["mean_days_between_purchases"] = np.where(freq > 1, gap, single)
 expected = expected.sort_index()
 
-failures = []
+
 def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
+    if not condition:  # only failures are printed: there are thousands of checks
+        test.check(False, message)
+
 
 f = models[1]["features"]
 names = [n.decode() for n in f["names"][:]]
@@ -125,6 +119,6 @@ for ranks in (2, 3, 4):
 
 for handle in models.values():
     handle.close()
-shutil.rmtree(work, ignore_errors=True)
-print(f"{len(failures)} failure(s)" if failures else "OK: features, scores and scalers match pandas; identical at 1..4 ranks")
-sys.exit(1 if failures else 0)
+if not test.failures:
+    print("features, scores and scalers match pandas; identical at 1..4 ranks")
+test.finish()

@@ -10,31 +10,20 @@
     kmeans_vs_sklearn.py MPISEG MPIEXEC
 """
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 
 import h5py
 import numpy as np
 from sklearn.cluster import KMeans
 
-mpiseg, mpiexec = sys.argv[1], sys.argv[2]
-work = tempfile.mkdtemp(prefix="mpiseg-kmeans-")
-failures = []
+from cli_harness import Harness, same_array, shared_data
 
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message)
-    if not condition:
-        failures.append(message)
+test = Harness("kmeans")
+work = test.work
+check = test.check
 
 
 def mpiseg_run(ranks, command, *sets, environment=None):
-    arguments = [mpiexec, "-n", str(ranks), "--oversubscribe", mpiseg, command, "--log-level", "warn"]
-    for setting in sets:
-        arguments += ["--set", setting]
-    subprocess.run(arguments, check=True, stdout=subprocess.DEVNULL, env=environment)
+    test.run(ranks, command, sets=sets, environment=environment)
 
 
 def read_model(path):
@@ -44,13 +33,6 @@ def read_model(path):
                                               "kmeans/sweep/inertia", "kmeans/sweep/silhouette",
                                               "kmeans/sweep/calinski_harabasz", "kmeans/sweep/davies_bouldin")} | {
             "inertia": f["kmeans"].attrs["inertia"], "iterations": f["kmeans"].attrs["iterations"]}
-
-
-def same(a, b):
-    """Bit-identical arrays (NaN equal to NaN: metrics that were not computed)."""
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
 
 
 def compare_with_sklearn(name, X, keys, matrix_sets, k, iterations):
@@ -115,9 +97,8 @@ ari = adjusted_rand_score(truth, ours["assignments/segment"][order])
 check(ari >= 0.95, f"blobs: adjusted Rand index vs the planted labels {ari:.4f} >= 0.95")
 
 # ---------------------------------------------------------------- Online Retail RFM features
-data = os.environ.get("MPISEG_SHARED_DATA", "")
-csv = os.path.join(data, "online_retail", "online_retail.csv")
-if data and os.path.exists(csv):
+csv = shared_data("online_retail", "online_retail.csv")
+if csv:
     features = os.path.join(work, "retail_features.h5")
     mpiseg_run(2, "features", f"input.path={csv}", f"output.model={features}",
                "features.include=[\"recency_days\", \"frequency\", \"monetary\"]")
@@ -142,7 +123,7 @@ for label, sets in [("kmeans|| + Hamerly", ["kmeans.init=kmeans||", "kmeans.acce
         mpiseg_run(ranks, "kmeans", *blob_sets, f"output.model={model}", f"kmeans.k={k}", "kmeans.n_init=2",
                    "kmeans.silhouette_sample=2000", *sets)
         results.append(read_model(model))
-    identical = all(same(np.asarray(results[0][key]), np.asarray(other[key])) for other in results[1:] for key in results[0])
+    identical = all(same_array(np.asarray(results[0][key]), np.asarray(other[key])) for other in results[1:] for key in results[0])
     check(identical, f"{label}: centroids, assignments, distances, inertia, iterations and sweep metrics bit-identical at 1..4 ranks")
 
 # The portable kernel (Eigen products) and the AVX2/FMA one (chosen at run time) round the
@@ -154,12 +135,10 @@ for accelerate in ("false", "true"):
                f"kmeans.accelerate={accelerate}", "kmeans.silhouette_sample=0",
                environment=dict(os.environ, MPISEG_KERNEL="generic"))
     a, b = read_model(portable), read_model(os.path.join(work, f"blobs_{accelerate}.h5"))
-    check(all(same(np.asarray(a[key]), np.asarray(b[key])) for key in a),
+    check(all(same_array(np.asarray(a[key]), np.asarray(b[key])) for key in a),
           f"portable and AVX2 kernels give bit-identical models (accelerate={accelerate})")
 
 plain, fast = (read_model(os.path.join(work, f"blobs_{a}.h5")) for a in ("false", "true"))
-check(all(same(np.asarray(plain[key]), np.asarray(fast[key])) for key in plain), "Hamerly and plain Lloyd give bit-identical models")
+check(all(same_array(np.asarray(plain[key]), np.asarray(fast[key])) for key in plain), "Hamerly and plain Lloyd give bit-identical models")
 
-shutil.rmtree(work, ignore_errors=True)
-print(f"{len(failures)} failure(s)" if failures else "OK")
-sys.exit(1 if failures else 0)
+test.finish()

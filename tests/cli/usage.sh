@@ -35,4 +35,9 @@ if ! diff -u "${job}.ref" "${job}.readme" > "${job}.diff"; then
   fail "README job-file reference is out of date: regenerate it with 'mpiseg config --reference'"
 fi
 rm -f "${job}.ref" "${job}.readme" "${job}.diff"
+
+# Every shipped job file is valid (known keys, right types).
+for shipped in "$source_dir"/jobs/*.toml; do
+  "$mpiseg" config --config "$shipped" > /dev/null || fail "$shipped does not load"
+done
 echo OK

@@ -62,5 +62,7 @@ std::vector<double> apply_transforms(const std::vector<FeatureTransform>& transf
 void write_features(h5::Group& root, const FeatureTable& table);
 /// Collective. Reads /features of a model file; rows split evenly over the ranks (in key order).
 FeatureTable read_features(const h5::Group& root);
+/// Collective. Only the fitted transforms of /features (names and scaler), for scoring and comparing.
+std::vector<FeatureTransform> read_transforms(const h5::Group& root);
 
 }  // namespace mpiseg::features

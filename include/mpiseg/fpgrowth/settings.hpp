@@ -20,6 +20,8 @@ struct FpSettings {
   bool multi_consequent = false;
   std::uint64_t top_rules_per_consequent = 0;  // 0: keep every rule that passes the filters
   bool per_segment = true;
+  double segment_min_support = 0;     // fraction of a segment's baskets; 0: min_support (as a fraction)
+  std::uint64_t segment_max_len = 0;  // 0: max_len
   std::uint64_t distinctive_rules = 20;  // per segment, the rules whose lift differs most from the population
 
   /// Minimum support as a basket count for `baskets` baskets.

@@ -37,7 +37,13 @@ struct RunRecord {
   std::vector<ingest::InputFileInfo> inputs;
   bool has_accounting = false;
   ingest::Accounting accounting;
+  /// The period the accepted line items cover (seconds since 1970, UTC); only with line items.
+  bool has_period = false;
+  std::int64_t first_timestamp = 0, last_timestamp = 0;
 };
+
+/// Collective: the first and last timestamp of the accepted line items, into the record.
+void record_period(RunRecord& record, const ingest::IngestResult& transactions, comm::Communicator& comm);
 
 /// [output] keys.
 std::span<const KeySpec> output_keys();

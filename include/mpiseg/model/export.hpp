@@ -1,0 +1,27 @@
+#pragma once
+/// CSV views of a model for spreadsheets and other tools.
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+#include "mpiseg/comm/communicator.hpp"
+#include "mpiseg/ingest/line_items.hpp"
+
+namespace mpiseg::model {
+
+/// Collective. customer,segment,distance for this rank's points (rank order = key order),
+/// written in parallel; hashed customer keys are shown as their original text when `names`
+/// knows it.
+void write_assignments_csv(const std::filesystem::path& path, std::span<const std::uint64_t> keys,
+                           std::span<const std::int32_t> labels, std::span<const double> squared_distances,
+                           const ingest::CustomerNames& names, comm::Communicator& comm);
+
+enum class ExportWhat { assignments, rules, centroids };
+
+/// Collective. Writes `what` of the model as CSV to `out` ("-" or empty: standard output, rank
+/// 0). Rules come sorted by lift (descending, ties in model order), with item codes and
+/// descriptions; `segment` >= 0 exports that segment's rules.
+void export_csv(const std::filesystem::path& model, ExportWhat what, const std::string& out, int segment, comm::Communicator& comm);
+
+}  // namespace mpiseg::model

@@ -1,0 +1,291 @@
+#include "mpiseg/model/compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/json.hpp"
+#include "mpiseg/features/features.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/model_file.hpp"
+
+namespace mpiseg::model {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double pairs(double n) { return n * (n - 1) / 2; }
+
+}  // namespace
+
+std::vector<int> minimum_cost_assignment(const std::vector<double>& cost, std::size_t rows, std::size_t columns) {
+  if (rows == 0) return {};
+  if (rows > columns) {
+    // Assign columns to rows instead, then invert.
+    std::vector<double> transposed(rows * columns);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < columns; ++c) transposed[c * rows + r] = cost[r * columns + c];
+    const std::vector<int> row_of_column = minimum_cost_assignment(transposed, columns, rows);
+    std::vector<int> column_of_row(rows, -1);
+    for (std::size_t c = 0; c < columns; ++c) column_of_row[static_cast<std::size_t>(row_of_column[c])] = static_cast<int>(c);
+    return column_of_row;
+  }
+  // Shortest augmenting paths with potentials (Kuhn-Munkres), O(rows^2 columns). Index 0 is a
+  // virtual column; row_of[c] is the row (1-based) assigned to column c.
+  const double infinity = std::numeric_limits<double>::infinity();
+  std::vector<double> row_potential(rows + 1, 0), column_potential(columns + 1, 0);
+  std::vector<std::size_t> row_of(columns + 1, 0), previous(columns + 1, 0);
+  for (std::size_t row = 1; row <= rows; ++row) {
+    row_of[0] = row;
+    std::size_t column = 0;
+    std::vector<double> slack(columns + 1, infinity);
+    std::vector<bool> used(columns + 1, false);
+    do {
+      used[column] = true;
+      const std::size_t current = row_of[column];
+      double delta = infinity;
+      std::size_t next = 0;
+      for (std::size_t c = 1; c <= columns; ++c) {
+        if (used[c]) continue;
+        const double reduced = cost[(current - 1) * columns + (c - 1)] - row_potential[current] - column_potential[c];
+        if (reduced < slack[c]) {
+          slack[c] = reduced;
+          previous[c] = column;
+        }
+        if (slack[c] < delta) {
+          delta = slack[c];
+          next = c;
+        }
+      }
+      for (std::size_t c = 0; c <= columns; ++c) {
+        if (used[c]) {
+          row_potential[row_of[c]] += delta;
+          column_potential[c] -= delta;
+        } else {
+          slack[c] -= delta;
+        }
+      }
+      column = next;
+    } while (row_of[column] != 0);
+    do {
+      const std::size_t back = previous[column];
+      row_of[column] = row_of[back];
+      column = back;
+    } while (column != 0);
+  }
+  std::vector<int> column_of_row(rows, -1);
+  for (std::size_t c = 1; c <= columns; ++c)
+    if (row_of[c] != 0) column_of_row[row_of[c] - 1] = static_cast<int>(c - 1);
+  return column_of_row;
+}
+
+SegmentModel read_segment_model(const std::filesystem::path& path, comm::Communicator& comm) {
+  h5::File file = open_model_file(path, comm);
+  const h5::Group root = file.root();
+  const h5::Group kmeans = root.open_group("kmeans");
+  SegmentModel model;
+  model.features = h5::read_strings(kmeans, "feature_names");
+  model.centroids_scaled = h5::read_all<double>(kmeans, "centroids_scaled");
+  if (kmeans.exists("centroids")) model.centroids_original = h5::read_all<double>(kmeans, "centroids");
+  model.k = model.features.empty() ? 0 : model.centroids_scaled.size() / model.features.size();
+  const h5::Group assignments = root.open_group("assignments");
+  model.customer = h5::read_all<std::uint64_t>(assignments, "customer");
+  model.segment = h5::read_all<std::int32_t>(assignments, "segment");
+  if (model.customer.size() != model.segment.size())
+    throw IoError(fmt::format("{}: /assignments/customer and /assignments/segment differ in length", path.string()));
+  if (!std::is_sorted(model.customer.begin(), model.customer.end())) {
+    std::vector<std::size_t> order(model.customer.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return model.customer[a] < model.customer[b]; });
+    std::vector<std::uint64_t> customer(order.size());
+    std::vector<std::int32_t> segment(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      customer[i] = model.customer[order[i]];
+      segment[i] = model.segment[order[i]];
+    }
+    model.customer = std::move(customer);
+    model.segment = std::move(segment);
+  }
+  file.close();
+  return model;
+}
+
+ModelComparison compare_segment_models(const SegmentModel& older, const SegmentModel& newer, const CommonSpace& space) {
+  ModelComparison result;
+  result.old_k = older.k;
+  result.new_k = newer.k;
+  // The common features, and each model's centroid coordinates for them in the new scaled space.
+  std::vector<std::size_t> old_column, new_column;
+  for (std::size_t j = 0; j < newer.features.size(); ++j) {
+    const auto found = std::find(older.features.begin(), older.features.end(), newer.features[j]);
+    if (found == older.features.end()) continue;
+    result.features.push_back(newer.features[j]);
+    old_column.push_back(static_cast<std::size_t>(found - older.features.begin()));
+    new_column.push_back(j);
+  }
+  if (result.features.empty()) throw InputError("the two models have no feature in common: nothing to compare centroids on");
+  const std::size_t d = result.features.size(), old_d = older.features.size(), new_d = newer.features.size();
+  const bool map_old = !older.centroids_original.empty() && !space.to_scaled.empty();
+  auto old_point = [&](std::size_t s, std::size_t f) {
+    if (map_old && space.to_scaled[new_column[f]]) return space.to_scaled[new_column[f]](older.centroids_original[s * old_d + old_column[f]]);
+    return older.centroids_scaled[s * old_d + old_column[f]];
+  };
+  std::vector<double> cost(newer.k * older.k);
+  for (std::size_t n = 0; n < newer.k; ++n)
+    for (std::size_t o = 0; o < older.k; ++o) {
+      double sum = 0;
+      for (std::size_t f = 0; f < d; ++f) {
+        const double difference = newer.centroids_scaled[n * new_d + new_column[f]] - old_point(o, f);
+        sum += difference * difference;
+      }
+      cost[n * older.k + o] = std::sqrt(sum);
+    }
+  result.old_of_new = minimum_cost_assignment(cost, newer.k, older.k);
+  result.drift.assign(newer.k, kNaN);
+  result.change.assign(newer.k * d, kNaN);
+  for (std::size_t n = 0; n < newer.k; ++n) {
+    const int o = result.old_of_new[n];
+    if (o < 0) continue;
+    result.drift[n] = cost[n * older.k + static_cast<std::size_t>(o)];
+    if (!newer.centroids_original.empty() && !older.centroids_original.empty())
+      for (std::size_t f = 0; f < d; ++f)
+        result.change[n * d + f] = newer.centroids_original[n * new_d + new_column[f]] -
+                                   older.centroids_original[static_cast<std::size_t>(o) * old_d + old_column[f]];
+  }
+  // Migration over customers in both models (both lists sorted by key).
+  result.migration.assign(older.k * newer.k, 0);
+  std::size_t i = 0, j = 0;
+  while (i < older.customer.size() && j < newer.customer.size()) {
+    if (older.customer[i] < newer.customer[j]) {
+      ++result.old_only;
+      ++i;
+    } else if (newer.customer[j] < older.customer[i]) {
+      ++result.new_only;
+      ++j;
+    } else {
+      ++result.migration[static_cast<std::size_t>(older.segment[i]) * newer.k + static_cast<std::size_t>(newer.segment[j])];
+      ++result.common_customers;
+      ++i;
+      ++j;
+    }
+  }
+  result.old_only += older.customer.size() - i;
+  result.new_only += newer.customer.size() - j;
+  // Adjusted Rand index from the contingency table.
+  double index = 0, row_pairs = 0, column_pairs = 0;
+  std::vector<double> column_sum(newer.k, 0);
+  for (std::size_t o = 0; o < older.k; ++o) {
+    double row_sum = 0;
+    for (std::size_t n = 0; n < newer.k; ++n) {
+      const auto count = static_cast<double>(result.migration[o * newer.k + n]);
+      index += pairs(count);
+      row_sum += count;
+      column_sum[n] += count;
+    }
+    row_pairs += pairs(row_sum);
+  }
+  for (double sum : column_sum) column_pairs += pairs(sum);
+  const double total_pairs = pairs(static_cast<double>(result.common_customers));
+  const double expected = total_pairs > 0 ? row_pairs * column_pairs / total_pairs : 0;
+  const double maximum = (row_pairs + column_pairs) / 2;
+  result.adjusted_rand = maximum - expected != 0 ? (index - expected) / (maximum - expected) : 1.0;
+  return result;
+}
+
+ModelComparison compare_models(const std::filesystem::path& older, const std::filesystem::path& newer, comm::Communicator& comm) {
+  const SegmentModel old_model = read_segment_model(older, comm);
+  const SegmentModel new_model = read_segment_model(newer, comm);
+  auto transforms_of = [&comm](const std::filesystem::path& path) {
+    h5::File file = open_model_file(path, comm);
+    std::vector<features::FeatureTransform> transforms;
+    if (file.root().exists("features")) transforms = features::read_transforms(file.root());
+    file.close();
+    return transforms;
+  };
+  const auto old_transforms = transforms_of(older);
+  CommonSpace space;
+  for (const auto& transform : transforms_of(newer)) {
+    space.features.push_back(transform.name);
+    // A feature scaled identically in both models is compared on the stored scaled centroids
+    // (exact: comparing a model with itself gives zero drift); otherwise the old centroid in
+    // original units goes through the new transform.
+    const bool same = std::any_of(old_transforms.begin(), old_transforms.end(), [&](const features::FeatureTransform& other) {
+      return other.name == transform.name && other.spec.log1p == transform.spec.log1p && other.spec.scaling == transform.spec.scaling &&
+             other.center == transform.center && other.scale == transform.scale && other.zero_variance == transform.zero_variance;
+    });
+    if (same)
+      space.to_scaled.emplace_back();
+    else
+      space.to_scaled.push_back([transform](double value) { return transform.apply(value); });
+  }
+  return compare_segment_models(old_model, new_model, space);
+}
+
+std::string render_comparison(const ModelComparison& c) {
+  std::string text = fmt::format("segments: {} before, {} now; compared on {}\n", c.old_k, c.new_k, fmt::join(c.features, ", "));
+  text += fmt::format("customers: {} in both, {} only before, {} only now; adjusted Rand index {:.4f}\n", c.common_customers, c.old_only,
+                      c.new_only, c.adjusted_rand);
+  text += "matching (new <- old, centroid drift in the new model's scaled space):\n";
+  for (std::size_t n = 0; n < c.new_k; ++n) {
+    if (c.old_of_new[n] < 0) {
+      text += fmt::format("  {:>3} <- (new segment, no counterpart)\n", n);
+      continue;
+    }
+    text += fmt::format("  {:>3} <- {:>3}   drift {:.4f}", n, c.old_of_new[n], c.drift[n]);
+    for (std::size_t f = 0; f < c.features.size() && f < 4; ++f)
+      if (!std::isnan(c.change[n * c.features.size() + f])) text += fmt::format("  {} {:+.4g}", c.features[f], c.change[n * c.features.size() + f]);
+    text += "\n";
+  }
+  text += "migration (rows: old segment, columns: new segment, customers):\n       ";
+  for (std::size_t n = 0; n < c.new_k; ++n) text += fmt::format(" {:>8}", n);
+  text += "\n";
+  for (std::size_t o = 0; o < c.old_k; ++o) {
+    text += fmt::format("  {:>4} ", o);
+    std::uint64_t row = 0;
+    for (std::size_t n = 0; n < c.new_k; ++n) row += c.migration[o * c.new_k + n];
+    for (std::size_t n = 0; n < c.new_k; ++n) text += fmt::format(" {:>8}", c.migration[o * c.new_k + n]);
+    text += fmt::format("   ({} customers)\n", row);
+  }
+  return text;
+}
+
+std::string comparison_json(const ModelComparison& c) {
+  std::string json = fmt::format("{{\"old_k\": {}, \"new_k\": {}, \"common_customers\": {}, \"old_only\": {}, \"new_only\": {}, \"adjusted_rand_index\": {}, ",
+                                 c.old_k, c.new_k, c.common_customers, c.old_only, c.new_only, json_number(c.adjusted_rand));
+  json += "\"features\": [";
+  for (std::size_t f = 0; f < c.features.size(); ++f) json += (f ? ", " : "") + json_string(c.features[f]);
+  json += "], \"old_of_new\": [";
+  for (std::size_t n = 0; n < c.new_k; ++n) json += fmt::format("{}{}", n ? ", " : "", c.old_of_new[n]);
+  json += "], \"drift\": [";
+  for (std::size_t n = 0; n < c.new_k; ++n) json += (n ? ", " : "") + json_number(c.drift[n]);
+  json += "], \"migration\": [";
+  for (std::size_t o = 0; o < c.old_k; ++o) {
+    json += o ? ", [" : "[";
+    for (std::size_t n = 0; n < c.new_k; ++n) json += fmt::format("{}{}", n ? ", " : "", c.migration[o * c.new_k + n]);
+    json += "]";
+  }
+  return json + "]}\n";
+}
+
+void write_comparison(h5::Group& root, const ModelComparison& c, const std::string& previous_model) {
+  h5::Group group = root.create_group("compare");
+  group.write_attribute("previous_model", previous_model);
+  group.write_attribute("common_customers", static_cast<std::int64_t>(c.common_customers));
+  group.write_attribute("previous_only", static_cast<std::int64_t>(c.old_only));
+  group.write_attribute("new_only", static_cast<std::int64_t>(c.new_only));
+  group.write_attribute("adjusted_rand", c.adjusted_rand);
+  h5::write_strings(group, "features", c.features);
+  std::vector<std::int32_t> match(c.old_of_new.begin(), c.old_of_new.end());
+  h5::write_replicated(group, "previous_segment", match);
+  h5::write_replicated(group, "drift", c.drift);
+  h5::write_replicated(group, "change", c.change, c.features.size());
+  h5::write_replicated(group, "migration", c.migration, c.new_k);
+  group.write_dataset_attribute("previous_segment", "meaning", "per segment: the previous model's segment it was matched to (-1: none)");
+  group.write_dataset_attribute("drift", "units", "Euclidean distance between matched centroids in this model's scaled feature space");
+  group.write_dataset_attribute("change", "units", "centroid change in original units (this model minus the previous one)");
+  group.write_dataset_attribute("migration", "meaning", "customers by (previous segment, segment), over customers in both models");
+}
+
+}  // namespace mpiseg::model

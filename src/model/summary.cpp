@@ -1,0 +1,291 @@
+#include "mpiseg/model/summary.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <numeric>
+
+#include "mpiseg/core/json.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/model_file.hpp"
+
+namespace mpiseg::model {
+namespace {
+
+/// Everything inspect shows, read once.
+struct ModelView {
+  std::string path;
+  // /run
+  bool has_run = false;
+  std::string command, version, revision, host, started, finished, job_file;
+  std::int64_t ranks = 0;
+  std::vector<std::string> inputs;
+  std::string data_first, data_last;  // empty without line items
+  bool has_accounting = false;
+  std::int64_t lines_read = 0, accepted = 0, rejected = 0, malformed = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> rejects;
+  // /features
+  bool has_features = false;
+  std::int64_t customers = 0, excluded = 0;
+  std::string reference_date;
+  std::vector<std::string> feature_names;
+  // /kmeans
+  bool has_kmeans = false;
+  std::int64_t k = 0, iterations = 0;
+  std::string converged, selection;
+  double inertia = 0;
+  std::vector<std::int64_t> sweep_k;
+  std::vector<double> sweep_silhouette;
+  std::vector<std::uint64_t> sizes;
+  std::vector<double> revenue_share, median;
+  bool has_profile = false;
+  // /fpgrowth
+  struct Rules {
+    std::string name;
+    std::int64_t baskets = 0, itemsets = 0, rule_count = 0;
+    std::vector<std::string> top;  // "A B -> C" with metrics
+    std::vector<double> top_lift, top_confidence, top_support;
+  };
+  bool has_fpgrowth = false;
+  Rules overall;
+  std::vector<Rules> segments;
+};
+
+std::string item_list(const std::vector<std::uint32_t>& items, std::uint64_t begin, std::uint64_t end,
+                      const std::vector<std::string>& codes, const std::vector<std::string>& descriptions) {
+  std::string text;
+  for (std::uint64_t i = begin; i < end; ++i) {
+    if (i != begin) text += ", ";
+    const std::uint32_t item = items[i];
+    text += descriptions.at(item).empty() ? codes.at(item) : fmt::format("{} ({})", codes.at(item), descriptions.at(item));
+  }
+  return text;
+}
+
+ModelView::Rules read_rules(const h5::Group& group, const std::string& name, const std::vector<std::string>& codes,
+                            const std::vector<std::string>& descriptions, std::size_t top) {
+  ModelView::Rules rules;
+  rules.name = name;
+  rules.baskets = group.read_int_attribute("baskets");
+  rules.itemsets = group.read_int_attribute("itemset_count");
+  const h5::Group table = group.open_group("rules");
+  rules.rule_count = table.read_int_attribute("rule_count");
+  const auto lift = h5::read_all<double>(table, "lift");
+  const auto confidence = h5::read_all<double>(table, "confidence");
+  const auto support = h5::read_all<double>(table, "support");
+  const auto antecedent_offsets = h5::read_all<std::uint64_t>(table, "antecedent_offsets");
+  const auto antecedent = h5::read_all<std::uint32_t>(table, "antecedent");
+  const auto consequent_offsets = h5::read_all<std::uint64_t>(table, "consequent_offsets");
+  const auto consequent = h5::read_all<std::uint32_t>(table, "consequent");
+  std::vector<std::size_t> order(lift.size());
+  std::iota(order.begin(), order.end(), 0);
+  const std::size_t shown = std::min(top, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(), [&](std::size_t a, std::size_t b) {
+    return lift[a] != lift[b] ? lift[a] > lift[b] : a < b;
+  });
+  for (std::size_t i = 0; i < shown; ++i) {
+    const std::size_t r = order[i];
+    rules.top.push_back(fmt::format("{} -> {}", item_list(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], codes, descriptions),
+                                    item_list(consequent, consequent_offsets[r], consequent_offsets[r + 1], codes, descriptions)));
+    rules.top_lift.push_back(lift[r]);
+    rules.top_confidence.push_back(confidence[r]);
+    rules.top_support.push_back(support[r]);
+  }
+  return rules;
+}
+
+ModelView read_view(const std::filesystem::path& path, comm::Communicator& comm, std::size_t top_rules) {
+  ModelView view;
+  view.path = path.string();
+  h5::File file = open_model_file(path, comm);
+  const h5::Group root = file.root();
+  if (root.exists("run")) {
+    const h5::Group run = root.open_group("run");
+    view.has_run = true;
+    view.command = run.read_string_attribute("command");
+    view.version = run.read_string_attribute("tool_version");
+    view.revision = run.read_string_attribute("git_revision");
+    view.host = run.read_string_attribute("host");
+    view.started = run.read_string_attribute("started");
+    view.finished = run.read_string_attribute("finished");
+    view.job_file = run.read_string_attribute("job_file");
+    view.ranks = run.read_int_attribute("rank_count");
+    if (run.has_attribute("data_first_timestamp")) {
+      view.data_first = run.read_string_attribute("data_first_timestamp");
+      view.data_last = run.read_string_attribute("data_last_timestamp");
+    }
+    if (run.exists("inputs")) view.inputs = h5::read_strings(run.open_group("inputs"), "path");
+    if (run.exists("accounting")) {
+      const h5::Group accounting = run.open_group("accounting");
+      view.has_accounting = true;
+      view.lines_read = accounting.read_int_attribute("lines_read");
+      view.accepted = accounting.read_int_attribute("accepted");
+      view.rejected = accounting.read_int_attribute("rejected");
+      view.malformed = accounting.read_int_attribute("malformed");
+      const auto reasons = h5::read_strings(accounting, "reason");
+      const auto counts = h5::read_all<std::uint64_t>(accounting, "count");
+      for (std::size_t i = 0; i < reasons.size(); ++i)
+        if (counts.at(i) != 0) view.rejects.emplace_back(reasons[i], counts[i]);
+    }
+  }
+  if (root.exists("features")) {
+    const h5::Group features = root.open_group("features");
+    view.has_features = true;
+    view.customers = features.read_int_attribute("customers");
+    view.excluded = features.read_int_attribute("excluded_no_purchase");
+    view.reference_date = features.read_string_attribute("reference_date");
+    view.feature_names = h5::read_strings(features, "names");
+  }
+  if (root.exists("kmeans")) {
+    const h5::Group kmeans = root.open_group("kmeans");
+    view.has_kmeans = true;
+    view.k = kmeans.read_int_attribute("k");
+    view.iterations = kmeans.read_int_attribute("iterations");
+    view.converged = kmeans.read_string_attribute("converged_reason");
+    view.selection = kmeans.read_string_attribute("selection");
+    view.inertia = kmeans.read_double_attribute("inertia");
+    view.sizes = h5::read_all<std::uint64_t>(kmeans, "sizes");
+    if (view.feature_names.empty()) view.feature_names = h5::read_strings(kmeans, "feature_names");
+    const h5::Group sweep = kmeans.open_group("sweep");
+    view.sweep_k = h5::read_all<std::int64_t>(sweep, "k");
+    view.sweep_silhouette = h5::read_all<double>(sweep, "silhouette");
+    if (kmeans.exists("profile")) {
+      const h5::Group profile = kmeans.open_group("profile");
+      view.has_profile = true;
+      view.revenue_share = h5::read_all<double>(profile, "revenue_share");
+      view.median = h5::read_all<double>(profile, "median");
+    }
+  }
+  if (root.exists("fpgrowth")) {
+    const h5::Group fp = root.open_group("fpgrowth");
+    view.has_fpgrowth = true;
+    const h5::Group items = fp.open_group("items");
+    const auto codes = h5::read_strings(items, "code");
+    const auto descriptions = h5::read_strings(items, "description");
+    view.overall = read_rules(fp, "all baskets", codes, descriptions, top_rules);
+    const std::int64_t segments = fp.has_attribute("segments") ? fp.read_int_attribute("segments") : 0;
+    for (std::int64_t s = 0; s < segments; ++s)
+      view.segments.push_back(read_rules(fp.open_group(fmt::format("segment_{}", s)), fmt::format("segment {}", s), codes, descriptions,
+                                         std::min<std::size_t>(top_rules, 3)));
+  }
+  file.close();
+  return view;
+}
+
+template <class T, class F>
+std::string json_array(const std::vector<T>& values, F&& format) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + format(values[i]);
+  return out + "]";
+}
+
+std::string rules_json(const ModelView::Rules& rules) {
+  std::string top = "[";
+  for (std::size_t i = 0; i < rules.top.size(); ++i)
+    top += fmt::format("{}{{\"rule\": {}, \"lift\": {}, \"confidence\": {}, \"support\": {}}}", i ? ", " : "", json_string(rules.top[i]),
+                       json_number(rules.top_lift[i]), json_number(rules.top_confidence[i]), json_number(rules.top_support[i]));
+  top += "]";
+  return fmt::format("{{\"baskets\": {}, \"itemsets\": {}, \"rules\": {}, \"top_rules\": {}}}", rules.baskets, rules.itemsets,
+                     rules.rule_count, top);
+}
+
+}  // namespace
+
+std::string summarize_model(const std::filesystem::path& path, comm::Communicator& comm, std::size_t top_rules) {
+  const ModelView v = read_view(path, comm, top_rules);
+  std::string text = fmt::format("model {}\n", v.path);
+  if (v.has_run)
+    text += fmt::format("  written by `mpiseg {}` ({} rev {}) on {} rank(s) at {}, {} .. {}; job {}\n", v.command, v.version, v.revision,
+                        v.ranks, v.host, v.started, v.finished, v.job_file);
+  for (const auto& input : v.inputs) text += fmt::format("  input {}\n", input);
+  if (!v.data_first.empty()) text += fmt::format("  line items from {} to {}\n", v.data_first, v.data_last);
+  if (v.has_accounting) {
+    text += fmt::format("  lines read {}, accepted {}, rejected {} ({} malformed)", v.lines_read, v.accepted, v.rejected, v.malformed);
+    for (const auto& [reason, count] : v.rejects) text += fmt::format("; {} {}", reason, count);
+    text += "\n";
+  }
+  if (v.has_features)
+    text += fmt::format("features: {} customers ({} without a purchase excluded), reference date {}; {}\n", v.customers, v.excluded,
+                        v.reference_date, fmt::join(v.feature_names, ", "));
+  if (v.has_kmeans) {
+    text += fmt::format("segments: k = {}{}; {} iterations ({}), inertia {:.6g}\n", v.k,
+                        v.sweep_k.size() > 1 ? fmt::format(" chosen by {} from {}", v.selection, fmt::join(v.sweep_k, ", ")) : "",
+                        v.iterations, v.converged, v.inertia);
+    std::uint64_t total = 0;
+    for (std::uint64_t size : v.sizes) total += size;
+    const std::size_t d = v.feature_names.size(), shown = std::min<std::size_t>(d, 8);
+    std::vector<std::size_t> width(shown);
+    for (std::size_t j = 0; j < shown; ++j) width[j] = std::max<std::size_t>(10, v.feature_names[j].size());
+    text += fmt::format("  {:>7} {:>10} {:>7} {:>8}", "segment", "customers", "share", "revenue");
+    for (std::size_t j = 0; j < shown; ++j) text += fmt::format(" {:>{}}", v.feature_names[j], width[j]);
+    text += v.has_profile ? "   (medians, original units)\n" : "\n";
+    for (std::size_t s = 0; s < v.sizes.size(); ++s) {
+      text += fmt::format("  {:>7} {:>10} {:>6.1f}% {:>7.1f}%", s, v.sizes[s], 100.0 * static_cast<double>(v.sizes[s]) / static_cast<double>(std::max<std::uint64_t>(total, 1)),
+                          v.has_profile ? 100.0 * v.revenue_share[s] : 0.0);
+      if (v.has_profile)
+        for (std::size_t j = 0; j < shown; ++j) text += fmt::format(" {:>{}.6g}", v.median[s * d + j], width[j]);
+      text += "\n";
+    }
+  }
+  if (v.has_fpgrowth) {
+    auto show = [&](const ModelView::Rules& rules, const char* indent) {
+      text += fmt::format("{}{}: {} baskets, {} itemsets, {} rules\n", indent, rules.name, rules.baskets, rules.itemsets, rules.rule_count);
+      for (std::size_t i = 0; i < rules.top.size(); ++i)
+        text += fmt::format("{}  lift {:7.2f}  confidence {:.2f}  support {:.4f}  {}\n", indent, rules.top_lift[i], rules.top_confidence[i],
+                            rules.top_support[i], rules.top[i]);
+    };
+    text += "basket rules (top by lift):\n";
+    show(v.overall, "  ");
+    for (const auto& segment : v.segments) show(segment, "  ");
+  }
+  return text;
+}
+
+std::string model_json(const std::filesystem::path& path, comm::Communicator& comm, std::size_t top_rules) {
+  const ModelView v = read_view(path, comm, top_rules);
+  std::string json = fmt::format("{{\"model\": {}", json_string(v.path));
+  if (v.has_run)
+    json += fmt::format(", \"run\": {{\"command\": {}, \"version\": {}, \"git_revision\": {}, \"ranks\": {}, \"host\": {}, \"started\": {}, "
+                        "\"finished\": {}, \"job_file\": {}, \"inputs\": {}, \"data_first_timestamp\": {}, \"data_last_timestamp\": {}}}",
+                        json_string(v.command), json_string(v.version), json_string(v.revision), v.ranks, json_string(v.host),
+                        json_string(v.started), json_string(v.finished), json_string(v.job_file),
+                        json_array(v.inputs, [](const std::string& s) { return json_string(s); }),
+                        v.data_first.empty() ? "null" : json_string(v.data_first), v.data_last.empty() ? "null" : json_string(v.data_last));
+  if (v.has_accounting) {
+    std::string reasons = "{";
+    for (std::size_t i = 0; i < v.rejects.size(); ++i) reasons += fmt::format("{}{}: {}", i ? ", " : "", json_string(v.rejects[i].first), v.rejects[i].second);
+    reasons += "}";
+    json += fmt::format(", \"accounting\": {{\"lines_read\": {}, \"accepted\": {}, \"rejected\": {}, \"malformed\": {}, \"rejected_by_reason\": {}}}",
+                        v.lines_read, v.accepted, v.rejected, v.malformed, reasons);
+  }
+  if (v.has_features)
+    json += fmt::format(", \"features\": {{\"customers\": {}, \"excluded_no_purchase\": {}, \"reference_date\": {}, \"names\": {}}}", v.customers,
+                        v.excluded, json_string(v.reference_date), json_array(v.feature_names, [](const std::string& s) { return json_string(s); }));
+  if (v.has_kmeans) {
+    const std::size_t d = v.feature_names.size();
+    std::string segments = "[";
+    for (std::size_t s = 0; s < v.sizes.size(); ++s) {
+      segments += fmt::format("{}{{\"segment\": {}, \"customers\": {}", s ? ", " : "", s, v.sizes[s]);
+      if (v.has_profile) {
+        segments += fmt::format(", \"revenue_share\": {}, \"median\": {{", json_number(v.revenue_share[s]));
+        for (std::size_t j = 0; j < d; ++j) segments += fmt::format("{}{}: {}", j ? ", " : "", json_string(v.feature_names[j]), json_number(v.median[s * d + j]));
+        segments += "}";
+      }
+      segments += "}";
+    }
+    segments += "]";
+    json += fmt::format(", \"kmeans\": {{\"k\": {}, \"iterations\": {}, \"converged_reason\": {}, \"inertia\": {}, \"selection\": {}, \"sweep_k\": {}, "
+                        "\"sweep_silhouette\": {}, \"segments\": {}}}",
+                        v.k, v.iterations, json_string(v.converged), json_number(v.inertia), json_string(v.selection),
+                        json_array(v.sweep_k, [](std::int64_t k) { return std::to_string(k); }),
+                        json_array(v.sweep_silhouette, [](double s) { return json_number(s); }), segments);
+  }
+  if (v.has_fpgrowth) {
+    std::string segments = "[";
+    for (std::size_t s = 0; s < v.segments.size(); ++s) segments += (s ? ", " : "") + rules_json(v.segments[s]);
+    json += fmt::format(", \"fpgrowth\": {{\"overall\": {}, \"segments\": {}]}}", rules_json(v.overall), segments);
+  }
+  return json + "}\n";
+}
+
+}  // namespace mpiseg::model

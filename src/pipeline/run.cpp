@@ -1,0 +1,249 @@
+#include "mpiseg/pipeline/run.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "mpiseg/comm/collectives.hpp"
+#include "mpiseg/comm/order_statistics.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/resources.hpp"
+#include "mpiseg/fpgrowth/fpgrowth.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/export.hpp"
+#include "mpiseg/model/model_file.hpp"
+#include "mpiseg/pipeline/input.hpp"
+#include "mpiseg/pipeline/points.hpp"
+
+namespace mpiseg::pipeline {
+namespace {
+
+constexpr KeySpec kKeys[] = {
+    {"run", "stages", ValueKind::string_list, "[\"features\", \"kmeans\", \"fpgrowth\"]",
+     "stages after ingest: features, kmeans, fpgrowth (kmeans needs features, or [input] format = \"features\")"},
+};
+
+struct Stages {
+  bool features = false, kmeans = false, fpgrowth = false;
+};
+
+Stages parse_stages(const JobConfig& job) {
+  Stages stages;
+  for (const std::string& name : job.get_string_list("run", "stages")) {
+    if (name == "features") stages.features = true;
+    else if (name == "kmeans") stages.kmeans = true;
+    else if (name == "fpgrowth") stages.fpgrowth = true;
+    else throw ConfigError(fmt::format("{}: unknown stage '{}' (features, kmeans, fpgrowth)", job.describe("run", "stages"), name));
+  }
+  return stages;
+}
+
+/// Segment of every basket: its customer's label (this rank holds both), or -1.
+std::vector<std::int32_t> basket_segments(const fpgrowth::Baskets& baskets, std::span<const std::uint64_t> customers,
+                                          std::span<const std::int32_t> labels) {
+  std::vector<std::int32_t> segment(baskets.size(), -1);
+  for (std::size_t b = 0; b < baskets.size(); ++b) {
+    const auto found = std::lower_bound(customers.begin(), customers.end(), baskets.customer[b]);
+    if (found != customers.end() && *found == baskets.customer[b]) segment[b] = labels[static_cast<std::size_t>(found - customers.begin())];
+  }
+  return segment;
+}
+
+fpgrowth::Baskets select_baskets(const fpgrowth::Baskets& all, const std::vector<std::int32_t>& segment, std::int32_t wanted) {
+  fpgrowth::Baskets chosen;
+  for (std::size_t b = 0; b < all.size(); ++b) {
+    if (segment[b] != wanted) continue;
+    chosen.items.insert(chosen.items.end(), all.items.begin() + static_cast<std::ptrdiff_t>(all.offsets[b]),
+                        all.items.begin() + static_cast<std::ptrdiff_t>(all.offsets[b + 1]));
+    chosen.offsets.push_back(chosen.items.size());
+    chosen.customer.push_back(all.customer[b]);
+  }
+  return chosen;
+}
+
+void write_profiles(h5::Group& kmeans_group, const SegmentProfiles& profiles, std::size_t d) {
+  h5::Group group = kmeans_group.create_group("profile");
+  h5::write_replicated(group, "customers", profiles.customers);
+  h5::write_replicated(group, "revenue_share", profiles.revenue_share);
+  h5::write_replicated(group, "mean", profiles.mean, d);
+  h5::write_replicated(group, "median", profiles.median, d);
+  group.write_attribute("meaning",
+                        "per segment, over its customers: raw feature mean and exact median (original units, columns as "
+                        "/kmeans/feature_names), and the segment's share of total monetary value");
+}
+
+}  // namespace
+
+std::span<const KeySpec> run_keys() { return kKeys; }
+
+SegmentProfiles segment_profiles(const features::FeatureTable& table, std::span<const std::int32_t> labels, std::size_t k,
+                                 comm::Communicator& comm) {
+  const std::size_t n = table.rows(), d = table.cols();
+  SegmentProfiles profiles;
+  profiles.customers.assign(k, 0);
+  for (std::int32_t label : labels) ++profiles.customers[static_cast<std::size_t>(label)];
+  comm.allreduce(std::span(profiles.customers), comm::ReduceOp::sum);
+  // Means: exact sums per (segment, feature).
+  const double bound = comm::global_max_abs(table.raw, comm, "features");
+  const auto grid = FixedPointGrid::for_bound(bound);
+  std::vector<int128> sums(k * d, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) sums[static_cast<std::size_t>(labels[i]) * d + j] += grid.quantize(table.raw[i * d + j]);
+  comm::allreduce_exact(sums, comm);
+  profiles.mean.resize(k * d);
+  for (std::size_t s = 0; s < k; ++s)
+    for (std::size_t j = 0; j < d; ++j)
+      profiles.mean[s * d + j] = profiles.customers[s] ? grid.to_double(sums[s * d + j]) / static_cast<double>(profiles.customers[s]) : 0.0;
+  // Medians: exact order statistics per (segment, feature).
+  profiles.median.resize(k * d);
+  std::vector<double> column;
+  const std::vector<double> half = {0.5};
+  for (std::size_t s = 0; s < k; ++s)
+    for (std::size_t j = 0; j < d; ++j) {
+      column.clear();
+      for (std::size_t i = 0; i < n; ++i)
+        if (static_cast<std::size_t>(labels[i]) == s) column.push_back(table.raw[i * d + j]);
+      profiles.median[s * d + j] = comm::quantiles(column, half, comm)[0];
+    }
+  // Revenue share from the monetary feature when it is a column.
+  profiles.revenue_share.assign(k, 0.0);
+  const auto monetary = std::find(table.names.begin(), table.names.end(), "monetary");
+  if (monetary != table.names.end()) {
+    const auto column_index = static_cast<std::size_t>(monetary - table.names.begin());
+    double total = 0;
+    for (std::size_t s = 0; s < k; ++s) total += profiles.mean[s * d + column_index] * static_cast<double>(profiles.customers[s]);
+    for (std::size_t s = 0; s < k; ++s)
+      profiles.revenue_share[s] = total != 0 ? profiles.mean[s * d + column_index] * static_cast<double>(profiles.customers[s]) / total : 0.0;
+  }
+  return profiles;
+}
+
+RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
+  const Stopwatch watch;
+  const Stages stages = parse_stages(job);
+  RunSummary summary;
+  summary.model = model::model_path(job);
+  model::RunRecord record;
+  record.command = "run";
+  record.job_origin = job.origin();
+  record.job_text = job.file_text();
+  record.effective_settings = job.effective_toml();
+  record.started_utc = model::utc_now(comm);
+  const auto input = ingest::InputSettings::from_job(job);
+
+  // 1. Transactions (unless the run starts from a feature file) and features.
+  ingest::IngestResult transactions;
+  features::FeatureTable table;
+  bool have_transactions = false, have_features = false;
+  if (input.format == ingest::InputFormat::features) {
+    if (stages.fpgrowth) throw ConfigError("[run] stages: fpgrowth needs transactions; the input is a feature file");
+    PointTable points = load_points(job, comm);
+    table = std::move(points.features);
+    have_features = true;
+  } else {
+    transactions = load_transactions(job, summary.model, comm);
+    have_transactions = true;
+    record.inputs = transactions.inputs;
+    record.accounting = transactions.accounting;
+    record.has_accounting = true;
+    model::record_period(record, transactions, comm);
+    if (stages.features || stages.kmeans) {
+      if (transactions.from_basket_file) throw ConfigError("[run] stages: features and kmeans need line items; the input is a basket file");
+      table = features::build_features(features::FeatureSettings::from_job(job), transactions, comm);
+      have_features = true;
+    }
+  }
+
+  // 2. Segments.
+  kmeans::KMeansSettings kmeans_settings;
+  kmeans::KMeansResult segments;
+  SegmentProfiles profiles;
+  const bool have_segments = stages.kmeans;
+  if (have_segments) {
+    kmeans_settings = kmeans::KMeansSettings::from_job(job);
+    const kmeans::Points points{table.scaled, table.rows(), table.cols(), table.customer, {}};
+    segments = kmeans::fit(kmeans_settings, points, comm);
+    summary.k = segments.sweep[segments.chosen].k;
+    profiles = segment_profiles(table, segments.best.labels, static_cast<std::size_t>(summary.k), comm);
+  }
+  summary.customers = have_features ? table.customers : 0;
+
+  // 3. Basket analysis, overall and per segment.
+  fpgrowth::FpSettings fp_settings;
+  fpgrowth::FrequentItemsets itemsets;
+  fpgrowth::RuleTable rules;
+  std::vector<fpgrowth::FrequentItemsets> segment_itemsets;
+  std::vector<fpgrowth::RuleTable> segment_rules;
+  std::vector<fpgrowth::DistinctiveRules> segment_distinctive;
+  if (stages.fpgrowth) {
+    fp_settings = fpgrowth::FpSettings::from_job(job);
+    const fpgrowth::Baskets baskets = fpgrowth::build_baskets(transactions);
+    itemsets = fpgrowth::mine_itemsets(fp_settings, baskets, transactions.items.size(), comm);
+    if (fp_settings.rules) rules = fpgrowth::generate_rules(itemsets, fp_settings, comm);
+    summary.itemsets = itemsets.total;
+    summary.rules = comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum);
+    if (fp_settings.per_segment && have_segments) {
+      // Each segment's baskets, with the same minimum support as a fraction of its own baskets.
+      fpgrowth::FpSettings per_segment = fp_settings;
+      if (fp_settings.segment_min_support > 0) {
+        per_segment.min_support = fp_settings.segment_min_support;
+        per_segment.min_support_is_count = false;
+      } else if (per_segment.min_support_is_count) {
+        per_segment.min_support = fp_settings.min_support / static_cast<double>(std::max<std::uint64_t>(itemsets.baskets, 1));
+        per_segment.min_support_is_count = false;
+      }
+      if (fp_settings.segment_max_len != 0) per_segment.max_len = fp_settings.segment_max_len;
+      const std::vector<std::int32_t> segment_of = basket_segments(baskets, table.customer, segments.best.labels);
+      for (std::int64_t s = 0; s < summary.k; ++s) {
+        log::info("fpgrowth: segment {}", s);
+        const fpgrowth::Baskets chosen = select_baskets(baskets, segment_of, static_cast<std::int32_t>(s));
+        segment_itemsets.push_back(fpgrowth::mine_itemsets(per_segment, chosen, transactions.items.size(), comm));
+        segment_rules.push_back(fp_settings.rules ? fpgrowth::generate_rules(segment_itemsets.back(), per_segment, comm)
+                                                  : fpgrowth::RuleTable{});
+        segment_distinctive.push_back(fpgrowth::distinctive_rules(segment_rules.back(), itemsets, fp_settings.distinctive_rules, comm));
+      }
+    }
+  }
+
+  // 4. The model file, complete or not at all.
+  h5::File file = model::create_model_file(summary.model, comm);
+  h5::Group root = file.root();
+  if (have_features) features::write_features(root, table);
+  if (have_segments) {
+    kmeans::write_kmeans(root, kmeans_settings, segments, table.names, table.transforms, table.customer);
+    h5::Group kmeans_group = root.open_group("kmeans");
+    write_profiles(kmeans_group, profiles, table.cols());
+  }
+  if (stages.fpgrowth) {
+    h5::Group group = root.create_group("fpgrowth");
+    model::write_item_dictionary(group, transactions.items);
+    fpgrowth::write_itemsets_and_rules(group, fp_settings, itemsets, rules);
+    group.write_attribute("segments", static_cast<std::int64_t>(segment_itemsets.size()));
+    for (std::size_t s = 0; s < segment_itemsets.size(); ++s) {
+      h5::Group segment_group = group.create_group(fmt::format("segment_{}", s));
+      fpgrowth::write_itemsets_and_rules(segment_group, fp_settings, segment_itemsets[s], segment_rules[s]);
+      h5::Group distinctive = segment_group.create_group("distinctive");
+      h5::write_replicated(distinctive, "rule", segment_distinctive[s].rule);
+      h5::write_replicated(distinctive, "population_lift", segment_distinctive[s].population_lift);
+      h5::write_replicated(distinctive, "lift_ratio", segment_distinctive[s].lift_ratio);
+      distinctive.write_attribute("meaning",
+                                  "the segment's rules whose lift differs most from the same rule over all baskets: index "
+                                  "into rules/, population lift (NaN: not frequent over all baskets), segment lift / population lift");
+    }
+  }
+  if (have_transactions && have_segments) {
+    const std::string csv = job.get_string("output", "assignments_csv");
+    if (!csv.empty())
+      model::write_assignments_csv(csv, table.customer, segments.best.labels, segments.best.squared_distances,
+                                   transactions.customer_names, comm);
+  }
+  record.finished_utc = model::utc_now(comm);
+  record.wall_seconds = watch.seconds();
+  model::write_run(root, record, comm);
+  file.commit();
+  log::info("run: model {} written", summary.model.string());
+  return summary;
+}
+
+}  // namespace mpiseg::pipeline

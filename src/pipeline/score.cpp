@@ -1,0 +1,117 @@
+#include "mpiseg/pipeline/score.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "mpiseg/core/civil_time.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/features/customer_features.hpp"
+#include "mpiseg/features/features.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/kmeans/assignment.hpp"
+#include "mpiseg/model/export.hpp"
+#include "mpiseg/model/model_file.hpp"
+#include "mpiseg/pipeline/input.hpp"
+
+namespace mpiseg::pipeline {
+namespace {
+constexpr std::string_view kCategoryPrefix = "category_share:";
+}
+
+ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& model_path, const std::filesystem::path& out,
+                             comm::Communicator& comm) {
+  // The model's transform and centroids.
+  h5::File model = model::open_model_file(model_path, comm);
+  const std::vector<features::FeatureTransform> transforms = features::read_transforms(model.root());
+  const h5::Group kmeans_group = model.root().open_group("kmeans");
+  const std::vector<std::string> names = h5::read_strings(kmeans_group, "feature_names");
+  const std::vector<double> centroid_values = h5::read_all<double>(kmeans_group, "centroids_scaled");
+  model.close();
+  const std::size_t d = names.size();
+  if (transforms.size() != d)
+    throw IoError(fmt::format("{}: /features and /kmeans have different feature lists", model_path.string()));
+  for (std::size_t j = 0; j < d; ++j)
+    if (transforms[j].name != names[j]) throw IoError(fmt::format("{}: feature {} is '{}' in /features but '{}' in /kmeans", model_path.string(), j, transforms[j].name, names[j]));
+  const std::size_t k = centroid_values.size() / std::max<std::size_t>(d, 1);
+
+  // The new customers' raw features, as the model defines them.
+  const ingest::IngestResult data = load_transactions(job, out, comm);
+  if (data.from_basket_file) throw ConfigError("score needs line items with customers, not a basket file");
+  const features::FeatureSettings settings = features::FeatureSettings::from_job(job);
+  std::int64_t reference = settings.reference_time;
+  if (reference < 0) {
+    std::uint32_t last = 0;
+    for (std::uint32_t time : data.rows.time) last = std::max(last, time);
+    last = comm.allreduce(last, comm::ReduceOp::max);
+    reference = (static_cast<std::int64_t>(last) / kSecondsPerDay + 1) * kSecondsPerDay;
+  }
+  std::vector<std::string> categories;
+  for (const auto& name : names)
+    if (name.rfind(kCategoryPrefix, 0) == 0) categories.push_back(name.substr(kCategoryPrefix.size()));
+  std::vector<std::int32_t> item_category(data.items.size(), -1);
+  for (std::size_t item = 0; item < data.items.size(); ++item) {
+    const auto found = std::find(categories.begin(), categories.end(), data.items.category[item]);
+    if (found != categories.end()) item_category[item] = static_cast<std::int32_t>(found - categories.begin());
+  }
+  double largest_value = 0;
+  for (std::size_t i = 0; i < data.rows.size(); ++i) largest_value = std::max(largest_value, std::abs(data.rows.quantity[i] * data.rows.price[i]));
+  const auto money_grid = FixedPointGrid::for_bound(comm.allreduce(largest_value, comm::ReduceOp::max));
+  const features::LocalCustomerFeatures local = features::compute_customer_features(
+      data.rows, reference, settings.monetary, settings.keep_no_purchase, item_category, categories.size(), money_grid);
+  const auto base = features::base_feature_names();
+  const std::size_t n = local.customer.size();
+  std::vector<double> raw(n * d);
+  for (std::size_t j = 0; j < d; ++j) {
+    const auto found = std::find(base.begin(), base.end(), names[j]);
+    const auto category = std::find(categories.begin(), categories.end(), names[j].substr(std::min(names[j].size(), kCategoryPrefix.size())));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (found != base.end())
+        raw[i * d + j] = local.base[i * features::kBaseFeatureCount + static_cast<std::size_t>(found - base.begin())];
+      else if (category != categories.end())
+        raw[i * d + j] = local.category_share[i * categories.size() + static_cast<std::size_t>(category - categories.begin())];
+      else
+        throw IoError(fmt::format("{}: feature '{}' is not one mpiseg can compute from line items", model_path.string(), names[j]));
+    }
+  }
+  const std::vector<double> scaled = features::apply_transforms(transforms, raw);
+
+  // Nearest centroid with the same deterministic kernel as K-means.
+  const kmeans::Points points{scaled, n, d, local.customer, {}};
+  std::vector<double> norms(n);
+  for (std::size_t i = 0; i < n; ++i) norms[i] = kmeans::squared_norm(points.row(i), d);
+  const kmeans::CentroidSet centroids(Eigen::Map<const kmeans::RowMatrix>(centroid_values.data(), static_cast<Eigen::Index>(k),
+                                                                          static_cast<Eigen::Index>(d)));
+  std::vector<std::int32_t> labels(n);
+  std::vector<double> squared(n);
+  kmeans::AssignmentKernel kernel;
+  kernel.assign(points, norms, {}, centroids, labels.data(), squared.data(), nullptr);
+
+  ScoreSummary summary;
+  summary.customers = comm.allreduce<std::uint64_t>(n, comm::ReduceOp::sum);
+  summary.per_segment.assign(k, 0);
+  for (std::int32_t label : labels) ++summary.per_segment[static_cast<std::size_t>(label)];
+  comm.allreduce(std::span(summary.per_segment), comm::ReduceOp::sum);
+
+  if (out.extension() == ".csv") {
+    model::write_assignments_csv(out, local.customer, labels, squared, data.customer_names, comm);
+  } else {
+    h5::File file = model::create_model_file(out, comm);
+    h5::Group root = file.root();
+    root.write_attribute("scored_with", model_path.string());
+    h5::Group group = root.create_group("assignments");
+    std::vector<double> distance(n);
+    for (std::size_t i = 0; i < n; ++i) distance[i] = std::sqrt(squared[i]);
+    h5::write_rows(group, "customer", local.customer);
+    h5::write_rows(group, "segment", labels);
+    h5::write_rows(group, "distance", distance);
+    group.write_dataset_attribute("distance", "units", "Euclidean distance to the segment centroid in the model's scaled feature space");
+    file.commit();
+  }
+  log::info("score: {} customers assigned to the {} segments of {} (reference date {})", summary.customers, k, model_path.string(),
+            format_date(reference));
+  return summary;
+}
+
+}  // namespace mpiseg::pipeline
