@@ -37,6 +37,10 @@ with h5py.File("build/demo/model.h5", "r") as model, h5py.File("build/demo/truth
 PY
 
 echo
+echo "== report: HTML with plots for analysts"
+report=$("$mpiseg" report build/demo/model.h5 --out build/demo/report)
+
+echo
 echo "Results:"
 echo "  model        build/demo/model.h5           (mpiseg inspect, h5dump -H, h5py)"
 echo "  assignments  build/demo/assignments.csv"
@@ -44,3 +48,4 @@ echo "  rules        build/demo/rules.csv"
 echo "  centroids    build/demo/centroids.csv"
 echo "  store        build/demo/store.h5           (rerun from it: --set input.format=store --set input.path=build/demo/store.h5)"
 echo "  rejects      build/demo/store.h5.rejects.csv"
+echo "  report       $report"

@@ -18,6 +18,8 @@ packages=(
   python3 python3-numpy python3-h5py python3-pandas python3-sklearn python3-threadpoolctl
   # an optimised BLAS, so that scikit-learn runs at its best in the benchmarks (BENCHMARKING.md)
   libopenblas0-pthread
+  # `mpiseg report` (plots), and the headless browser that checks the report in the tests
+  python3-matplotlib fonts-dejavu-core chromium
 )
 
 missing=()

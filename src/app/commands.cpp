@@ -1,8 +1,15 @@
 #include "commands.hpp"
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <cstdio>
 #include <fmt/format.h>
+#include <toml++/toml.h>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -237,9 +244,63 @@ int run_export(Invocation& call) {
   return 0;
 }
 
+/// scripts/report.py: MPISEG_REPORT_SCRIPT, else the checkout the binary was built in (build/ or
+/// any build directory inside it), else the source directory it was configured from.
+std::filesystem::path report_script() {
+  if (const char* configured = std::getenv("MPISEG_REPORT_SCRIPT")) return configured;
+  std::error_code error;
+  const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  for (auto dir = executable.parent_path(); !error && !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+    if (std::filesystem::exists(dir / "scripts" / "report.py")) return dir / "scripts" / "report.py";
+  return std::filesystem::path(MPISEG_SOURCE_DIR) / "scripts" / "report.py";
+}
+
+int run_report(Invocation& call) {
+  const auto& args = require_positional(call, 1, "mpiseg report MODEL.h5 --out DIR [--top N]");
+  // Fail like the other tools on a file that is not a readable model, before starting Python.
+  model::open_model_file(args[0], call.comm).close();
+  std::int32_t status = 0;
+  std::string index;
+  if (call.comm.rank() == 0) {
+    const char* python = std::getenv("MPISEG_PYTHON") ? std::getenv("MPISEG_PYTHON") : "/usr/bin/python3";
+    const std::string script = report_script().string(), out = call.options["out"].as<std::string>(),
+                      top = std::to_string(call.options["top"].as<int>());
+    std::vector<const char*> argv = {python, script.c_str(), args[0].c_str(), out.c_str(), "--top", top.c_str(), nullptr};
+    pid_t child = 0;
+    if (posix_spawn(&child, python, nullptr, nullptr, const_cast<char* const*>(argv.data()), environ) != 0) {
+      status = -1;
+    } else {
+      int wait_status = 0;
+      while (waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+      }
+      status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+    }
+  }
+  call.comm.broadcast(std::span(&status, 1), 0);
+  if (status != 0)
+    throw IoError(fmt::format("mpiseg report: {} failed ({}); it needs Python 3 with h5py and matplotlib (Debian python3-h5py, "
+                              "python3-matplotlib)", report_script().string(), status < 0 ? "cannot start the interpreter"
+                                                                                          : fmt::format("exit status {}", status)));
+  return 0;
+}
+
 int run_config(Invocation& call) {
   if (call.options.count("reference") != 0) {
     print(call.comm, render_key_reference_markdown(call.job.schema()));
+  } else if (call.options.count("get") != 0) {
+    // One value, for scripts (slurm/pipeline.sh): strings bare, anything else as TOML.
+    const std::string name = call.options["get"].as<std::string>();
+    const auto dot = name.find('.');
+    if (dot == std::string::npos) throw ConfigError(fmt::format("--get {}: expected SECTION.KEY", name));
+    const toml::table settings = toml::parse(call.job.effective_toml());
+    const toml::node_view value = settings[name.substr(0, dot)][name.substr(dot + 1)];
+    if (!value) throw ConfigError(fmt::format("--get {}: no such key (see mpiseg config --reference)", name));
+    std::ostringstream text;
+    if (const auto* string = value.as_string())
+      text << string->get();
+    else
+      text << value;
+    print(call.comm, text.str() + "\n");
   } else {
     print(call.comm, call.job.effective_toml() + "\n");
   }
@@ -259,7 +320,11 @@ const std::vector<Command>& commands() {
       {"fpgrowth", "distributed FP-growth and association rules on line items or basket files, into [output] model", "",
        [](po::options_description&) {}, run_fpgrowth},
       {"run", "the whole job: ingest, features, K-means, FP-growth overall and per segment, one model file", "[JOB.toml]",
-       [](po::options_description&) {}, run_run},
+       [](po::options_description& options) {
+         options.add_options()("resume", "continue from this job's checkpoint (an error if there is none; by default a "
+                                         "matching checkpoint is used when present)");
+       },
+       run_run},
       {"inspect", "summary of a model file: provenance, segments and profiles, top rules (--json for programs)", "MODEL.h5",
        [](po::options_description& options) {
          options.add_options()("json", "print JSON")("top", po::value<int>()->default_value(10), "rules to show");
@@ -281,9 +346,16 @@ const std::vector<Command>& commands() {
              "out", po::value<std::string>()->default_value("-"), "output file (- : standard output)");
        },
        run_export},
+      {"report", "an HTML report of a model (plots, profiles, rules, comparison) in --out DIR, via scripts/report.py", "MODEL.h5",
+       [](po::options_description& options) {
+         options.add_options()("out", po::value<std::string>()->default_value("report"), "output directory (index.html, CSV files)")(
+             "top", po::value<int>()->default_value(20), "rows per table (CSV files hold all)");
+       },
+       run_report},
       {"config", "print the effective settings of a job file, or the reference of all keys", "",
        [](po::options_description& options) {
-         options.add_options()("reference", "print the job-file key reference as Markdown");
+         options.add_options()("reference", "print the job-file key reference as Markdown")(
+             "get", po::value<std::string>(), "print one effective value, SECTION.KEY (for scripts)");
        },
        run_config},
   };
@@ -365,14 +437,16 @@ int run_command_line(std::span<char*> arguments, comm::Communicator& world) {
     config_path = positional_arguments.front();
     positional_arguments.erase(positional_arguments.begin());
   }
-  const std::vector<std::string> sets =
+  std::vector<std::string> sets =
       options.count("set") != 0 ? options["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (options.count("resume") != 0) sets.emplace_back("run.resume=require");
   const std::vector<KeySpec> schema = all_key_specs();
   Invocation call{world, JobConfig::load(config_path, sets, schema), std::move(options), std::move(positional_arguments)};
 
   const Stopwatch watch;
   const int status = command->run(call);
-  const bool tool = command->name == "config" || command->name == "inspect" || command->name == "compare" || command->name == "export";
+  const bool tool = command->name == "config" || command->name == "inspect" || command->name == "compare" ||
+                    command->name == "export" || command->name == "report";
   if (!tool) print_resource_summary(world, command->name, watch.seconds());
   return status;
 }

@@ -8,11 +8,13 @@
 #include "commands.hpp"
 #include "mpiseg/comm/mpi.hpp"
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/interrupt.hpp"
 #include "mpiseg/core/log.hpp"
 
 int main(int argc, char** argv) {
   using namespace mpiseg;
   comm::initialize_mpi(argc, argv);
+  install_checkpoint_signal_handler();
   int status = 0;
   {
     std::unique_ptr<comm::Communicator> world = comm::make_world_communicator();
@@ -20,6 +22,10 @@ int main(int argc, char** argv) {
     int failure = 0;
     try {
       status = app::run_command_line(std::span(argv + 1, static_cast<std::size_t>(argc - 1)), *world);
+    } catch (const Checkpointed& stop) {
+      // Every rank stops here together: a normal end, with the status that asks for a requeue.
+      if (world->rank() == 0) log::write(log::Level::warn, false, stop.what());
+      status = kExitCheckpointed;
     } catch (const PeerFailure&) {
       // The rank that failed has printed the reason; this one only stops.
       failure = 1;

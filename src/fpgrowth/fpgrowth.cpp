@@ -76,6 +76,45 @@ std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::u
   return comm.alltoallv(std::span<const std::uint32_t>(send), counts, received);
 }
 
+/// Steps 4 and 5 of the header: prefixes to their owners, then this rank's mining.
+ItemsetTable exchange_and_mine(WeightedTransactions& local, FrequentItemsets& result, const MiningLimits& limits,
+                               comm::Communicator& comm) {
+  // 4. Prefixes to the owners of their ranges, merged into weighted transactions.
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  std::vector<WeightedTransactions> prefixes(ranks);
+  for (std::size_t t = 0; t < local.size(); ++t) {
+    const auto items = std::span(local.items).subspan(local.offsets[t], local.offsets[t + 1] - local.offsets[t]);
+    std::size_t end = items.size();
+    // Walk the ranges from the last: each receives the prefix ending at the basket's last item
+    // below its end, if that item lies in the range.
+    for (std::size_t r = ranks; r-- > 0;) {
+      while (end > 0 && items[end - 1] >= result.range_begin[r + 1]) --end;
+      if (end > 0 && items[end - 1] >= result.range_begin[r]) prefixes[r].add(items.first(end), local.weights[t]);
+    }
+  }
+  local = WeightedTransactions();
+  std::vector<std::vector<std::uint32_t>> outgoing(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) {
+    merge_prefixes(prefixes[r], outgoing[r]);
+    prefixes[r] = WeightedTransactions();
+  }
+  const std::vector<std::uint32_t> incoming = exchange_records(outgoing, comm, &result.exchanged_bytes);
+  outgoing.clear();
+  WeightedTransactions mine;
+  for (std::size_t at = 0; at < incoming.size();) {
+    const std::uint32_t length = incoming[at];
+    const std::uint64_t weight = incoming[at + 1] | (static_cast<std::uint64_t>(incoming[at + 2]) << 32);
+    mine.add(std::span(incoming).subspan(at + 3, length), weight);
+    at += 3 + length;
+  }
+
+  // 5. Mine this rank's suffixes; a rank over the limit stops every rank cleanly.
+  const Stopwatch mining;
+  ItemsetTable table = comm::collectively(comm, "FP-growth mining", [&] { return mine_suffix_range(mine, result.first, result.last, limits); });
+  result.mining_seconds = comm.allreduce(mining.seconds(), comm::ReduceOp::max);
+  return table;
+}
+
 }  // namespace
 
 int FrequentItemsets::owner(std::uint32_t position) const noexcept {
@@ -100,7 +139,8 @@ std::optional<std::uint64_t> FrequentItemsets::local_support(std::span<const std
   return std::nullopt;
 }
 
-FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& baskets, std::size_t n_items, comm::Communicator& comm) {
+FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& baskets, std::size_t n_items, comm::Communicator& comm,
+                               const StoredItemsets& stored) {
   const Stopwatch watch;
   FrequentItemsets result;
   result.baskets = comm.allreduce<std::uint64_t>(baskets.size(), comm::ReduceOp::sum);
@@ -152,41 +192,13 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
   result.first = result.range_begin[me];
   result.last = result.range_begin[me + 1];
 
-  // 4. Prefixes to the owners of their ranges, merged into weighted transactions.
-  const auto ranks = static_cast<std::size_t>(comm.size());
-  std::vector<WeightedTransactions> prefixes(ranks);
-  for (std::size_t t = 0; t < local.size(); ++t) {
-    const auto items = std::span(local.items).subspan(local.offsets[t], local.offsets[t + 1] - local.offsets[t]);
-    std::size_t end = items.size();
-    // Walk the ranges from the last: each receives the prefix ending at the basket's last item
-    // below its end, if that item lies in the range.
-    for (std::size_t r = ranks; r-- > 0;) {
-      while (end > 0 && items[end - 1] >= result.range_begin[r + 1]) --end;
-      if (end > 0 && items[end - 1] >= result.range_begin[r]) prefixes[r].add(items.first(end), local.weights[t]);
-    }
-  }
-  local = WeightedTransactions();
-  std::vector<std::vector<std::uint32_t>> outgoing(ranks);
-  for (std::size_t r = 0; r < ranks; ++r) {
-    merge_prefixes(prefixes[r], outgoing[r]);
-    prefixes[r] = WeightedTransactions();
-  }
-  const std::vector<std::uint32_t> incoming = exchange_records(outgoing, comm, &result.exchanged_bytes);
-  outgoing.clear();
-  WeightedTransactions mine;
-  for (std::size_t at = 0; at < incoming.size();) {
-    const std::uint32_t length = incoming[at];
-    const std::uint64_t weight = incoming[at + 1] | (static_cast<std::uint64_t>(incoming[at + 2]) << 32);
-    mine.add(std::span(incoming).subspan(at + 3, length), weight);
-    at += 3 + length;
-  }
-
-  // 5. Mine this rank's suffixes; a rank over the limit stops every rank cleanly.
   const MiningLimits limits{result.min_count, settings.max_len, settings.max_itemsets};
-  const Stopwatch mining;
-  result.local = comm::collectively(comm, "FP-growth mining",
-                                    [&] { return mine_suffix_range(mine, result.first, result.last, limits); });
-  result.mining_seconds = comm.allreduce(mining.seconds(), comm::ReduceOp::max);
+  if (stored) {
+    local = WeightedTransactions();
+    result.local = stored(result, comm);
+  } else {
+    result.local = exchange_and_mine(local, result, limits, comm);
+  }
   result.total = comm.allreduce<std::uint64_t>(result.local.size(), comm::ReduceOp::sum);
   if (result.total > settings.max_itemsets)
     throw LimitExceeded(fmt::format("{} frequent itemsets, more than [fpgrowth] max_itemsets = {}; raise min_support or max_itemsets",
@@ -196,9 +208,15 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
   for (std::size_t s = result.suffix_begin.size() - 1; s-- > 0;)
     result.suffix_begin[s] = std::min(result.suffix_begin[s], result.suffix_begin[s + 1]);
 
-  log::info("fpgrowth: {} baskets, min support {} baskets, {} frequent items, {} itemsets; mining {:.2f} s, total {:.2f} s",
-            result.baskets, result.min_count, f, result.total, result.mining_seconds, watch.seconds());
+  log::info("fpgrowth: {} baskets, min support {} baskets, {} frequent items, {} itemsets{}; mining {:.2f} s, total {:.2f} s",
+            result.baskets, result.min_count, f, result.total, stored ? " (from the checkpoint)" : "", result.mining_seconds, watch.seconds());
   return result;
+}
+
+std::vector<std::uint64_t> local_suffix_counts(const FrequentItemsets& itemsets) {
+  std::vector<std::uint64_t> counts(itemsets.last - itemsets.first);
+  for (std::size_t s = 0; s < counts.size(); ++s) counts[s] = itemsets.suffix_begin[s + 1] - itemsets.suffix_begin[s];
+  return counts;
 }
 
 std::vector<std::uint64_t> lookup_supports(const FrequentItemsets& itemsets, const ItemsetTable& queries, comm::Communicator& comm) {

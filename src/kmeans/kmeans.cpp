@@ -24,20 +24,26 @@ void canonical_order(LloydResult& result) {
     return std::lexicographical_compare(ra.data(), ra.data() + ra.size(), rb.data(), rb.data() + rb.size());
   });
   std::vector<std::int32_t> new_id(k);
-  RowMatrix centroids(result.centroids.rows(), result.centroids.cols());
-  std::vector<double> weight(k);
-  std::vector<std::uint64_t> size(k);
-  for (std::size_t position = 0; position < k; ++position) {
-    const std::size_t old = order[position];
-    new_id[old] = static_cast<std::int32_t>(position);
-    centroids.row(static_cast<Eigen::Index>(position)) = result.centroids.row(static_cast<Eigen::Index>(old));
-    weight[position] = result.cluster_weight[old];
-    size[position] = result.cluster_size[old];
-  }
-  for (std::int32_t& label : result.labels) label = new_id[static_cast<std::size_t>(label)];
-  result.centroids = std::move(centroids);
-  result.cluster_weight = std::move(weight);
-  result.cluster_size = std::move(size);
+  for (std::size_t position = 0; position < k; ++position) new_id[order[position]] = static_cast<std::int32_t>(position);
+  renumber_segments(result, new_id);
+}
+
+/// A finished run from its checkpoint record: the final pass over the points gives the rest.
+LloydResult rebuild(const FinishedRun& run, const Points& points, std::span<const double> norms, const SumGrids& grids,
+                    comm::Communicator& comm) {
+  FinalAssignment final_pass = assign_final(points, norms, grids, run.centroids, comm);
+  LloydResult result;
+  result.centroids = run.centroids;
+  result.inertia_history = run.inertia_history;
+  result.iterations = run.iterations;
+  result.reason = run.reason;
+  result.empty_relocations = run.empty_relocations;
+  result.inertia = final_pass.inertia;
+  result.labels = std::move(final_pass.labels);
+  result.squared_distances = std::move(final_pass.squared_distances);
+  result.cluster_weight = std::move(final_pass.cluster_weight);
+  result.cluster_size = std::move(final_pass.cluster_size);
+  return result;
 }
 
 /// Better score for the selection rule; NaN never wins.
@@ -54,7 +60,24 @@ bool better(Selection selection, const ClusterMetrics& a, const ClusterMetrics& 
 
 }  // namespace
 
-KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, const RunHook& hook) {
+void renumber_segments(LloydResult& result, std::span<const std::int32_t> new_id) {
+  const auto k = static_cast<std::size_t>(result.centroids.rows());
+  RowMatrix centroids(result.centroids.rows(), result.centroids.cols());
+  std::vector<double> weight(k);
+  std::vector<std::uint64_t> size(k);
+  for (std::size_t old = 0; old < k; ++old) {
+    const auto position = static_cast<std::size_t>(new_id[old]);
+    centroids.row(static_cast<Eigen::Index>(position)) = result.centroids.row(static_cast<Eigen::Index>(old));
+    weight[position] = result.cluster_weight[old];
+    size[position] = result.cluster_size[old];
+  }
+  for (std::int32_t& label : result.labels) label = new_id[static_cast<std::size_t>(label)];
+  result.centroids = std::move(centroids);
+  result.cluster_weight = std::move(weight);
+  result.cluster_size = std::move(size);
+}
+
+KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint) {
   KMeansResult result;
   std::vector<double> norms(points.rows);
   for (std::size_t i = 0; i < points.rows; ++i) norms[i] = squared_norm(points.row(i), points.cols);
@@ -62,6 +85,7 @@ KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Com
   result.mean_feature_std = mean_feature_std(points, comm);
   result.shift_tolerance = settings.tol * result.mean_feature_std;
   const LloydOptions options{settings.max_iter, result.shift_tolerance, settings.accelerate};
+  const bool one_start = settings.init == InitMethod::file || settings.init == InitMethod::previous_model;
 
   bool have_best = false;
   for (std::int64_t k : settings.k) {
@@ -70,23 +94,43 @@ KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Com
     KSummary summary;
     summary.k = k;
     for (std::int64_t init = 0; init < settings.n_init; ++init) {
-      const std::uint64_t seed = init == 0 ? settings.seed : hash_with_seed(settings.seed, static_cast<std::uint64_t>(init), 77);
-      SeedingReport seeding;
-      RowMatrix initial = seed_centroids(settings, static_cast<std::size_t>(k), seed, points, comm, seeding);
-      IterationHook iteration_hook;
-      if (hook) iteration_hook = [&](const LloydProgress& progress, std::span<const std::int32_t> labels) { return hook(k, init, progress, labels); };
-      const Stopwatch lloyd_watch;
-      LloydResult run = run_lloyd(points, norms, grids, std::move(initial), options, comm, iteration_hook);
-      const double lloyd_seconds = comm.allreduce(lloyd_watch.seconds(), comm::ReduceOp::max);
-      log::debug("kmeans: k={} init {}: Lloyd {:.4f} s for {} iteration(s) and the final assignment: {:.3f} ms per iteration",
-                 k, init, lloyd_seconds, run.iterations, 1e3 * lloyd_seconds / static_cast<double>(run.iterations + 1));
-      if (run.labels.empty() && points.rows != 0) return result;  // stopped by the hook (checkpoint and exit)
+      LloydResult run;
+      if (const FinishedRun* done = checkpoint ? checkpoint->finished(k, init) : nullptr) {
+        run = rebuild(*done, points, norms, grids, comm);
+        log::info("kmeans: k={} init {}: finished before the checkpoint ({} iterations)", k, init, run.iterations);
+      } else {
+        const LloydProgress* resume = checkpoint ? checkpoint->progress(k, init) : nullptr;
+        RowMatrix initial;
+        if (resume != nullptr) {
+          initial = resume->centroids;
+          log::info("kmeans: k={} init {}: resuming after iteration {}", k, init, resume->iteration);
+        } else {
+          const std::uint64_t seed = init == 0 ? settings.seed : hash_with_seed(settings.seed, static_cast<std::uint64_t>(init), 77);
+          SeedingReport seeding;
+          initial = seed_centroids(settings, static_cast<std::size_t>(k), seed, points, comm, seeding);
+        }
+        IterationHook iteration_hook;
+        if (checkpoint != nullptr)
+          iteration_hook = [&](const LloydProgress& progress, std::span<const std::int32_t> labels) {
+            return checkpoint->after_iteration(k, init, progress, labels);
+          };
+        const Stopwatch lloyd_watch;
+        run = run_lloyd(points, norms, grids, std::move(initial), options, comm, iteration_hook, resume);
+        const double lloyd_seconds = comm.allreduce(lloyd_watch.seconds(), comm::ReduceOp::max);
+        log::debug("kmeans: k={} init {}: Lloyd {:.4f} s for {} iteration(s) and the final assignment: {:.3f} ms per iteration",
+                   k, init, lloyd_seconds, run.iterations, 1e3 * lloyd_seconds / static_cast<double>(run.iterations + 1));
+        if (run.interrupted) {  // stopped after a checkpoint on request (the same on every rank)
+          result.interrupted = true;
+          return result;
+        }
+        if (checkpoint != nullptr)
+          checkpoint->run_finished(k, init, FinishedRun{run.centroids, run.inertia_history, run.iterations, run.reason, run.empty_relocations});
+      }
       if (init == 0 || run.inertia < best_run.inertia) {
         best_run = std::move(run);
         summary.best_init = init;
-        summary.seeding_candidates = seeding.candidates;
       }
-      if (settings.init == InitMethod::file) break;  // the same start every time
+      if (one_start) break;  // the same start every time
     }
     canonical_order(best_run);
     summary.iterations = best_run.iterations;
@@ -136,7 +180,7 @@ void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansR
   group.write_attribute("inertia", best.inertia);
   group.write_attribute("empty_relocations", static_cast<std::int64_t>(best.empty_relocations));
   group.write_attribute("selection", selection_name(settings.selection));
-  group.write_attribute("segment_order", "segments numbered by decreasing size (total weight), ties by centroid coordinates");
+  group.write_attribute("segment_order", result.segment_order);
 
   std::vector<double> scaled(best.centroids.data(), best.centroids.data() + best.centroids.size());
   h5::write_strings(group, "feature_names", feature_names);
@@ -194,7 +238,7 @@ void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansR
   h5::write_rows(assignments, "segment", best.labels);
   h5::write_rows(assignments, "distance", distance);
   assignments.write_dataset_attribute("distance", "units", "Euclidean distance to the segment centroid in the scaled feature space");
-  assignments.write_dataset_attribute("segment", "meaning", "index into /kmeans/centroids (0 = largest segment)");
+  assignments.write_dataset_attribute("segment", "meaning", "index into /kmeans/centroids (numbering: /kmeans segment_order)");
 }
 
 }  // namespace mpiseg::kmeans

@@ -276,11 +276,27 @@ LloydResult run_lloyd(const Points& points, std::span<const double> norms, const
     }
     if (done) break;
   }
-  result.centroids = centroids;
-  if (stopped_early) return result;
+  if (stopped_early) {
+    result.interrupted = true;
+    result.centroids = std::move(centroids);
+    return result;
+  }
+  FinalAssignment final_pass = assign_final(points, norms, grids, centroids, comm);
+  result.centroids = std::move(centroids);
+  result.labels = std::move(final_pass.labels);
+  result.squared_distances = std::move(final_pass.squared_distances);
+  result.inertia = final_pass.inertia;
+  result.cluster_weight = std::move(final_pass.cluster_weight);
+  result.cluster_size = std::move(final_pass.cluster_size);
+  return result;
+}
 
-  // The final assignment, as every consumer sees it.
+FinalAssignment assign_final(const Points& points, std::span<const double> norms, const SumGrids& grids, const RowMatrix& centroids,
+                             comm::Communicator& comm) {
+  const std::size_t n = points.rows, k = static_cast<std::size_t>(centroids.rows());
+  FinalAssignment result;
   const CentroidSet set(centroids);
+  AssignmentKernel kernel;
   result.labels.resize(n);
   result.squared_distances.resize(n);
   kernel.assign(points, norms, {}, set, result.labels.data(), result.squared_distances.data(), nullptr);

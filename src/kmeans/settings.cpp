@@ -34,6 +34,7 @@ const char* init_name(InitMethod method) {
     case InitMethod::kmeans_plus_plus: return "kmeans++";
     case InitMethod::random: return "random";
     case InitMethod::file: return "file";
+    case InitMethod::previous_model: return "previous_model";
   }
   return "?";
 }

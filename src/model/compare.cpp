@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
+#include <optional>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/json.hpp"
@@ -112,32 +113,46 @@ SegmentModel read_segment_model(const std::filesystem::path& path, comm::Communi
   return model;
 }
 
-ModelComparison compare_segment_models(const SegmentModel& older, const SegmentModel& newer, const CommonSpace& space) {
-  ModelComparison result;
+namespace {
+
+/// Column of each of `newer`'s features in `older`, or none.
+std::vector<std::optional<std::size_t>> columns_in(const std::vector<std::string>& older, const std::vector<std::string>& newer) {
+  std::vector<std::optional<std::size_t>> columns;
+  for (const auto& name : newer) {
+    const auto found = std::find(older.begin(), older.end(), name);
+    columns.push_back(found == older.end() ? std::nullopt : std::optional(static_cast<std::size_t>(found - older.begin())));
+  }
+  return columns;
+}
+
+/// An old centroid coordinate in the newer model's scaled space.
+double old_coordinate(const SegmentModel& older, const CommonSpace& space, std::size_t segment, std::size_t old_column,
+                      std::size_t new_column) {
+  const std::size_t d = older.features.size();
+  const bool map = !older.centroids_original.empty() && new_column < space.to_scaled.size() && space.to_scaled[new_column];
+  return map ? space.to_scaled[new_column](older.centroids_original[segment * d + old_column]) : older.centroids_scaled[segment * d + old_column];
+}
+
+/// The matching part of a comparison: common features, old_of_new, drift, change.
+void match_segments(const SegmentModel& older, const SegmentModel& newer, const CommonSpace& space, ModelComparison& result) {
   result.old_k = older.k;
   result.new_k = newer.k;
-  // The common features, and each model's centroid coordinates for them in the new scaled space.
   std::vector<std::size_t> old_column, new_column;
-  for (std::size_t j = 0; j < newer.features.size(); ++j) {
-    const auto found = std::find(older.features.begin(), older.features.end(), newer.features[j]);
-    if (found == older.features.end()) continue;
+  const auto columns = columns_in(older.features, newer.features);
+  for (std::size_t j = 0; j < columns.size(); ++j) {
+    if (!columns[j]) continue;
     result.features.push_back(newer.features[j]);
-    old_column.push_back(static_cast<std::size_t>(found - older.features.begin()));
+    old_column.push_back(*columns[j]);
     new_column.push_back(j);
   }
   if (result.features.empty()) throw InputError("the two models have no feature in common: nothing to compare centroids on");
   const std::size_t d = result.features.size(), old_d = older.features.size(), new_d = newer.features.size();
-  const bool map_old = !older.centroids_original.empty() && !space.to_scaled.empty();
-  auto old_point = [&](std::size_t s, std::size_t f) {
-    if (map_old && space.to_scaled[new_column[f]]) return space.to_scaled[new_column[f]](older.centroids_original[s * old_d + old_column[f]]);
-    return older.centroids_scaled[s * old_d + old_column[f]];
-  };
   std::vector<double> cost(newer.k * older.k);
   for (std::size_t n = 0; n < newer.k; ++n)
     for (std::size_t o = 0; o < older.k; ++o) {
       double sum = 0;
       for (std::size_t f = 0; f < d; ++f) {
-        const double difference = newer.centroids_scaled[n * new_d + new_column[f]] - old_point(o, f);
+        const double difference = newer.centroids_scaled[n * new_d + new_column[f]] - old_coordinate(older, space, o, old_column[f], new_column[f]);
         sum += difference * difference;
       }
       cost[n * older.k + o] = std::sqrt(sum);
@@ -154,32 +169,34 @@ ModelComparison compare_segment_models(const SegmentModel& older, const SegmentM
         result.change[n * d + f] = newer.centroids_original[n * new_d + new_column[f]] -
                                    older.centroids_original[static_cast<std::size_t>(o) * old_d + old_column[f]];
   }
-  // Migration over customers in both models (both lists sorted by key).
-  result.migration.assign(older.k * newer.k, 0);
-  std::size_t i = 0, j = 0;
-  while (i < older.customer.size() && j < newer.customer.size()) {
-    if (older.customer[i] < newer.customer[j]) {
-      ++result.old_only;
-      ++i;
-    } else if (newer.customer[j] < older.customer[i]) {
+}
+
+/// Adds (old segment, new segment) counts of the given customers (any subset of the newer model's)
+/// to the migration matrix; customers not in the older model count as new_only.
+void count_migration(const SegmentModel& older, std::span<const std::uint64_t> customers, std::span<const std::int32_t> segments,
+                     ModelComparison& result) {
+  result.migration.resize(result.old_k * result.new_k, 0);
+  for (std::size_t i = 0; i < customers.size(); ++i) {
+    const auto found = std::lower_bound(older.customer.begin(), older.customer.end(), customers[i]);
+    if (found == older.customer.end() || *found != customers[i]) {
       ++result.new_only;
-      ++j;
-    } else {
-      ++result.migration[static_cast<std::size_t>(older.segment[i]) * newer.k + static_cast<std::size_t>(newer.segment[j])];
-      ++result.common_customers;
-      ++i;
-      ++j;
+      continue;
     }
+    const auto old_segment = static_cast<std::size_t>(older.segment[static_cast<std::size_t>(found - older.customer.begin())]);
+    ++result.migration[old_segment * result.new_k + static_cast<std::size_t>(segments[i])];
+    ++result.common_customers;
   }
-  result.old_only += older.customer.size() - i;
-  result.new_only += newer.customer.size() - j;
-  // Adjusted Rand index from the contingency table.
+}
+
+/// old_only and the adjusted Rand index, once the migration matrix is complete.
+void finish_agreement(const SegmentModel& older, ModelComparison& result) {
+  result.old_only = older.customer.size() - result.common_customers;
   double index = 0, row_pairs = 0, column_pairs = 0;
-  std::vector<double> column_sum(newer.k, 0);
-  for (std::size_t o = 0; o < older.k; ++o) {
+  std::vector<double> column_sum(result.new_k, 0);
+  for (std::size_t o = 0; o < result.old_k; ++o) {
     double row_sum = 0;
-    for (std::size_t n = 0; n < newer.k; ++n) {
-      const auto count = static_cast<double>(result.migration[o * newer.k + n]);
+    for (std::size_t n = 0; n < result.new_k; ++n) {
+      const auto count = static_cast<double>(result.migration[o * result.new_k + n]);
       index += pairs(count);
       row_sum += count;
       column_sum[n] += count;
@@ -191,27 +208,18 @@ ModelComparison compare_segment_models(const SegmentModel& older, const SegmentM
   const double expected = total_pairs > 0 ? row_pairs * column_pairs / total_pairs : 0;
   const double maximum = (row_pairs + column_pairs) / 2;
   result.adjusted_rand = maximum - expected != 0 ? (index - expected) / (maximum - expected) : 1.0;
-  return result;
 }
 
-ModelComparison compare_models(const std::filesystem::path& older, const std::filesystem::path& newer, comm::Communicator& comm) {
-  const SegmentModel old_model = read_segment_model(older, comm);
-  const SegmentModel new_model = read_segment_model(newer, comm);
-  auto transforms_of = [&comm](const std::filesystem::path& path) {
-    h5::File file = open_model_file(path, comm);
-    std::vector<features::FeatureTransform> transforms;
-    if (file.root().exists("features")) transforms = features::read_transforms(file.root());
-    file.close();
-    return transforms;
-  };
-  const auto old_transforms = transforms_of(older);
+}  // namespace
+
+CommonSpace common_space(const std::vector<features::FeatureTransform>& older, const std::vector<features::FeatureTransform>& newer) {
   CommonSpace space;
-  for (const auto& transform : transforms_of(newer)) {
+  for (const auto& transform : newer) {
     space.features.push_back(transform.name);
     // A feature scaled identically in both models is compared on the stored scaled centroids
-    // (exact: comparing a model with itself gives zero drift); otherwise the old centroid in
+    // (exact: a model compared with itself has zero drift); otherwise the old centroid in
     // original units goes through the new transform.
-    const bool same = std::any_of(old_transforms.begin(), old_transforms.end(), [&](const features::FeatureTransform& other) {
+    const bool same = std::any_of(older.begin(), older.end(), [&](const features::FeatureTransform& other) {
       return other.name == transform.name && other.spec.log1p == transform.spec.log1p && other.spec.scaling == transform.spec.scaling &&
              other.center == transform.center && other.scale == transform.scale && other.zero_variance == transform.zero_variance;
     });
@@ -220,6 +228,52 @@ ModelComparison compare_models(const std::filesystem::path& older, const std::fi
     else
       space.to_scaled.push_back([transform](double value) { return transform.apply(value); });
   }
+  return space;
+}
+
+std::vector<double> centroids_in_space(const SegmentModel& older, const std::vector<std::string>& features, const CommonSpace& space) {
+  const auto columns = columns_in(older.features, features);
+  std::vector<double> values(older.k * features.size());
+  for (std::size_t j = 0; j < features.size(); ++j) {
+    if (!columns[j]) throw InputError(fmt::format("the previous model has no feature '{}'", features[j]));
+    for (std::size_t s = 0; s < older.k; ++s) values[s * features.size() + j] = old_coordinate(older, space, s, *columns[j], j);
+  }
+  return values;
+}
+
+ModelComparison compare_segment_models(const SegmentModel& older, const SegmentModel& newer, const CommonSpace& space) {
+  ModelComparison result;
+  match_segments(older, newer, space, result);
+  count_migration(older, newer.customer, newer.segment, result);
+  finish_agreement(older, result);
+  return result;
+}
+
+ModelComparison compare_with_previous(const SegmentModel& older, const SegmentModel& newer, std::span<const std::uint64_t> customers,
+                                      std::span<const std::int32_t> segments, const CommonSpace& space, comm::Communicator& comm) {
+  ModelComparison result;
+  match_segments(older, newer, space, result);
+  count_migration(older, customers, segments, result);
+  comm.allreduce(std::span(result.migration), comm::ReduceOp::sum);
+  result.common_customers = comm.allreduce(result.common_customers, comm::ReduceOp::sum);
+  result.new_only = comm.allreduce(result.new_only, comm::ReduceOp::sum);
+  finish_agreement(older, result);
+  return result;
+}
+
+std::vector<features::FeatureTransform> read_model_transforms(const std::filesystem::path& path, comm::Communicator& comm) {
+  h5::File file = open_model_file(path, comm);
+  std::vector<features::FeatureTransform> transforms;
+  if (file.root().exists("features")) transforms = features::read_transforms(file.root());
+  file.close();
+  return transforms;
+}
+
+ModelComparison compare_models(const std::filesystem::path& older, const std::filesystem::path& newer, comm::Communicator& comm) {
+  const SegmentModel old_model = read_segment_model(older, comm);
+  const SegmentModel new_model = read_segment_model(newer, comm);
+  const auto new_transforms = read_model_transforms(newer, comm);
+  const CommonSpace space = new_transforms.empty() ? CommonSpace{} : common_space(read_model_transforms(older, comm), new_transforms);
   return compare_segment_models(old_model, new_model, space);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <fmt/format.h>
 
 #include "mpiseg/comm/collectives.hpp"
@@ -11,8 +12,10 @@
 #include "mpiseg/core/resources.hpp"
 #include "mpiseg/fpgrowth/fpgrowth.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/compare.hpp"
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/pipeline/checkpoint.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
 
@@ -22,6 +25,14 @@ namespace {
 constexpr KeySpec kKeys[] = {
     {"run", "stages", ValueKind::string_list, "[\"features\", \"kmeans\", \"fpgrowth\"]",
      "stages after ingest: features, kmeans, fpgrowth (kmeans needs features, or [input] format = \"features\")"},
+    {"run", "previous_model", ValueKind::string, "\"\"",
+     "the last run's model: K-means starts from its centroids (its k), segments keep its ids (Hungarian matching), and /compare "
+     "holds drift and migration against it"},
+    {"run", "checkpoint", ValueKind::string, "\"\"", "checkpoint directory (\"\": MODEL.checkpoint beside [output] model)"},
+    {"run", "checkpoint_interval", ValueKind::number, "600",
+     "seconds between K-means checkpoints (0: only when SIGUSR1 asks; finished runs and mining tasks are always kept)"},
+    {"run", "resume", ValueKind::string, "\"auto\"",
+     "auto: resume from a checkpoint of the same job and input; never: start afresh; require: fail without one (--resume)"},
 };
 
 struct Stages {
@@ -37,6 +48,15 @@ Stages parse_stages(const JobConfig& job) {
     else throw ConfigError(fmt::format("{}: unknown stage '{}' (features, kmeans, fpgrowth)", job.describe("run", "stages"), name));
   }
   return stages;
+}
+
+/// One mining task, read back from the checkpoint when an earlier session finished it.
+fpgrowth::FrequentItemsets mine_task(const std::string& task, const fpgrowth::FpSettings& settings, const fpgrowth::Baskets& baskets,
+                                     std::size_t n_items, RunCheckpoint& checkpoint, comm::Communicator& comm) {
+  const fpgrowth::StoredItemsets stored = checkpoint.stored_itemsets(task);
+  fpgrowth::FrequentItemsets itemsets = fpgrowth::mine_itemsets(settings, baskets, n_items, comm, stored);
+  if (!stored) checkpoint.task_mined(task, itemsets);
+  return itemsets;
 }
 
 /// Segment of every basket: its customer's label (this rank holds both), or -1.
@@ -71,6 +91,50 @@ void write_profiles(h5::Group& kmeans_group, const SegmentProfiles& profiles, st
   group.write_attribute("meaning",
                         "per segment, over its customers: raw feature mean and exact median (original units, columns as "
                         "/kmeans/feature_names), and the segment's share of total monetary value");
+}
+
+/// The files a run reads: its input and the previous model (for the checkpoint fingerprint).
+std::vector<ingest::InputFileInfo> files_read(const ingest::InputSettings& input, const std::string& previous_model) {
+  std::vector<std::filesystem::path> paths = input.paths;
+  if (paths.empty()) paths.emplace_back(input.path_pattern.substr(0, input.path_pattern.find(".h5:") == std::string::npos
+                                                                         ? std::string::npos
+                                                                         : input.path_pattern.find(".h5:") + 3));
+  if (!previous_model.empty()) paths.emplace_back(previous_model);
+  return ingest::describe_inputs(paths);
+}
+
+/// Resegmentation against the previous model: segment ids follow the previous ones (minimum-cost
+/// matching of centroids), and the comparison goes into /compare.
+model::ModelComparison follow_previous_model(kmeans::KMeansResult& segments, const model::SegmentModel& previous,
+                                             const model::CommonSpace& space, const features::FeatureTable& table,
+                                             comm::Communicator& comm) {
+  kmeans::LloydResult& best = segments.best;
+  const auto k = static_cast<std::size_t>(best.centroids.rows()), d = static_cast<std::size_t>(best.centroids.cols());
+  model::SegmentModel current;
+  current.features = table.names;
+  current.k = k;
+  current.centroids_scaled.assign(best.centroids.data(), best.centroids.data() + k * d);
+  model::ModelComparison matching = model::compare_with_previous(previous, current, {}, {}, space, comm);
+  // Segment n becomes the previous segment it matches; unmatched ones (more segments than
+  // before cannot happen with the previous k, but stay safe) take the free ids in order.
+  std::vector<std::int32_t> new_id(k, -1);
+  std::vector<bool> used(k, false);
+  for (std::size_t n = 0; n < k; ++n)
+    if (matching.old_of_new[n] >= 0 && static_cast<std::size_t>(matching.old_of_new[n]) < k) {
+      new_id[n] = matching.old_of_new[n];
+      used[static_cast<std::size_t>(new_id[n])] = true;
+    }
+  std::size_t next = 0;
+  for (std::size_t n = 0; n < k; ++n) {
+    if (new_id[n] >= 0) continue;
+    while (used[next]) ++next;
+    new_id[n] = static_cast<std::int32_t>(next);
+    used[next] = true;
+  }
+  kmeans::renumber_segments(best, new_id);
+  segments.segment_order = "segments keep the ids of the previous model's segments they match (minimum-cost matching of centroids, see /compare)";
+  current.centroids_scaled.assign(best.centroids.data(), best.centroids.data() + k * d);
+  return model::compare_with_previous(previous, current, table.customer, best.labels, space, comm);
 }
 
 }  // namespace
@@ -131,6 +195,8 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   record.effective_settings = job.effective_toml();
   record.started_utc = model::utc_now(comm);
   const auto input = ingest::InputSettings::from_job(job);
+  const std::string previous_path = job.get_string("run", "previous_model");
+  RunCheckpoint checkpoint(CheckpointSettings::from_job(job, summary.model), run_fingerprint(job, files_read(input, previous_path)), comm);
 
   // 1. Transactions (unless the run starts from a feature file) and features.
   ingest::IngestResult transactions;
@@ -160,10 +226,29 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   kmeans::KMeansResult segments;
   SegmentProfiles profiles;
   const bool have_segments = stages.kmeans;
+  std::optional<model::ModelComparison> comparison;
   if (have_segments) {
     kmeans_settings = kmeans::KMeansSettings::from_job(job);
+    std::optional<model::SegmentModel> previous;
+    model::CommonSpace space;
+    if (!previous_path.empty()) {
+      // Warm start: the previous centroids, mapped into this run's feature space, and its k.
+      previous = model::read_segment_model(previous_path, comm);
+      space = model::common_space(model::read_model_transforms(previous_path, comm), table.transforms);
+      kmeans_settings.initial_centroids = model::centroids_in_space(*previous, table.names, space);
+      kmeans_settings.k = {static_cast<std::int64_t>(previous->k)};
+      kmeans_settings.init = kmeans::InitMethod::previous_model;
+      kmeans_settings.n_init = 1;
+      log::info("run: previous model {}: k = {}, K-means starts from its centroids", previous_path, previous->k);
+    }
     const kmeans::Points points{table.scaled, table.rows(), table.cols(), table.customer, {}};
-    segments = kmeans::fit(kmeans_settings, points, comm);
+    checkpoint.set_points(table.customer);
+    segments = kmeans::fit(kmeans_settings, points, comm, &checkpoint);
+    if (segments.interrupted)
+      throw Checkpointed(fmt::format("checkpoint requested: stopped in K-means; the checkpoint is in {} (run again to resume)",
+                                     checkpoint.directory().string()));
+    checkpoint.stop_if_requested("K-means");
+    if (previous) comparison = follow_previous_model(segments, *previous, space, table, comm);
     summary.k = segments.sweep[segments.chosen].k;
     profiles = segment_profiles(table, segments.best.labels, static_cast<std::size_t>(summary.k), comm);
   }
@@ -179,7 +264,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   if (stages.fpgrowth) {
     fp_settings = fpgrowth::FpSettings::from_job(job);
     const fpgrowth::Baskets baskets = fpgrowth::build_baskets(transactions);
-    itemsets = fpgrowth::mine_itemsets(fp_settings, baskets, transactions.items.size(), comm);
+    itemsets = mine_task("all", fp_settings, baskets, transactions.items.size(), checkpoint, comm);
     if (fp_settings.rules) rules = fpgrowth::generate_rules(itemsets, fp_settings, comm);
     summary.itemsets = itemsets.total;
     summary.rules = comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum);
@@ -198,7 +283,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
       for (std::int64_t s = 0; s < summary.k; ++s) {
         log::info("fpgrowth: segment {}", s);
         const fpgrowth::Baskets chosen = select_baskets(baskets, segment_of, static_cast<std::int32_t>(s));
-        segment_itemsets.push_back(fpgrowth::mine_itemsets(per_segment, chosen, transactions.items.size(), comm));
+        segment_itemsets.push_back(mine_task(fmt::format("segment_{}", s), per_segment, chosen, transactions.items.size(), checkpoint, comm));
         segment_rules.push_back(fp_settings.rules ? fpgrowth::generate_rules(segment_itemsets.back(), per_segment, comm)
                                                   : fpgrowth::RuleTable{});
         segment_distinctive.push_back(fpgrowth::distinctive_rules(segment_rules.back(), itemsets, fp_settings.distinctive_rules, comm));
@@ -214,6 +299,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     kmeans::write_kmeans(root, kmeans_settings, segments, table.names, table.transforms, table.customer);
     h5::Group kmeans_group = root.open_group("kmeans");
     write_profiles(kmeans_group, profiles, table.cols());
+    if (comparison) model::write_comparison(root, *comparison, previous_path);
   }
   if (stages.fpgrowth) {
     h5::Group group = root.create_group("fpgrowth");
@@ -242,6 +328,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   record.wall_seconds = watch.seconds();
   model::write_run(root, record, comm);
   file.commit();
+  checkpoint.remove();
   log::info("run: model {} written", summary.model.string());
   return summary;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/random.hpp"
@@ -187,6 +188,90 @@ BOOST_AUTO_TEST_CASE(duplicate_keys_are_rejected) {
   std::vector<std::uint64_t> keys = {static_cast<std::uint64_t>(comm.rank()), 99};
   if (comm.size() == 1) keys.push_back(99);
   BOOST_CHECK_THROW(pipeline::check_unique_keys(keys, comm), InputError);
+}
+
+namespace {
+
+/// An in-memory checkpoint that asks the run to stop at the `stop_at`-th iteration overall.
+class MemoryCheckpoint final : public FitCheckpoint {
+ public:
+  explicit MemoryCheckpoint(int stop_at) : stop_at_(stop_at) {}
+  const FinishedRun* finished(std::int64_t k, std::int64_t init) const override {
+    const auto found = finished_.find({k, init});
+    return found == finished_.end() ? nullptr : &found->second;
+  }
+  const LloydProgress* progress(std::int64_t k, std::int64_t init) const override {
+    return saved_ && progress_run_ == std::make_pair(k, init) ? &progress_ : nullptr;
+  }
+  void run_finished(std::int64_t k, std::int64_t init, const FinishedRun& run) override {
+    finished_[{k, init}] = run;
+    saved_ = false;
+  }
+  bool after_iteration(std::int64_t k, std::int64_t init, const LloydProgress& progress, std::span<const std::int32_t> labels) override {
+    if (++iterations_ != stop_at_) return true;
+    progress_ = progress;
+    progress_.labels.assign(labels.begin(), labels.end());
+    progress_run_ = {k, init};
+    saved_ = true;
+    return false;
+  }
+  std::size_t finished_runs() const { return finished_.size(); }
+
+ private:
+  int stop_at_;
+  int iterations_ = 0;
+  std::map<std::pair<std::int64_t, std::int64_t>, FinishedRun> finished_;
+  std::pair<std::int64_t, std::int64_t> progress_run_;
+  LloydProgress progress_;
+  bool saved_ = false;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(interrupted_and_resumed_sweeps_are_bit_identical) {
+  auto& comm = world();
+  const Data data = blobs(900, [&](int i) { return i % comm.size() == comm.rank(); });
+  KMeansSettings s = settings({2, 3, 4});
+  s.n_init = 3;
+  s.tol = 0;
+  for (const bool accelerate : {false, true}) {
+    s.accelerate = accelerate;
+    const KMeansResult straight = fit(s, data.points(), comm);
+    // Stop at several points: the first iteration, within a later run, near the end.
+    for (const int stop_at : {1, 7, 20}) {
+      MemoryCheckpoint checkpoint(stop_at);
+      const KMeansResult stopped = fit(s, data.points(), comm, &checkpoint);
+      BOOST_TEST_REQUIRE(stopped.interrupted);
+      const KMeansResult resumed = fit(s, data.points(), comm, &checkpoint);
+      BOOST_TEST(!resumed.interrupted);
+      BOOST_TEST(checkpoint.finished_runs() == 9u);
+      BOOST_TEST(resumed.chosen == straight.chosen);
+      BOOST_TEST((resumed.best.centroids == straight.best.centroids), "stop at " << stop_at);
+      BOOST_TEST(resumed.best.labels == straight.best.labels);
+      BOOST_TEST(resumed.best.inertia_history == straight.best.inertia_history);
+      BOOST_TEST(same_bits(resumed.best.inertia, straight.best.inertia));
+      BOOST_TEST(resumed.best.iterations == straight.best.iterations);
+      for (std::size_t i = 0; i < straight.sweep.size(); ++i) {
+        BOOST_TEST(resumed.sweep[i].best_init == straight.sweep[i].best_init);
+        BOOST_TEST(same_bits(resumed.sweep[i].metrics.silhouette, straight.sweep[i].metrics.silhouette));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(renumbering_moves_centroids_labels_and_sizes_together) {
+  auto& comm = world();
+  const Data data = blobs(300, [&](int i) { return i % comm.size() == comm.rank(); });
+  KMeansResult result = fit(settings({3}), data.points(), comm);
+  const LloydResult before = result.best;
+  const std::vector<std::int32_t> new_id = {2, 0, 1};
+  renumber_segments(result.best, new_id);
+  for (std::size_t j = 0; j < 3; ++j) {
+    BOOST_TEST((result.best.centroids.row(new_id[j]) == before.centroids.row(static_cast<Eigen::Index>(j))));
+    BOOST_TEST(result.best.cluster_size[static_cast<std::size_t>(new_id[j])] == before.cluster_size[j]);
+  }
+  for (std::size_t i = 0; i < before.labels.size(); ++i)
+    BOOST_TEST(result.best.labels[i] == new_id[static_cast<std::size_t>(before.labels[i])]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -44,4 +44,11 @@ class LimitExceeded : public Error {
   using Error::Error;
 };
 
+/// The run stopped on request after writing a checkpoint (core/interrupt.hpp); thrown on every
+/// rank at the same point, it ends the run with kExitCheckpointed.
+class Checkpointed : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace mpiseg

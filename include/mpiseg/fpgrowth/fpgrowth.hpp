@@ -17,6 +17,7 @@
 /// owns that itemset (every subset of a frequent itemset is frequent and owned by the rank of its
 /// least frequent item), never gathering the itemsets on one rank.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,8 +55,21 @@ struct FrequentItemsets {
   std::optional<std::uint64_t> local_support(std::span<const std::uint32_t> positions) const;
 };
 
-/// Collective. `n_items`: size of the global item dictionary.
-FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& baskets, std::size_t n_items, comm::Communicator& comm);
+/// Itemsets mined in an earlier session (a checkpoint): given the plan (F-list and this rank's
+/// suffix range [first, last)), returns this rank's itemsets in canonical order, positions as in
+/// the plan. Collective.
+using StoredItemsets = std::function<ItemsetTable(const FrequentItemsets& plan, comm::Communicator& comm)>;
+
+/// Collective. `n_items`: size of the global item dictionary. With `stored`, the F-list and the
+/// suffix ranges are computed as always but the exchange and the mining are skipped: this
+/// rank's itemsets come from `stored` (any rank count: ranges depend on the data, not on
+/// the session).
+FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& baskets, std::size_t n_items, comm::Communicator& comm,
+                               const StoredItemsets& stored = {});
+
+/// Itemsets per suffix position over all ranks (f entries): what locates a rank's itemsets in
+/// the canonical global order. This rank's part: positions [first, last).
+std::vector<std::uint64_t> local_suffix_counts(const FrequentItemsets& itemsets);
 
 /// Collective batched lookups: supports of itemsets (ascending positions, stored like an
 /// ItemsetTable without supports) wherever they live; 0 when an itemset is not frequent.

@@ -27,7 +27,6 @@ struct KSummary {
   std::string stop_reason;
   double inertia = 0;
   std::uint64_t empty_relocations = 0;
-  std::uint64_t seeding_candidates = 0;
   ClusterMetrics metrics;
 };
 
@@ -37,14 +36,46 @@ struct KMeansResult {
   LloydResult best;             // the chosen k: centroids, labels, distances, history
   double mean_feature_std = 0;
   double shift_tolerance = 0;
+  bool interrupted = false;     // stopped after a checkpoint on request: nothing else is valid
+  std::string segment_order = "segments numbered by decreasing size (total weight), ties by centroid coordinates";
 };
 
-/// Optional per-run hook (checkpointing): called with the k, the seeding index and the progress.
-using RunHook = std::function<bool(std::int64_t k, std::int64_t init, const LloydProgress&, std::span<const std::int32_t>)>;
+/// A finished Lloyd run as a checkpoint keeps it: its final centroids rebuild every per-point
+/// result exactly (assign_final), the rest is a few numbers.
+struct FinishedRun {
+  RowMatrix centroids;
+  std::vector<double> inertia_history;
+  std::int64_t iterations = 0;
+  StopReason reason = StopReason::max_iter;
+  std::uint64_t empty_relocations = 0;
+};
+
+/// Checkpointing as the K-means stage sees it (the HDF5 side lives in pipeline/checkpoint.hpp).
+/// Runs are identified by (k, init): the init-th seeding of that k.
+class FitCheckpoint {
+ public:
+  virtual ~FitCheckpoint() = default;
+  /// A run that finished in an earlier session, or nullptr.
+  virtual const FinishedRun* finished(std::int64_t k, std::int64_t init) const = 0;
+  /// Where an interrupted run stood (labels: this rank's points), or nullptr.
+  virtual const LloydProgress* progress(std::int64_t k, std::int64_t init) const = 0;
+  /// Collective: a run finished.
+  virtual void run_finished(std::int64_t k, std::int64_t init, const FinishedRun& run) = 0;
+  /// Collective, after every Lloyd iteration; false: a checkpoint was written on request and the
+  /// stage must stop.
+  virtual bool after_iteration(std::int64_t k, std::int64_t init, const LloydProgress& progress,
+                               std::span<const std::int32_t> labels) = 0;
+};
 
 /// Collective. Segments are numbered canonically: by decreasing total weight (size), ties by the
-/// centroid coordinates, so ids do not depend on seeding order.
-KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, const RunHook& hook = {});
+/// centroid coordinates, so ids do not depend on seeding order. With a checkpoint, finished runs
+/// are rebuilt and an interrupted one continues: the result is bit-identical to a run without
+/// interruption.
+KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint = nullptr);
+
+/// Renumbers segments: old segment j becomes new_id[j] (a permutation) in centroids, labels,
+/// sizes and weights.
+void renumber_segments(LloydResult& result, std::span<const std::int32_t> new_id);
 
 /// Collective. Writes /kmeans (centroids in scaled and, through `transforms`, original units;
 /// sizes; inertia history; stop reason; the sweep) and /assignments (key, segment, distance).

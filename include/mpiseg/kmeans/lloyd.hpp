@@ -47,6 +47,7 @@ struct LloydResult {
   std::vector<double> squared_distances;
   std::vector<double> cluster_weight;   // global
   std::vector<std::uint64_t> cluster_size;
+  bool interrupted = false;             // the hook stopped the run: only centroids and history are set
 };
 
 /// Optional hook called after every iteration with the progress and this rank's labels
@@ -59,6 +60,21 @@ using IterationHook = std::function<bool(const LloydProgress&, std::span<const s
 LloydResult run_lloyd(const Points& points, std::span<const double> point_norms, const SumGrids& grids, RowMatrix initial,
                       const LloydOptions& options, comm::Communicator& comm, const IterationHook& hook = {},
                       const LloydProgress* resume = nullptr);
+
+/// The final assignment of every point to fixed centroids: labels, distances, the exact inertia
+/// and the cluster weights and sizes. A function of the centroids alone, so a finished run is
+/// rebuilt exactly from its final centroids (checkpoints store nothing else per point).
+struct FinalAssignment {
+  std::vector<std::int32_t> labels;
+  std::vector<double> squared_distances;
+  double inertia = 0;
+  std::vector<double> cluster_weight;
+  std::vector<std::uint64_t> cluster_size;
+};
+
+/// Collective.
+FinalAssignment assign_final(const Points& points, std::span<const double> point_norms, const SumGrids& grids,
+                             const RowMatrix& centroids, comm::Communicator& comm);
 
 /// Collective. Mean over features of the (weighted, population) standard deviation: the scale of
 /// [kmeans] tol. Exact two-pass sums.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mpiseg/comm/communicator.hpp"
+#include "mpiseg/features/features.hpp"
 #include "mpiseg/io/h5/h5.hpp"
 
 namespace mpiseg::model {
@@ -37,7 +38,7 @@ SegmentModel read_segment_model(const std::filesystem::path& path, comm::Communi
 
 /// The transform of the newer model, to map old centroids (original units) into its scaled
 /// space; no transforms at all, or an empty function for a feature: use the old scaled centroid
-/// as it is (the feature is scaled identically in both models).
+/// as it is (the feature is scaled identically in both models, or there is no scaler).
 struct CommonSpace {
   std::vector<std::string> features;
   std::vector<std::function<double(double)>> to_scaled;  // per feature of the newer model
@@ -54,8 +55,23 @@ struct ModelComparison {
   double adjusted_rand = 0;
 };
 
+/// The common space from both models' transforms (see CommonSpace).
+CommonSpace common_space(const std::vector<features::FeatureTransform>& older, const std::vector<features::FeatureTransform>& newer);
+
+/// The older model's centroids in the newer scaled space, columns `features` (k x d, row-major);
+/// InputError when the older model lacks one of them. The warm start of a resegmentation.
+std::vector<double> centroids_in_space(const SegmentModel& older, const std::vector<std::string>& features, const CommonSpace& space);
+
 /// Local computation on two segment models (the new one's transforms define the common space).
 ModelComparison compare_segment_models(const SegmentModel& older, const SegmentModel& newer, const CommonSpace& space);
+
+/// Collective: the same, with the newer model's assignments distributed (this rank's customers
+/// and segments); `newer` supplies features and centroids only. The result is on every rank.
+ModelComparison compare_with_previous(const SegmentModel& older, const SegmentModel& newer, std::span<const std::uint64_t> customers,
+                                      std::span<const std::int32_t> segments, const CommonSpace& space, comm::Communicator& comm);
+
+/// Collective: the feature transforms stored in a model (empty without /features).
+std::vector<features::FeatureTransform> read_model_transforms(const std::filesystem::path& path, comm::Communicator& comm);
 
 /// Collective: reads both files and compares.
 ModelComparison compare_models(const std::filesystem::path& older, const std::filesystem::path& newer, comm::Communicator& comm);

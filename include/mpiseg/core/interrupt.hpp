@@ -1,0 +1,25 @@
+#pragma once
+/// Checkpoint requests. Slurm signals a batch job ahead of its time limit (`--signal=B:USR1@S`);
+/// slurm/segment.sbatch forwards SIGUSR1 to the ranks. A run that receives it writes a
+/// checkpoint at the next safe point (a K-means iteration, a finished FP-growth task), stops,
+/// and exits with kExitCheckpointed, which tells the batch script to requeue the job; the next
+/// start resumes from the checkpoint.
+namespace mpiseg {
+
+/// The exit status of a run that stopped after a checkpoint (EX_TEMPFAIL: "try again").
+inline constexpr int kExitCheckpointed = 75;
+
+/// Installs the SIGUSR1 handler (the executable's main does, once).
+void install_checkpoint_signal_handler();
+
+/// True once SIGUSR1 arrived (or request_checkpoint() was called) on this rank. Ranks agree on
+/// it through a collective at each safe point (see pipeline/checkpoint.hpp).
+bool checkpoint_requested() noexcept;
+
+/// As if the signal had arrived (tests).
+void request_checkpoint() noexcept;
+
+/// Forgets a request (tests run several stages in one process).
+void clear_checkpoint_request() noexcept;
+
+}  // namespace mpiseg

@@ -1,0 +1,467 @@
+"""The analyst report of an mpiseg model: one self-contained HTML page (plots embedded as PNG)
+plus CSV files with the full tables beside it. `mpiseg report MODEL.h5 --out DIR` runs it.
+
+    /usr/bin/python3 scripts/report.py MODEL.h5 DIR [--top N]
+
+Sections (HTML ids): summary, choosing-k, segments, rules, comparison. A section whose group is
+missing from the model (a partial model: fpgrowth only, say) says so instead. Tables show the top
+N rows (rules by lift); the CSV files hold everything, so k = 50 and 1e5 rules still open fast.
+Colours: one per segment (tab10, tab20 beyond 10 segments, a sampled colormap beyond 20), the same
+in every plot.
+"""
+import argparse
+import base64
+import csv
+import html
+import io
+import math
+import os
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+# Words for a segment's description: (low, high) relative to the population, per feature.
+WORDS = {
+    "recency_days": ("recent", "lapsed"),
+    "frequency": ("infrequent", "frequent"),
+    "monetary": ("low spend", "high spend"),
+    "avg_basket_value": ("small baskets", "large baskets"),
+    "avg_items_per_basket": ("few items per basket", "many items per basket"),
+    "tenure_days": ("new", "long-standing"),
+    "distinct_items": ("narrow range", "broad range"),
+    "return_rate": ("few returns", "many returns"),
+    "mean_days_between_purchases": ("short gaps between purchases", "long gaps between purchases"),
+}
+UNITS = {
+    "recency_days": "days", "tenure_days": "days", "mean_days_between_purchases": "days", "frequency": "baskets",
+    "monetary": "currency", "avg_basket_value": "currency per basket", "avg_items_per_basket": "items per basket",
+    "distinct_items": "items", "return_rate": "share of lines",
+}
+
+
+def text(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "S":
+        return [v.decode("utf-8", "replace") for v in value]
+    return value
+
+
+def number(value, digits=2):
+    """Thousands separators for counts, fixed decimals otherwise."""
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞"
+    return f"{value:,.{digits}f}"
+
+
+def escape(value):
+    return html.escape(str(value))
+
+
+def segment_colours(k):
+    if k <= 10:
+        cmap = plt.get_cmap("tab10")
+        return [cmap(i) for i in range(k)]
+    if k <= 20:
+        cmap = plt.get_cmap("tab20")
+        return [cmap(i) for i in range(k)]
+    cmap = plt.get_cmap("gist_ncar")
+    return [cmap(0.05 + 0.9 * i / (k - 1)) for i in range(k)]
+
+
+def figure_html(figure, alt):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{escape(alt)}</figcaption></figure>'
+
+
+def table_html(header, rows, classes=""):
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f'<div class="scroll"><table class="{classes}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+class Report:
+    def __init__(self, model_path, out, top):
+        self.path = model_path
+        self.out = out
+        self.top = top
+        self.model = h5py.File(model_path, "r")
+        self.sections = []
+        self.k = int(self.model["kmeans"].attrs["k"]) if "kmeans" in self.model else 0
+        self.colours = segment_colours(max(self.k, 1))
+        self.descriptions = []
+
+    def csv_link(self, name, header, rows, label):
+        write_csv(os.path.join(self.out, name), header, rows)
+        return f'<p class="csv"><a href="{escape(name)}">{escape(label)}</a> ({number(len(rows))} rows, CSV)</p>'
+
+    # ---------------------------------------------------------------- run summary
+    def summary(self):
+        m = self.model
+        parts = []
+        rows = [("model", escape(self.path))]
+        if "run" in m:
+            run = m["run"].attrs
+            rows += [("command", escape(f"mpiseg {text(run['command'])}")),
+                     ("mpiseg", escape(f"{text(run['tool_version'])} (git {text(run['git_revision'])})")),
+                     ("job file", escape(text(run["job_file"]))),
+                     ("ranks", number(int(run["rank_count"]))),
+                     ("host", escape(text(run["host"]))),
+                     ("started / finished (UTC)", escape(f"{text(run['started'])} / {text(run['finished'])}")),
+                     ("wall time", f"{float(run['wall_seconds']):.1f} s")]
+            if "data_first_timestamp" in run:
+                rows.append(("data period", escape(f"{text(run['data_first_timestamp'])} to {text(run['data_last_timestamp'])}")))
+            if "inputs" in m["run"]:
+                for path, size in zip(text(m["run/inputs/path"][:]), m["run/inputs/size"][:]):
+                    rows.append(("input", escape(f"{path} ({int(size):,} bytes)")))
+        if "features" in m:
+            f = m["features"].attrs
+            rows += [("customers", f'<span id="customers">{number(int(f["customers"]))}</span>'),
+                     ("customers without a purchase (excluded)", number(int(f["excluded_no_purchase"]))),
+                     ("reference date", escape(text(f["reference_date"])))]
+        if "fpgrowth" in m:
+            rows.append(("baskets", f'<span id="baskets">{number(int(m["fpgrowth"].attrs["baskets"]))}</span>'))
+        parts.append(table_html(["", ""], rows, "keyvalue"))
+        if "run" in m and "accounting" in m["run"]:
+            a = m["run/accounting"]
+            attrs = a.attrs
+            read, accepted, rejected = int(attrs["lines_read"]), int(attrs["accepted"]), int(attrs["rejected"])
+            parts.append("<h3>Line items</h3>")
+            parts.append(table_html(["lines read", "header", "blank", "accepted", "rejected", "of which malformed"],
+                                    [[f'<span id="lines-read">{number(read)}</span>', number(int(attrs["header"])),
+                                      number(int(attrs["blank"])), f'<span id="accepted">{number(accepted)}</span>',
+                                      f'<span id="rejected">{number(rejected)}</span>', number(int(attrs["malformed"]))]]))
+            reasons = [(r, int(c), bool(x)) for r, c, x in zip(text(a["reason"][:]), a["count"][:], a["malformed"][:]) if c]
+            if reasons:
+                parts.append(table_html(["rejected because", "lines", "kind"],
+                                        [[escape(r), number(c), "malformed" if x else "policy"] for r, c, x in reasons]))
+            parts.append(f"<p>Accepted lines flagged: {number(int(attrs['cancellation_lines']))} cancellations, "
+                         f"{number(int(attrs['return_lines']))} returns, {number(int(attrs['duplicate_lines']))} exact repeats.</p>")
+        if "run" in m:
+            settings = text(m["run"].attrs["effective_settings"])
+            parts.append(f"<details><summary>Effective settings</summary><pre>{escape(settings)}</pre></details>")
+        self.sections.append(("summary", "Run summary", "".join(parts)))
+
+    # ---------------------------------------------------------------- choosing k
+    def choosing_k(self):
+        m = self.model
+        if "kmeans" not in m:
+            self.sections.append(("choosing-k", "Choosing k", "<p>This model has no segments (/kmeans is absent).</p>"))
+            return
+        sweep = m["kmeans/sweep"]
+        ks = sweep["k"][:]
+        chosen = int(sweep.attrs["chosen_k"])
+        metrics = [("inertia", "inertia (sum of squared distances)", "lower is better; look for the elbow"),
+                   ("silhouette", "silhouette", "higher is better"),
+                   ("calinski_harabasz", "Calinski-Harabasz index", "higher is better"),
+                   ("davies_bouldin", "Davies-Bouldin index", "lower is better")]
+        if text(m["kmeans"].attrs["init"]) == "previous_model":
+            how = "taken from the previous model (K-means started from its centroids)"
+        elif len(ks) > 1:
+            how = f"by {escape(text(m['kmeans'].attrs['selection']))} (ties go to the smaller k)"
+        else:
+            how = "as configured"
+        parts = [f'<p>Chosen: <b id="chosen-k">k = {chosen}</b> {how}.</p>']
+        if len(ks) > 1:
+            figure, axes = plt.subplots(2, 2, figsize=(10, 7))
+            for axis, (name, label, hint) in zip(axes.flat, metrics):
+                values = sweep[name][:]
+                axis.plot(ks, values, marker="o", color="#444444")
+                at = np.where(ks == chosen)[0]
+                if len(at):
+                    axis.plot([chosen], [values[at[0]]], marker="o", markersize=12, markerfacecolor="none",
+                              markeredgecolor="#d62728", markeredgewidth=2, label=f"chosen k = {chosen}")
+                    axis.axvline(chosen, color="#d62728", linestyle=":", linewidth=1)
+                axis.set_title(f"{label} ({hint})", fontsize=10)
+                axis.set_xlabel("k (number of segments)")
+                axis.set_ylabel(label)
+                axis.set_xticks(ks)
+                axis.legend(loc="best", fontsize=8)
+            figure.tight_layout()
+            parts.append(figure_html(figure, "Quality of the segmentation against k"))
+        rows = [[number(int(k)), number(float(sweep["inertia"][i]), 1), number(float(sweep["silhouette"][i]), 4),
+                 number(float(sweep["calinski_harabasz"][i]), 1), number(float(sweep["davies_bouldin"][i]), 4),
+                 number(int(sweep["iterations"][i])), escape(text(sweep["converged_reason"][i]))]
+                for i, k in enumerate(ks)]
+        parts.append(table_html(["k", "inertia", "silhouette", "Calinski-Harabasz", "Davies-Bouldin", "iterations", "stopped by"], rows))
+        self.sections.append(("choosing-k", "Choosing k", "".join(parts)))
+
+    # ---------------------------------------------------------------- segments
+    def describe_segments(self, names, scaled):
+        descriptions = []
+        for s in range(self.k):
+            words = []
+            order = np.argsort(-np.abs(scaled[s]))
+            for j in order:
+                if names[j] in WORDS and abs(scaled[s, j]) >= 0.5:
+                    words.append(WORDS[names[j]][1 if scaled[s, j] > 0 else 0])
+                if len(words) == 3:
+                    break
+            descriptions.append(", ".join(words) if words else "close to the average customer")
+        return descriptions
+
+    def segments(self):
+        m = self.model
+        if "kmeans" not in m:
+            self.sections.append(("segments", "Segments", "<p>This model has no segments.</p>"))
+            return
+        km = m["kmeans"]
+        k = self.k
+        names = text(km["feature_names"][:])
+        sizes = km["sizes"][:]
+        scaled = km["centroids_scaled"][:]
+        self.descriptions = self.describe_segments(names, scaled)
+        has_profile = "profile" in km
+        revenue = km["profile/revenue_share"][:] if has_profile else np.full(k, np.nan)
+        median = km["profile/median"][:] if has_profile else km["centroids"][:] if "centroids" in km else scaled
+        parts = [f"<p>{k} segments of {number(int(sizes.sum()))} customers. Numbering: "
+                 f"{escape(text(km.attrs['segment_order']))}. Profile values are medians in original units"
+                 f"{'' if has_profile else ' (this model has no /kmeans/profile: centroids shown)'}.</p>"]
+
+        # Sizes: customers and share of revenue side by side.
+        figure, axes = plt.subplots(1, 2, figsize=(11, max(2.5, 0.32 * k + 1)), sharey=True)
+        positions = np.arange(k)
+        axes[0].barh(positions, sizes, color=self.colours)
+        axes[0].set_xlabel("customers")
+        axes[0].set_title("Segment size")
+        axes[1].barh(positions, 100 * np.nan_to_num(revenue), color=self.colours)
+        axes[1].set_xlabel("share of revenue (monetary) [%]")
+        axes[1].set_title("Share of revenue")
+        axes[0].set_yticks(positions, [f"segment {s}" for s in range(k)])
+        axes[0].invert_yaxis()
+        figure.tight_layout()
+        parts.append(figure_html(figure, "Segment sizes and their share of revenue"))
+
+        header = ["segment", "description", "customers", "share", "revenue share"] + [f"median {n}" for n in names]
+        rows, full = [], []
+        total = max(int(sizes.sum()), 1)
+        for s in range(k):
+            swatch = f'<span class="swatch" style="background:{matplotlib.colors.to_hex(self.colours[s])}"></span>'
+            values = [number(float(v)) for v in median[s]]
+            rows.append([f'{swatch}<span class="segment-id">{s}</span>', escape(self.descriptions[s]),
+                         f'<span class="segment-size">{number(int(sizes[s]))}</span>', f"{100 * sizes[s] / total:.1f}%",
+                         "–" if math.isnan(revenue[s]) else f"{100 * revenue[s]:.1f}%"] + values)
+            full.append([s, self.descriptions[s], int(sizes[s]), sizes[s] / total, revenue[s]] + [float(v) for v in median[s]])
+        shown = rows[:self.top]
+        parts.append(table_html(header, shown, "profile"))
+        parts.append(self.csv_link("segments.csv", header, full, "All segments with their profiles"))
+
+        # Standardized centroids.
+        figure, axis = plt.subplots(figsize=(max(6, 1.1 * len(names) + 2), max(2.5, 0.35 * k + 1)))
+        limit = max(1.0, float(np.nanmax(np.abs(scaled))))
+        image = axis.imshow(scaled, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
+        axis.set_yticks(range(k), [f"segment {s}" for s in range(k)])
+        for tick, colour in zip(axis.get_yticklabels(), self.colours):
+            tick.set_color(colour)
+        if k * len(names) <= 200:
+            for s in range(k):
+                for j in range(len(names)):
+                    axis.text(j, s, f"{scaled[s, j]:.1f}", ha="center", va="center", fontsize=8,
+                              color="white" if abs(scaled[s, j]) > 0.6 * limit else "black")
+        axis.set_title("Standardized centroids (the scaled space K-means ran in)")
+        figure.colorbar(image, ax=axis, label="standardized value")
+        figure.tight_layout()
+        parts.append(figure_html(figure, "Heatmap of standardized centroids"))
+
+        # R, F, M per segment from the customers' raw features.
+        if "features" in m and "assignments" in m:
+            fnames = text(m["features/names"][:])
+            wanted = [n for n in ("recency_days", "frequency", "monetary") if n in fnames]
+            if wanted:
+                raw = m["features/raw"]
+                segment = m["assignments/segment"][:]
+                same_order = np.array_equal(m["assignments/customer"][:], m["features/customer"][:])
+                if same_order:
+                    figure, axes = plt.subplots(1, len(wanted), figsize=(max(10, 0.45 * k * len(wanted)), 4.5))
+                    axes = np.atleast_1d(axes)
+                    for axis, name in zip(axes, wanted):
+                        column = raw[:, fnames.index(name)]
+                        groups = [column[segment == s] for s in range(k)]
+                        boxes = axis.boxplot([g if len(g) else [np.nan] for g in groups], patch_artist=True, showfliers=False,
+                                             medianprops={"color": "black"})
+                        for patch, colour in zip(boxes["boxes"], self.colours):
+                            patch.set_facecolor(colour)
+                        if name in ("frequency", "monetary"):
+                            if column.min() <= 0:
+                                axis.set_yscale("symlog", linthresh=10)  # net spend can be 0 or negative
+                            else:
+                                axis.set_yscale("log")
+                        axis.set_title(f"{name} by segment")
+                        axis.set_xlabel("segment")
+                        axis.set_ylabel(f"{name} [{UNITS.get(name, '')}]" + (" (log scale)" if name in ("frequency", "monetary") else ""))
+                        axis.set_xticks(range(1, k + 1), [str(s) for s in range(k)])
+                    figure.tight_layout()
+                    parts.append(figure_html(figure, "Recency, frequency and monetary value per segment (boxes: quartiles; "
+                                                     "whiskers: 1.5 IQR; outliers not drawn)"))
+        self.sections.append(("segments", "Segments", "".join(parts)))
+
+    # ---------------------------------------------------------------- rules
+    def rule_rows(self, group, items, order):
+        r = group["rules"]
+        a_off, a = r["antecedent_offsets"], r["antecedent"]
+        c_off, c = r["consequent_offsets"], r["consequent"]
+        codes, descriptions = items
+
+        def name(ids):
+            return " + ".join(f"{codes[i]} {descriptions[i]}".strip() if descriptions[i] else codes[i] for i in ids)
+
+        a_off, a, c_off, c = a_off[:], a[:], c_off[:], c[:]
+        support, confidence, lift = r["support"][:], r["confidence"][:], r["lift"][:]
+        rows = []
+        for index in map(int, order):
+            rows.append((name(a[a_off[index]:a_off[index + 1]]), name(c[c_off[index]:c_off[index + 1]]), float(support[index]),
+                         float(confidence[index]), float(lift[index])))
+        return rows
+
+    def rules(self):
+        m = self.model
+        if "fpgrowth" not in m:
+            self.sections.append(("rules", "Basket rules", "<p>This model has no basket analysis (/fpgrowth is absent).</p>"))
+            return
+        fp = m["fpgrowth"]
+        items = (text(fp["items/code"][:]), text(fp["items/description"][:]))
+        lift = fp["rules/lift"][:]
+        order = np.lexsort((np.arange(len(lift)), -lift))  # lift descending, then canonical order
+        header = ["if the basket has", "it also has", "support", "confidence", "lift"]
+        parts = [f'<p>{number(int(fp.attrs["baskets"]))} baskets, minimum support {fp.attrs["min_support"]:g}'
+                 f'{" baskets" if int(fp.attrs["min_support_is_count"]) else ""}: <span id="itemset-count">'
+                 f'{number(int(fp.attrs["itemset_count"]))}</span> frequent itemsets, <span id="rule-count">'
+                 f'{number(len(lift))}</span> rules.</p>']
+        top = self.rule_rows(fp, items, order[:self.top])
+        parts.append(f"<h3>Top {len(top)} rules by lift, all baskets</h3>")
+        parts.append(table_html(header, [[escape(a), escape(c), f"{s:.4f}", f"{cf:.2f}", f"{lf:.2f}"] for a, c, s, cf, lf in top], "rules"))
+        every = self.rule_rows(fp, items, order)
+        parts.append(self.csv_link("rules.csv", header, every, "All rules, by lift"))
+        segments = int(fp.attrs["segments"]) if "segments" in fp.attrs else 0
+        if segments:
+            parts.append("<h3>Rules that distinguish each segment</h3><p>The segment's rules whose lift differs most from the "
+                         "same rule over all baskets (population lift – when the itemset is not frequent over all baskets).</p>")
+            all_rows = []
+            for s in range(segments):
+                group = fp[f"segment_{s}"]
+                chosen = group["distinctive/rule"][:]
+                population = group["distinctive/population_lift"][:]
+                rows = self.rule_rows(group, items, chosen)
+                label = f"segment {s}" + (f": {self.descriptions[s]}" if s < len(self.descriptions) else "")
+                colour = matplotlib.colors.to_hex(self.colours[s % len(self.colours)])
+                body = [[escape(a), escape(c), f"{sp:.4f}", f"{cf:.2f}", f"{lf:.2f}", number(float(p))]
+                        for (a, c, sp, cf, lf), p in zip(rows[:5], population[:5])]
+                if s < self.top:
+                    parts.append(f'<h4 class="segment-rules"><span class="swatch" style="background:{colour}"></span>{escape(label)} '
+                                 f"({number(int(group.attrs['baskets']))} baskets, {number(int(group['rules'].attrs['rule_count']))} rules)</h4>")
+                    parts.append(table_html(header + ["population lift"], body, "rules") if body else "<p>No rules.</p>")
+                all_rows += [[s, a, c, sp, cf, lf, float(p)] for (a, c, sp, cf, lf), p in zip(rows, population)]
+            parts.append(self.csv_link("segment_rules.csv", ["segment"] + header + ["population lift"], all_rows,
+                                       "Distinctive rules of every segment"))
+        self.sections.append(("rules", "Basket rules", "".join(parts)))
+
+    # ---------------------------------------------------------------- comparison
+    def comparison(self):
+        m = self.model
+        if "compare" not in m:
+            self.sections.append(("comparison", "Against the previous run",
+                                  "<p>No previous model: set [run] previous_model to compare with last period's run.</p>"))
+            return
+        c = m["compare"]
+        previous = c["previous_segment"][:]
+        drift = c["drift"][:]
+        migration = c["migration"][:]
+        old_k, new_k = migration.shape
+        parts = [f"<p>Previous model: {escape(text(c.attrs['previous_model']))}. {number(int(c.attrs['common_customers']))} "
+                 f"customers in both runs, {number(int(c.attrs['previous_only']))} only before, {number(int(c.attrs['new_only']))} "
+                 f'only now; adjusted Rand index <b id="adjusted-rand">{float(c.attrs["adjusted_rand"]):.4f}</b>.</p>']
+        rows = [[str(s), "new" if previous[s] < 0 else str(previous[s]), number(float(drift[s]), 4)] for s in range(new_k)]
+        parts.append(table_html(["segment", "matched previous segment", "centroid drift (scaled space)"], rows))
+        figure, axes = plt.subplots(1, 2, figsize=(12, max(3.5, 0.4 * max(old_k, new_k) + 1.5)),
+                                    gridspec_kw={"width_ratios": [3, 2]})
+        shares = migration / np.maximum(migration.sum(axis=1, keepdims=True), 1)
+        image = axes[0].imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        axes[0].set_xlabel("segment now")
+        axes[0].set_ylabel("segment in the previous run")
+        axes[0].set_xticks(range(new_k))
+        axes[0].set_yticks(range(old_k))
+        axes[0].set_title("Migration: share of each previous segment's customers")
+        if old_k * new_k <= 225:
+            for o in range(old_k):
+                for n in range(new_k):
+                    axes[0].text(n, o, f"{int(migration[o, n]):,}", ha="center", va="center", fontsize=7,
+                                 color="white" if shares[o, n] > 0.6 else "black")
+        figure.colorbar(image, ax=axes[0], label="share of the previous segment")
+        axes[1].bar(range(new_k), np.nan_to_num(drift), color=segment_colours(new_k))
+        axes[1].set_xlabel("segment now")
+        axes[1].set_ylabel("centroid drift (scaled units)")
+        axes[1].set_title("Drift per segment")
+        axes[1].set_xticks(range(new_k))
+        figure.tight_layout()
+        parts.append(figure_html(figure, "Migration matrix and drift against the previous run"))
+        self.sections.append(("comparison", "Against the previous run", "".join(parts)))
+
+    def write(self):
+        os.makedirs(self.out, exist_ok=True)
+        self.summary()
+        self.choosing_k()
+        self.segments()
+        self.rules()
+        self.comparison()
+        navigation = " · ".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title, _ in self.sections)
+        body = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{content}</section>' for sid, title, content in self.sections)
+        page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>mpiseg report: {escape(os.path.basename(self.path))}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }}
+table {{ border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
+th {{ background: #f4f4f4; }}
+table.keyvalue td:first-child {{ color: #555; }}
+figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }} figcaption {{ color: #555; font-size: 0.85em; }}
+.swatch {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em; vertical-align: middle; border-radius: 2px; }}
+table.profile td:nth-child(2) {{ min-width: 14em; }}
+div.scroll {{ overflow-x: auto; }}
+nav {{ margin-bottom: 1.5em; }} pre {{ background: #f8f8f8; padding: 1em; overflow-x: auto; }}
+</style></head>
+<body><h1>Customer segmentation report</h1><nav>{navigation}</nav>{body}
+<footer><p>Generated by mpiseg (scripts/report.py) from {escape(self.path)}.</p></footer></body></html>
+"""
+        index = os.path.join(self.out, "index.html")
+        with open(index, "w", encoding="utf-8") as f:
+            f.write(page)
+        return index
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("out")
+    parser.add_argument("--top", type=int, default=20, help="rows shown per table (the CSV files hold all)")
+    arguments = parser.parse_args()
+    try:
+        report = Report(arguments.model, arguments.out, arguments.top)
+    except OSError as error:
+        sys.exit(f"report: cannot read '{arguments.model}': {error}")
+    if text(report.model.attrs.get("schema", b"")) != "mpiseg-model":
+        sys.exit(f"report: '{arguments.model}' is not an mpiseg model")
+    print(report.write())
+
+
+if __name__ == "__main__":
+    main()
