@@ -9,6 +9,7 @@
 
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/hash.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
@@ -42,24 +43,45 @@ void append_transaction(std::vector<std::uint32_t>& out, std::span<const std::ui
   out.insert(out.end(), items.begin(), items.end());
 }
 
-/// Identical prefixes merged into one weighted transaction each, serialised.
+/// Identical prefixes merged into one weighted transaction each, serialised in lexicographic
+/// order (the miner's sorted insertion relies on it). Duplicates are merged by hashing first, so
+/// the sort only sees distinct prefixes: repeated baskets are common in retail data.
 void merge_prefixes(const WeightedTransactions& prefixes, std::vector<std::uint32_t>& out) {
-  std::vector<std::uint32_t> order(prefixes.size());
-  std::iota(order.begin(), order.end(), 0u);
   auto view = [&](std::uint32_t t) {
     return std::span(prefixes.items).subspan(prefixes.offsets[t], prefixes.offsets[t + 1] - prefixes.offsets[t]);
   };
+  auto hash_of = [&](std::uint32_t t) {
+    const auto items = view(t);
+    return hash_bytes(std::string_view(reinterpret_cast<const char*>(items.data()), items.size_bytes()), 31);
+  };
+  // Open addressing over distinct prefixes: slot -> index into `distinct`.
+  std::size_t capacity = 64;
+  while (capacity < 2 * prefixes.size()) capacity *= 2;
+  constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+  std::vector<std::uint32_t> slots(capacity, kEmpty);
+  std::vector<std::uint64_t> slot_hash(capacity);
+  std::vector<std::uint32_t> distinct;
+  std::vector<std::uint64_t> weight;
+  for (std::uint32_t t = 0; t < prefixes.size(); ++t) {
+    const std::uint64_t hash = hash_of(t);
+    std::size_t at = hash & (capacity - 1);
+    for (; slots[at] != kEmpty; at = (at + 1) & (capacity - 1))
+      if (slot_hash[at] == hash && std::ranges::equal(view(distinct[slots[at]]), view(t))) break;
+    if (slots[at] == kEmpty) {
+      slots[at] = static_cast<std::uint32_t>(distinct.size());
+      slot_hash[at] = hash;
+      distinct.push_back(t);
+      weight.push_back(0);
+    }
+    weight[slots[at]] += prefixes.weights[t];
+  }
+  std::vector<std::uint32_t> order(distinct.size());
+  std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    const auto x = view(a), y = view(b);
+    const auto x = view(distinct[a]), y = view(distinct[b]);
     return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
   });
-  for (std::size_t i = 0; i < order.size();) {
-    std::uint64_t weight = 0;
-    std::size_t j = i;
-    while (j < order.size() && std::ranges::equal(view(order[j]), view(order[i]))) weight += prefixes.weights[order[j++]];
-    append_transaction(out, view(order[i]), weight);
-    i = j;
-  }
+  for (const std::uint32_t d : order) append_transaction(out, view(distinct[d]), weight[d]);
 }
 
 /// Exchanges variable-length records (u32 words) to their owners; returns what arrives.
@@ -208,8 +230,11 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
   for (std::size_t s = result.suffix_begin.size() - 1; s-- > 0;)
     result.suffix_begin[s] = std::min(result.suffix_begin[s], result.suffix_begin[s + 1]);
 
-  log::info("fpgrowth: {} baskets, min support {} baskets, {} frequent items, {} itemsets{}; mining {:.2f} s, total {:.2f} s",
-            result.baskets, result.min_count, f, result.total, stored ? " (from the checkpoint)" : "", result.mining_seconds, watch.seconds());
+  const std::uint64_t exchanged = comm.allreduce(result.exchanged_bytes, comm::ReduceOp::sum);
+  log::info("fpgrowth: {} baskets, min support {} baskets, {} frequent items, {} itemsets{}; mining {:.2f} s, total {:.2f} s; "
+            "{:.1f} MB of prefixes exchanged",
+            result.baskets, result.min_count, f, result.total, stored ? " (from the checkpoint)" : "", result.mining_seconds,
+            watch.seconds(), exchanged / 1e6);
   return result;
 }
 

@@ -86,11 +86,28 @@ bool text_less(DictionaryOrder order, const std::string& a, const std::string& b
 }  // namespace
 
 std::uint32_t LocalDictionary::intern(std::string_view text) {
-  if (auto found = index_.find(text); found != index_.end()) return found->second;
+  const std::uint64_t hash = hash_bytes(text, 17);
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t at = hash & mask;
+  for (; slots_[at].id != kEmptySlot; at = (at + 1) & mask)
+    if (slots_[at].hash == hash && entries_[slots_[at].id].text == text) return slots_[at].id;
   const auto id = static_cast<std::uint32_t>(entries_.size());
   entries_.push_back(Entry{std::string(text), {}, kNoPosition, {}, kNoPosition, std::numeric_limits<std::uint32_t>::max()});
-  index_.emplace(std::string(text), id);
+  slots_[at] = Slot{hash, id};
+  if (2 * entries_.size() > slots_.size()) grow();
   return id;
+}
+
+void LocalDictionary::grow() {
+  std::vector<Slot> old(slots_.size() * 2);
+  old.swap(slots_);
+  const std::size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.id == kEmptySlot) continue;
+    std::size_t at = slot.hash & mask;
+    while (slots_[at].id != kEmptySlot) at = (at + 1) & mask;
+    slots_[at] = slot;
+  }
 }
 
 void LocalDictionary::note_description(std::uint32_t id, std::string_view text, std::uint64_t position) {

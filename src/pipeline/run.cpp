@@ -50,6 +50,35 @@ Stages parse_stages(const JobConfig& job) {
   return stages;
 }
 
+/// The cost of one stage, logged when it ends: wall time (slowest rank), time inside collectives
+/// (waiting for other ranks included; the slowest rank's and the mean), bytes sent between ranks
+/// (all ranks), peak memory (largest rank). scripts/bench reads these lines.
+class StageReport {
+ public:
+  StageReport(std::string name, comm::Communicator& comm) : name_(std::move(name)), comm_(comm), start_(comm.traffic()) {}
+
+  void finish() {
+    const comm::Traffic& now = comm_.traffic();
+    const double collective = now.seconds - start_.seconds;
+    const std::uint64_t sent = now.bytes_sent - start_.bytes_sent;
+    const double wall = comm_.allreduce(watch_.seconds(), comm::ReduceOp::max);
+    const double collective_max = comm_.allreduce(collective, comm::ReduceOp::max);
+    const double collective_mean = comm_.allreduce(collective, comm::ReduceOp::sum) / comm_.size();
+    const std::uint64_t sent_total = comm_.allreduce(sent, comm::ReduceOp::sum);
+    const std::uint64_t peak = comm_.allreduce(peak_rss_bytes(), comm::ReduceOp::max);
+    log::info("stage {}: {:.3f} s; in collectives {:.3f} s max, {:.3f} s mean over ranks ({:.1f}% of the stage); {:.1f} MB sent "
+              "between ranks; peak memory {:.0f} MB (largest rank)",
+              name_, wall, collective_max, collective_mean, wall > 0 ? 100.0 * collective_mean / wall : 0.0, sent_total / 1e6,
+              peak / 1e6);
+  }
+
+ private:
+  std::string name_;
+  comm::Communicator& comm_;
+  comm::Traffic start_;
+  Stopwatch watch_;
+};
+
 /// One mining task, read back from the checkpoint when an earlier session finished it.
 fpgrowth::FrequentItemsets mine_task(const std::string& task, const fpgrowth::FpSettings& settings, const fpgrowth::Baskets& baskets,
                                      std::size_t n_items, RunCheckpoint& checkpoint, comm::Communicator& comm) {
@@ -208,7 +237,9 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     table = std::move(points.features);
     have_features = true;
   } else {
+    StageReport ingest_stage("ingest", comm);
     transactions = load_transactions(job, summary.model, comm);
+    ingest_stage.finish();
     have_transactions = true;
     record.inputs = transactions.inputs;
     record.accounting = transactions.accounting;
@@ -216,8 +247,10 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     model::record_period(record, transactions, comm);
     if (stages.features || stages.kmeans) {
       if (transactions.from_basket_file) throw ConfigError("[run] stages: features and kmeans need line items; the input is a basket file");
+      StageReport features_stage("features", comm);
       table = features::build_features(features::FeatureSettings::from_job(job), transactions, comm);
       have_features = true;
+      features_stage.finish();
     }
   }
 
@@ -241,6 +274,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
       kmeans_settings.n_init = 1;
       log::info("run: previous model {}: k = {}, K-means starts from its centroids", previous_path, previous->k);
     }
+    StageReport kmeans_stage("kmeans", comm);
     const kmeans::Points points{table.scaled, table.rows(), table.cols(), table.customer, {}};
     checkpoint.set_points(table.customer);
     segments = kmeans::fit(kmeans_settings, points, comm, &checkpoint);
@@ -251,6 +285,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     if (previous) comparison = follow_previous_model(segments, *previous, space, table, comm);
     summary.k = segments.sweep[segments.chosen].k;
     profiles = segment_profiles(table, segments.best.labels, static_cast<std::size_t>(summary.k), comm);
+    kmeans_stage.finish();
   }
   summary.customers = have_features ? table.customers : 0;
 
@@ -262,6 +297,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   std::vector<fpgrowth::RuleTable> segment_rules;
   std::vector<fpgrowth::DistinctiveRules> segment_distinctive;
   if (stages.fpgrowth) {
+    StageReport fpgrowth_stage("fpgrowth", comm);
     fp_settings = fpgrowth::FpSettings::from_job(job);
     const fpgrowth::Baskets baskets = fpgrowth::build_baskets(transactions);
     itemsets = mine_task("all", fp_settings, baskets, transactions.items.size(), checkpoint, comm);
@@ -289,9 +325,11 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
         segment_distinctive.push_back(fpgrowth::distinctive_rules(segment_rules.back(), itemsets, fp_settings.distinctive_rules, comm));
       }
     }
+    fpgrowth_stage.finish();
   }
 
   // 4. The model file, complete or not at all.
+  StageReport write_stage("write", comm);
   h5::File file = model::create_model_file(summary.model, comm);
   h5::Group root = file.root();
   if (have_features) features::write_features(root, table);
@@ -328,6 +366,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   record.wall_seconds = watch.seconds();
   model::write_run(root, record, comm);
   file.commit();
+  write_stage.finish();
   checkpoint.remove();
   log::info("run: model {} written", summary.model.string());
   return summary;

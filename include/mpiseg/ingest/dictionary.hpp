@@ -39,12 +39,17 @@ class LocalDictionary {
   std::size_t size() const noexcept { return entries_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept { return hash_bytes(text, 17); }
+  // Open addressing (linear probing, power-of-two size, at most half full): one probe touches a
+  // flat slot with the hash and the id, and compares text only on a full hash match. Interning
+  // runs once per field per line item, so it is on the parse's critical path.
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t id = kEmptySlot;
   };
+  static constexpr std::uint32_t kEmptySlot = std::numeric_limits<std::uint32_t>::max();
+  void grow();
   std::vector<Entry> entries_;
-  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> index_;
+  std::vector<Slot> slots_ = std::vector<Slot>(64);
 };
 
 /// How global ids are ordered: by bytes, or (integer item files) numerically.
