@@ -150,20 +150,26 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
   h5::write_replicated(group, "count", counts);
   h5::write_replicated(group, "malformed", malformed);
 
-  h5::Group inputs = root.create_group("inputs");
+  write_input_files(root, result.inputs);
+  file.commit();
+  log::info("ingest: store {} written in {:.2f} s", path.string(), watch.seconds());
+}
+
+void write_input_files(h5::Group& parent, const std::vector<InputFileInfo>& inputs) {
+  h5::Group group = parent.create_group("inputs");
   std::vector<std::string> paths;
   std::vector<std::uint64_t> sizes;
   std::vector<std::int64_t> modified;
-  for (const InputFileInfo& input : result.inputs) {
+  for (const InputFileInfo& input : inputs) {
     paths.push_back(input.path);
     sizes.push_back(input.size);
     modified.push_back(input.modified);
   }
-  h5::write_strings(inputs, "path", paths);
-  h5::write_replicated(inputs, "size", sizes);
-  h5::write_replicated(inputs, "modified", modified);
-  file.commit();
-  log::info("ingest: store {} written in {:.2f} s", path.string(), watch.seconds());
+  h5::write_strings(group, "path", paths);
+  h5::write_replicated(group, "size", sizes);
+  h5::write_replicated(group, "modified", modified);
+  group.write_dataset_attribute("size", "units", "bytes");
+  group.write_dataset_attribute("modified", "units", "seconds since 1970-01-01 UTC");
 }
 
 IngestResult read_store(const std::filesystem::path& path, comm::Communicator& comm) {

@@ -10,6 +10,7 @@
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/version.hpp"
+#include "mpiseg/ingest/store.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 
 namespace mpiseg::model {
@@ -112,22 +113,7 @@ void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& com
     run.write_attribute("data_first_timestamp", format_timestamp(record.first_timestamp));
     run.write_attribute("data_last_timestamp", format_timestamp(record.last_timestamp));
   }
-  if (!record.inputs.empty()) {
-    h5::Group inputs = run.create_group("inputs");
-    std::vector<std::string> paths;
-    std::vector<std::uint64_t> sizes;
-    std::vector<std::int64_t> modified;
-    for (const auto& input : record.inputs) {
-      paths.push_back(input.path);
-      sizes.push_back(input.size);
-      modified.push_back(input.modified);
-    }
-    h5::write_strings(inputs, "path", paths);
-    h5::write_replicated(inputs, "size", sizes);
-    h5::write_replicated(inputs, "modified", modified);
-    inputs.write_dataset_attribute("size", "units", "bytes");
-    inputs.write_dataset_attribute("modified", "units", "seconds since 1970-01-01 UTC");
-  }
+  if (!record.inputs.empty()) ingest::write_input_files(run, record.inputs);
   if (record.has_accounting) {
     const ingest::Accounting& a = record.accounting;
     h5::Group accounting = run.create_group("accounting");

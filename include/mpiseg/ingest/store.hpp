@@ -20,6 +20,7 @@
 
 #include "mpiseg/comm/communicator.hpp"
 #include "mpiseg/ingest/ingest.hpp"
+#include "mpiseg/io/h5/h5.hpp"
 
 namespace mpiseg::ingest {
 
@@ -33,5 +34,9 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
 /// Collective. Reads a store written at any rank count; rows come back partitioned as after
 /// read_input() (customer ranges in rank order, sorted).
 IngestResult read_store(const std::filesystem::path& path, comm::Communicator& comm);
+
+/// Collective. `parent/inputs`: path, size (bytes) and modification time of each input file, as
+/// the store and the model's /run record them.
+void write_input_files(h5::Group& parent, const std::vector<InputFileInfo>& inputs);
 
 }  // namespace mpiseg::ingest
