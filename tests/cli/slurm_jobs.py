@@ -103,6 +103,7 @@ model = "{values['model']}"
     return path
 
 
+before = set(os.listdir(source))
 test.run(2, "generate", sets=["generate.customers=1500", "generate.line_items=200000", f"generate.output={test.path('items.csv')}",
                               "generate.truth="])
 
@@ -205,5 +206,8 @@ if following:
     with h5py.File(newest, "r") as f:
         test.check("compare" in f and float(f["compare"].attrs["adjusted_rand"]) == 1.0,
                    "the second run used the first as previous_model (/compare, same data: ARI 1)")
+
+stray = sorted(set(os.listdir(source)) - before)
+test.check(not stray, f"the jobs wrote nothing into the checkout (new: {stray})")
 
 test.finish()
