@@ -60,8 +60,13 @@ def machine():
 
 
 def commit():
+    """The commit measured; "-dirty" when source files differ from it (the results files this
+    script writes, README.md and results/, do not count)."""
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                  ":(exclude)README.md", ":(exclude)scripts/bench/results"], capture_output=True, text=True).stdout.strip()
+        return head + ("-dirty" if changed else "") if head else "unknown"
     except OSError:
         return "unknown"
 
