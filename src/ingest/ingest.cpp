@@ -349,10 +349,7 @@ class RecordParser {
       if (settings_.basket_items == BasketItems::integer) {
         const auto value = parse_numeric_key(token);
         if (!value || token.find('.') != std::string_view::npos) return reject(RejectReason::bad_item, record);
-        // Integer items are interned by value; the text is made once per distinct item.
-        auto [found, inserted] = integer_items_.try_emplace(*value, 0);
-        if (inserted) found->second = items_.intern(std::to_string(*value));
-        item_ids_.push_back(found->second);
+        item_ids_.push_back(integer_item(*value));
       } else if (settings_.encoding == Encoding::latin1) {
         std::string converted;
         append_latin1_as_utf8(token, converted);
@@ -377,6 +374,23 @@ class RecordParser {
     accounting_.item_occurrences += item_ids_.size();
   }
 
+  // Integer items are interned by value; the text is made once per distinct item. FIMI item ids
+  // are small, so a direct table answers almost every lookup without hashing.
+  std::uint32_t integer_item(std::uint64_t value) {
+    static constexpr std::uint64_t kDirectLimit = std::uint64_t{1} << 20;
+    static constexpr std::uint32_t kUnseen = ~std::uint32_t{0};
+    if (value < kDirectLimit) {
+      if (value >= direct_integer_items_.size())
+        direct_integer_items_.resize(std::max<std::size_t>(static_cast<std::size_t>(value) + 1, 2 * direct_integer_items_.size()), kUnseen);
+      std::uint32_t& id = direct_integer_items_[static_cast<std::size_t>(value)];
+      if (id == kUnseen) id = items_.intern(std::to_string(value));
+      return id;
+    }
+    auto [found, inserted] = integer_items_.try_emplace(value, 0);
+    if (inserted) found->second = items_.intern(std::to_string(value));
+    return found->second;
+  }
+
   const InputSettings& settings_;
   const IngestPolicy& policy_;
   bool basket_file_;
@@ -394,6 +408,7 @@ class RecordParser {
   std::vector<std::string_view> tokens_;
   std::vector<std::string> canonical_;
   std::vector<std::uint32_t> item_ids_;
+  std::vector<std::uint32_t> direct_integer_items_;
   std::unordered_map<std::uint64_t, std::uint32_t> integer_items_;
   std::string scratch_, item_storage_, customer_storage_, basket_storage_, description_storage_, country_storage_,
       category_storage_;
@@ -442,9 +457,12 @@ CustomerNames route_names(const CustomerNames& local, const comm::KeyRangePartit
   return names;
 }
 
+// Parsing reserves from an estimate of the rows per byte. An estimate that overshot by less than
+// a quarter is kept: copying every column to return the slack would cost a full extra pass and
+// the page faults of a second copy, at the moment memory peaks.
 template <class T>
 void shrink(std::vector<T>& column) {
-  column.shrink_to_fit();
+  if (column.capacity() - column.size() > column.size() / 4) column.shrink_to_fit();
 }
 
 void shrink_columns(LineItems& rows) {
