@@ -61,7 +61,10 @@ def machine():
 
 def commit():
     """The commit measured; "-dirty" when source files differ from it (the results files this
-    script writes, README.md and results/, do not count)."""
+    script writes, README.md and results/, do not count). MPISEG_BENCH_COMMIT names it for a copy
+    of the tree without its git history (a checkout copied to a larger machine)."""
+    if os.environ.get("MPISEG_BENCH_COMMIT"):
+        return os.environ["MPISEG_BENCH_COMMIT"]
     try:
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", ".",
@@ -111,7 +114,8 @@ def generated_csv(lines, name):
     path = WORK / f"{name}.csv"
     if not path.exists():
         WORK.mkdir(parents=True, exist_ok=True)
-        run(mpirun(2, "generate", "--set", f"generate.customers={max(1000, lines // 50)}", "--set", f"generate.line_items={lines}",
+        # The bytes do not depend on the rank count: use the cores there are.
+        run(mpirun(max(2, min(os.cpu_count() or 2, 16)), "generate", "--set", f"generate.customers={max(1000, lines // 50)}", "--set", f"generate.line_items={lines}",
                    "--set", f"generate.output={path}", "--set", "generate.truth="))
     return path
 
@@ -419,6 +423,47 @@ def bench_scaling(mode):
     return rows
 
 
+def bench_scaling_wide(mode):
+    """Strong and weak scaling over 1, 2, 4, ... ranks up to the cores of this machine (one rank
+    per core, no oversubscription): per stage, speedup or efficiency against 1 rank and the share
+    of time in collectives. Needs at least 4 cores; on a smaller machine it reports nothing."""
+    cores = os.cpu_count() or 1
+    if cores < 4:
+        print(f"scaling_wide: skipped, this machine has {cores} cores (needs at least 4)", flush=True)
+        return []
+    rank_counts = [1]
+    while rank_counts[-1] * 2 <= min(cores, 64):
+        rank_counts.append(rank_counts[-1] * 2)
+    widest = rank_counts[-1]
+    per_rank = 500_000 if mode == "quick" else 2_000_000
+    strong_lines = per_rank * 8
+    repeats = 2 if mode == "quick" else 3
+    inputs = {("strong", ranks): generated_csv(strong_lines, f"scaling_{strong_lines}") for ranks in rank_counts}
+    inputs.update({("weak", ranks): generated_csv(per_rank * ranks, f"scaling_{per_rank * ranks}") for ranks in rank_counts})
+    rows = []
+    for kind in ("strong", "weak"):
+        results = {}
+        for ranks in rank_counts:
+            samples = [run_stages(ranks, inputs[(kind, ranks)]) for _ in range(repeats)]
+            results[ranks] = {stage: tuple(statistics.median(s[stage][i] for s in samples) for i in range(3)) for stage in samples[0]}
+        for stage in results[1]:
+            one = results[1][stage]
+            for ranks in rank_counts[1:]:
+                here = results[ranks][stage]
+                figure = one[0] / here[0] if kind == "strong" else one[0] / here[0]
+                rows.append({
+                    "benchmark": f"scaling to {widest} ranks ({kind})",
+                    "case": f"{stage}: {strong_lines:,} lines" if kind == "strong" else f"{stage}: {per_rank:,} lines per rank",
+                    "ranks": ranks, "mpiseg_s": round(here[0], 3), "spread_s": "",
+                    "per_rank": f"{'speedup' if kind == 'strong' else 'efficiency'} {figure:.2f} vs 1 rank; collectives "
+                                f"{100 * here[1] / here[0] if here[0] else 0:.0f}% of the stage; {here[2]:.1f} MB sent",
+                    "reference": "the same stage on 1 rank", "reference_s": round(one[0], 3), "ratio": round(here[0] / one[0], 3),
+                    "timing": f"stage wall time (slowest rank), from mpiseg run's stage lines; one rank per core on {cores} cores"
+                              + ("" if kind == "strong" else "; weak: different inputs, so K-means iteration counts differ"),
+                })
+    return rows
+
+
 PANDAS_SKLEARN_PIPELINE = """
 import sys, time
 start = time.perf_counter()
@@ -535,8 +580,8 @@ class h5py_model:
 
 
 BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "store": bench_store, "features": bench_features,
-              "kmeans": bench_kmeans, "fpgrowth": bench_fpgrowth, "scaling": bench_scaling, "end_to_end": bench_end_to_end,
-              "scale": bench_scale}
+              "kmeans": bench_kmeans, "fpgrowth": bench_fpgrowth, "scaling": bench_scaling, "scaling_wide": bench_scaling_wide,
+              "end_to_end": bench_end_to_end, "scale": bench_scale}
 
 
 def write_readme_table(rows, header):
@@ -570,26 +615,39 @@ def main():
     rows = []
     if args.mode == "table":
         args.benchmarks = []
+    produced = set()
     for name in args.benchmarks:
         print(f"== {name} ({args.mode})", flush=True)
         for row in BENCHMARKS[name](args.mode):
-            row.update({"suite": name, "mode": args.mode, "date": stamp, "commit": commit()})
+            row.update({"suite": name, "mode": args.mode, "date": stamp, "commit": commit(), "machine": machine()})
             print(json.dumps(row), flush=True)
             rows.append(row)
-    # Results of benchmarks not run now are kept from the last run (each row says its mode, date
-    # and commit), so that e.g. `run.sh full scale` adds the 1e8 run to a quick table.
+            produced.add(name)
+    # Results of benchmarks not run now, or unable to run on this machine (scaling_wide needs 4
+    # cores), are kept from the last run: each row says its mode, date, commit and machine, so
+    # that e.g. `run.sh full scale` adds the 1e8 run to a quick table.
     RESULTS.mkdir(exist_ok=True)
     results = RESULTS / "bench.json"
     kept = []
     if results.exists():
-        kept = [row for row in json.loads(results.read_text()).get("rows", [])
-                if row.get("suite") in BENCHMARKS and row["suite"] not in args.benchmarks]
+        previous = json.loads(results.read_text())
+        for row in previous.get("rows", []):
+            if row.get("suite") in BENCHMARKS and row["suite"] not in produced:
+                row.setdefault("machine", previous.get("machine", "unknown machine"))
+                kept.append(row)
     order = list(BENCHMARKS)
     merged = sorted(kept + rows, key=lambda row: order.index(row["suite"]) if row.get("suite") in order else len(order))
-    results.write_text(json.dumps({"date": stamp, "machine": machine(), "commit": commit(), "rows": merged}, indent=2))
+    results.write_text(json.dumps({"date": stamp, "rows": merged}, indent=2))
+    suites_on = {}
+    for row in merged:
+        suites = suites_on.setdefault(row["machine"], [])
+        if row["suite"] not in suites:
+            suites.append(row["suite"])
+    machines = "; ".join(f"{name} ({', '.join(suites)})" if len(suites_on) > 1 else name for name, suites in suites_on.items())
     modes = sorted({f"{row.get('suite')}: {row.get('mode')} ({row.get('date')}, {row.get('commit')})" for row in merged})
-    header = (f"Measured on {machine()}. Per benchmark: mode (date, commit) — {'; '.join(modes)}. Regenerated by "
-              f"`scripts/bench/run.sh` (`quick` for everything in under 15 minutes; `full scale` for the 1e8 run).")
+    header = (f"Measured on {machines}. Per benchmark: mode (date, commit) — {'; '.join(modes)}. Regenerated by "
+              f"`scripts/bench/run.sh` (`quick` for everything in under 15 minutes; `full scale` for the 1e8 run; "
+              f"`scaling_wide` on a machine with at least 4 cores).")
     write_readme_table(merged, header)
     print(f"results: {results}")
 
