@@ -22,6 +22,8 @@ BUILD = Path(os.environ.get("MPISEG_BUILD_DIR", ROOT / "build"))
 MPISEG = BUILD / "mpiseg"
 WORK = Path(os.environ.get("MPISEG_BENCH_DIR", BUILD / "bench"))
 RESULTS = ROOT / "scripts" / "bench" / "results"
+# References and checks run on the interpreter that runs this script (run.sh: Debian's python3).
+PYTHON = sys.executable
 
 
 def run(command, **kwargs):
@@ -142,7 +144,7 @@ def bench_ingest(mode):
         for _ in range(repeats):
             _, log = run(mpirun(ranks, "ingest", "--set", f"input.path={path}", "--set", f"ingest.store={store}"))
             ours.append(float(re.search(r"parsed in ([0-9.]+) s", log).group(1)))
-            _, out = run(["/usr/bin/python3", "-c", PANDAS_READ, str(path)])
+            _, out = run([PYTHON, "-c", PANDAS_READ, str(path)])
             theirs.append(float(out.split()[0]))
         median, spread = median_spread(ours)
         reference, _ = median_spread(theirs)
@@ -178,7 +180,7 @@ def bench_features(mode):
                 seconds, log = run(mpirun(ranks, "features", "--set", f"input.path={path}", "--set",
                                           f"output.model={WORK / 'features_model.h5'}", "--set", "ingest.max_reject_fraction=1"))
                 ours.append(seconds)
-                _, out = run(["/usr/bin/python3", str(ROOT / "scripts" / "bench" / "pandas_features.py"), str(path),
+                _, out = run([PYTHON, str(ROOT / "scripts" / "bench" / "pandas_features.py"), str(path),
                               str(WORK / "pandas_features.csv")])
                 theirs.append(float(out.split()[0]))
             median, spread = median_spread(ours)
@@ -219,7 +221,7 @@ def bench_store(mode):
             match = re.search(r"store: (\d+) rows from .* in ([0-9.]+) s", log)
             stored_rows = int(match.group(1))
             ours.append(float(match.group(2)))
-            _, out = run(["/usr/bin/python3", "-c", READ_STORE, str(store)])
+            _, out = run([PYTHON, "-c", READ_STORE, str(store)])
             seconds, total = out.split()
             theirs.append(float(seconds))
             gigabytes = int(total) / 1e9
@@ -273,13 +275,13 @@ def bench_kmeans(mode):
     """Seconds per Lloyd iteration against scikit-learn's lloyd, same start, same iterations, same cores."""
     repeats = 3 if mode == "quick" else 5
     iterations = 40 if mode == "quick" else 100
-    _, out = run(["/usr/bin/python3", "-c", STREAM])
+    _, out = run([PYTHON, "-c", STREAM])
     bandwidth = float(out)
     rows = []
     for n, d, k in ((1_000_000, 8, 8), (200_000, 32, 50)):
         matrix, init = WORK / f"blobs_{n}_{d}.h5", WORK / f"blobs_{n}_{d}_init.csv"
         WORK.mkdir(parents=True, exist_ok=True)
-        run(["/usr/bin/python3", "-c", MAKE_BLOBS, str(n), str(d), str(k), str(matrix), str(init)])
+        run([PYTHON, "-c", MAKE_BLOBS, str(n), str(d), str(k), str(matrix), str(init)])
         for ranks in (1, 2):
             env = dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks))
             times = {"false": [], "true": []}
@@ -295,7 +297,7 @@ def bench_kmeans(mode):
                     times[accelerate].append(float(match.group(1)) / int(match.group(2)))
                     iteration_counts.add(int(match.group(2)))
                     ours_inertia = float(re.search(r"inertia ([0-9.e+]+)", log).group(1))
-                _, out = run(["/usr/bin/python3", "-c", SKLEARN_LLOYD, str(matrix), str(init), str(iterations)], env=env)
+                _, out = run([PYTHON, "-c", SKLEARN_LLOYD, str(matrix), str(init), str(iterations)], env=env)
                 seconds, n_iter, inertia, blas = out.split()
                 reference.append(float(seconds) / int(n_iter))
                 iteration_counts.add(int(n_iter))
@@ -513,10 +515,10 @@ def bench_end_to_end(mode):
                                     "--set", 'run.stages=["features", "kmeans"]', "--set", f"kmeans.k=[{k}]",
                                     "--set", f"kmeans.n_init={restarts}"))
             ours.append(seconds)
-            _, out = run(["/usr/bin/python3", "-c", PANDAS_SKLEARN_PIPELINE, str(path), str(k), str(restarts), str(WORK / "e2e.csv")],
+            _, out = run([PYTHON, "-c", PANDAS_SKLEARN_PIPELINE, str(path), str(k), str(restarts), str(WORK / "e2e.csv")],
                          env=dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks)))
             theirs.append(float(out.split()[0]))
-        _, out = run(["/usr/bin/python3", "-c", ADJUSTED_RAND, str(WORK / "e2e.h5"), str(WORK / "e2e.csv")])
+        _, out = run([PYTHON, "-c", ADJUSTED_RAND, str(WORK / "e2e.h5"), str(WORK / "e2e.csv")])
         agreement = float(out.split()[0])
         median, spread = median_spread(ours)
         reference, _ = median_spread(theirs)
@@ -534,6 +536,19 @@ def bench_end_to_end(mode):
 def bench_scale(mode):
     """jobs/large.toml end to end: 1e8 generated line items (full; 1e7 in quick mode) on 2 ranks:
     wall time, peak memory per rank, bytes per line item, planted truth recovered."""
+    return scale_run(mode, 2)
+
+
+def bench_scale_wide(mode):
+    """The scale run with one rank per core, on a machine with at least 4 cores."""
+    cores = os.cpu_count() or 1
+    if cores < 4:
+        print(f"scale_wide: skipped, this machine has {cores} cores (needs at least 4)", flush=True)
+        return []
+    return scale_run(mode, min(cores, 64))
+
+
+def scale_run(mode, ranks):
     lines = 105_500_000 if mode == "full" else 10_550_000
     customers = 590_000 if mode == "full" else 59_000
     out = WORK / f"scale_{lines}"
@@ -544,15 +559,15 @@ def bench_scale(mode):
             "--set", f"output.model={out / 'model.h5'}"]
     job = str(ROOT / "jobs" / "large.toml")
     if not (out / "line_items.csv").exists():
-        run(mpirun(2, "generate", "--config", job, *sets))
-    seconds, log = run(["/usr/bin/time", "-v", *mpirun(2, "run", job, *sets)])
-    _, check = run(["/usr/bin/python3", str(ROOT / "scripts" / "bench" / "check_planted.py"), str(out / "model.h5"), str(out / "truth.h5")])
+        run(mpirun(max(2, min(os.cpu_count() or 2, 16)), "generate", "--config", job, *sets))
+    seconds, log = run(mpirun(ranks, "run", job, *sets))
+    _, check = run([PYTHON, str(ROOT / "scripts" / "bench" / "check_planted.py"), str(out / "model.h5"), str(out / "truth.h5")])
     read = int(re.search(r"lines read (\d+)", log).group(1))
     per_item = re.search(r"([0-9.]+) bytes per line item", log).group(1)
     stages = stage_costs(log)
     megabytes = (out / "line_items.csv").stat().st_size / 1e6
     row = {
-        "benchmark": "scale run", "case": f"jobs/large.toml: {read:,} lines, {megabytes / 1e3:.1f} GB CSV", "ranks": 2,
+        "benchmark": "scale run", "case": f"jobs/large.toml: {read:,} lines, {megabytes / 1e3:.1f} GB CSV", "ranks": ranks,
         "mpiseg_s": round(seconds, 1), "spread_s": "",
         "per_rank": f"peak {peak_megabytes(log)} MB per rank; {per_item} bytes per line item; parse "
                     f"{re.search(r'[(]([0-9]+) MB/s per rank', log).group(1)} MB/s per rank; per stage (s, MB sent between ranks): "
@@ -581,7 +596,7 @@ class h5py_model:
 
 BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "store": bench_store, "features": bench_features,
               "kmeans": bench_kmeans, "fpgrowth": bench_fpgrowth, "scaling": bench_scaling, "scaling_wide": bench_scaling_wide,
-              "end_to_end": bench_end_to_end, "scale": bench_scale}
+              "end_to_end": bench_end_to_end, "scale": bench_scale, "scale_wide": bench_scale_wide}
 
 
 def write_readme_table(rows, header):
@@ -647,7 +662,7 @@ def main():
     modes = sorted({f"{row.get('suite')}: {row.get('mode')} ({row.get('date')}, {row.get('commit')})" for row in merged})
     header = (f"Measured on {machines}. Per benchmark: mode (date, commit) — {'; '.join(modes)}. Regenerated by "
               f"`scripts/bench/run.sh` (`quick` for everything in under 15 minutes; `full scale` for the 1e8 run; "
-              f"`scaling_wide` on a machine with at least 4 cores).")
+              f"`scaling_wide` and `scale_wide` on a machine with at least 4 cores).")
     write_readme_table(merged, header)
     print(f"results: {results}")
 
