@@ -111,6 +111,12 @@ def bench_generate(mode):
     return rows
 
 
+def shared_file(*parts):
+    """A file under ../shared/data (MPISEG_SHARED_DATA), or None when it is absent."""
+    path = Path(os.environ.get("MPISEG_SHARED_DATA", ROOT.parent / "shared" / "data")).joinpath(*parts)
+    return path if path.exists() else None
+
+
 def generated_csv(lines, name):
     """A generated line-item CSV of about `lines` lines, made once per invocation."""
     path = WORK / f"{name}.csv"
@@ -160,17 +166,13 @@ def bench_ingest(mode):
     return rows
 
 
-def online_retail_csv():
-    path = Path(os.environ.get("MPISEG_SHARED_DATA", ROOT.parent / "shared" / "data")) / "online_retail" / "online_retail.csv"
-    return path if path.exists() else None
-
-
 def bench_features(mode):
     """`mpiseg features` (read, ingest, features, model file) against the pandas pipeline, whole process."""
     repeats = 3 if mode == "quick" else 5
     cases = []
-    if online_retail_csv():
-        cases.append(("Online Retail", online_retail_csv()))
+    online_retail = shared_file("online_retail", "online_retail.csv")
+    if online_retail:
+        cases.append(("Online Retail", online_retail))
     cases.append(("generated", generated_csv(2_000_000 if mode == "quick" else 10_000_000, "features")))
     rows = []
     for name, path in cases:
@@ -319,11 +321,6 @@ def bench_kmeans(mode):
     return rows
 
 
-def shared_file(*parts):
-    path = Path(os.environ.get("MPISEG_SHARED_DATA", ROOT.parent / "shared" / "data")).joinpath(*parts)
-    return path if path.exists() else None
-
-
 def peak_megabytes(log):
     """Largest rank's peak resident memory from mpiseg's final line."""
     match = re.search(r"\(max (\d+) MB\)", log)
@@ -395,50 +392,10 @@ def run_stages(ranks, path, extra=()):
     return stage_costs(log)
 
 
-def bench_scaling(mode):
-    """Strong scaling (same input at 1 and 2 ranks) and weak scaling (input grows with the ranks):
-    per stage, speedup or efficiency, and the share of time in collectives."""
-    per_rank = 2_000_000 if mode == "quick" else 10_000_000
-    repeats = 2 if mode == "quick" else 3
-    rows = []
-    strong_input = generated_csv(2 * per_rank, f"scaling_{2 * per_rank}")
-    weak_inputs = {1: generated_csv(per_rank, f"scaling_{per_rank}"), 2: strong_input}
-    for kind in ("strong", "weak"):
-        results = {}
-        for ranks in (1, 2):
-            path = strong_input if kind == "strong" else weak_inputs[ranks]
-            samples = [run_stages(ranks, path) for _ in range(repeats)]
-            results[ranks] = {stage: tuple(statistics.median(s[stage][i] for s in samples) for i in range(3)) for stage in samples[0]}
-        for stage in results[1]:
-            one, two = results[1][stage], results[2][stage]
-            figure = one[0] / two[0] if kind == "strong" else one[0] / two[0]
-            rows.append({
-                "benchmark": f"scaling ({kind})", "case": f"{stage}: {2 * per_rank:,} lines" if kind == "strong"
-                else f"{stage}: {per_rank:,} lines per rank", "ranks": 2,
-                "mpiseg_s": round(two[0], 3), "spread_s": "",
-                "per_rank": f"{'speedup' if kind == 'strong' else 'efficiency'} {figure:.2f} vs 1 rank ({one[0]:.3f} s); "
-                            f"collectives {100 * two[1] / two[0] if two[0] else 0:.0f}% of the stage; {two[2]:.1f} MB sent",
-                "reference": "the same stage on 1 rank", "reference_s": round(one[0], 3), "ratio": round(two[0] / one[0], 3),
-                "timing": "stage wall time (slowest rank), from mpiseg run's stage lines; 2 ranks on 2 cores"
-                          + ("" if kind == "strong" else "; weak: different inputs, so K-means iteration counts differ"),
-            })
-    return rows
-
-
-def bench_scaling_wide(mode):
-    """Strong and weak scaling over 1, 2, 4, ... ranks up to the cores of this machine (one rank
-    per core, no oversubscription): per stage, speedup or efficiency against 1 rank and the share
-    of time in collectives. Needs at least 4 cores; on a smaller machine it reports nothing."""
-    cores = os.cpu_count() or 1
-    if cores < 4:
-        print(f"scaling_wide: skipped, this machine has {cores} cores (needs at least 4)", flush=True)
-        return []
-    rank_counts = [1]
-    while rank_counts[-1] * 2 <= min(cores, 64):
-        rank_counts.append(rank_counts[-1] * 2)
-    widest = rank_counts[-1]
-    per_rank = 500_000 if mode == "quick" else 2_000_000
-    strong_lines = per_rank * 8
+def scaling_rows(mode, rank_counts, per_rank, strong_lines, benchmark, where):
+    """Strong scaling (the same `strong_lines` input at every rank count) and weak scaling
+    (`per_rank` lines per rank): per stage and rank count above 1, speedup or efficiency against
+    1 rank and the share of time in collectives."""
     repeats = 2 if mode == "quick" else 3
     inputs = {("strong", ranks): generated_csv(strong_lines, f"scaling_{strong_lines}") for ranks in rank_counts}
     inputs.update({("weak", ranks): generated_csv(per_rank * ranks, f"scaling_{per_rank * ranks}") for ranks in rank_counts})
@@ -452,18 +409,39 @@ def bench_scaling_wide(mode):
             one = results[1][stage]
             for ranks in rank_counts[1:]:
                 here = results[ranks][stage]
-                figure = one[0] / here[0] if kind == "strong" else one[0] / here[0]
                 rows.append({
-                    "benchmark": f"scaling to {widest} ranks ({kind})",
+                    "benchmark": f"{benchmark} ({kind})",
                     "case": f"{stage}: {strong_lines:,} lines" if kind == "strong" else f"{stage}: {per_rank:,} lines per rank",
                     "ranks": ranks, "mpiseg_s": round(here[0], 3), "spread_s": "",
-                    "per_rank": f"{'speedup' if kind == 'strong' else 'efficiency'} {figure:.2f} vs 1 rank; collectives "
-                                f"{100 * here[1] / here[0] if here[0] else 0:.0f}% of the stage; {here[2]:.1f} MB sent",
+                    "per_rank": f"{'speedup' if kind == 'strong' else 'efficiency'} {one[0] / here[0]:.2f} vs 1 rank "
+                                f"({one[0]:.3f} s); collectives {100 * here[1] / here[0] if here[0] else 0:.0f}% of the stage; "
+                                f"{here[2]:.1f} MB sent",
                     "reference": "the same stage on 1 rank", "reference_s": round(one[0], 3), "ratio": round(here[0] / one[0], 3),
-                    "timing": f"stage wall time (slowest rank), from mpiseg run's stage lines; one rank per core on {cores} cores"
+                    "timing": f"stage wall time (slowest rank), from mpiseg run's stage lines; {where}"
                               + ("" if kind == "strong" else "; weak: different inputs, so K-means iteration counts differ"),
                 })
     return rows
+
+
+def bench_scaling(mode):
+    """Scaling from 1 to 2 ranks on this machine."""
+    per_rank = 2_000_000 if mode == "quick" else 10_000_000
+    return scaling_rows(mode, [1, 2], per_rank, 2 * per_rank, "scaling", "2 ranks on 2 cores")
+
+
+def bench_scaling_wide(mode):
+    """Scaling over 1, 2, 4, ... ranks up to the cores of this machine (one rank per core, no
+    oversubscription). Needs at least 4 cores; on a smaller machine it reports nothing."""
+    cores = os.cpu_count() or 1
+    if cores < 4:
+        print(f"scaling_wide: skipped, this machine has {cores} cores (needs at least 4)", flush=True)
+        return []
+    rank_counts = [1]
+    while rank_counts[-1] * 2 <= min(cores, 64):
+        rank_counts.append(rank_counts[-1] * 2)
+    per_rank = 500_000 if mode == "quick" else 2_000_000
+    return scaling_rows(mode, rank_counts, per_rank, 8 * per_rank, f"scaling to {rank_counts[-1]} ranks",
+                        f"one rank per core on {cores} cores")
 
 
 PANDAS_SKLEARN_PIPELINE = """
@@ -500,7 +478,7 @@ print(adjusted_rand_score(ours[common], theirs[common]), len(common))
 def bench_end_to_end(mode):
     """`mpiseg run` (ingest, RFM features, K-means) on Online Retail against the pandas +
     scikit-learn script practitioners write, same k, same number of restarts."""
-    path = online_retail_csv()
+    path = shared_file("online_retail", "online_retail.csv")
     if not path:
         return []
     repeats = 3 if mode == "quick" else 5

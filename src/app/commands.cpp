@@ -102,9 +102,27 @@ model::RunRecord start_record(const Invocation& call, std::string_view command) 
   return record;
 }
 
-void finish_record(model::RunRecord& record, const Stopwatch& watch, comm::Communicator& comm) {
-  record.finished_utc = model::utc_now(comm);
+/// Line items for a standalone stage, their input files and accounting noted in `record`.
+ingest::IngestResult load_recorded_transactions(Invocation& call, const std::filesystem::path& model, model::RunRecord& record) {
+  ingest::IngestResult data = pipeline::load_transactions(call.job, model, call.comm);
+  record.inputs = data.inputs;
+  record.accounting = data.accounting;
+  record.has_accounting = true;
+  return data;
+}
+
+/// A standalone stage's model file: its results (`write_results` under the root), then /run,
+/// then the rename that makes it visible.
+template <class WriteResults>
+void write_stage_model(Invocation& call, const std::filesystem::path& path, model::RunRecord& record, const Stopwatch& watch,
+                       WriteResults&& write_results) {
+  h5::File file = model::create_model_file(path, call.comm);
+  h5::Group root = file.root();
+  write_results(root);
+  record.finished_utc = model::utc_now(call.comm);
   record.wall_seconds = watch.seconds();
+  model::write_run(root, record, call.comm);
+  file.commit();
 }
 
 int run_ingest(Invocation& call) {
@@ -124,17 +142,9 @@ int run_features(Invocation& call) {
   const auto settings = features::FeatureSettings::from_job(call.job);
   const auto path = model::model_path(call.job);
   model::RunRecord record = start_record(call, "features");
-  const ingest::IngestResult data = pipeline::load_transactions(call.job, path, call.comm);
-  record.inputs = data.inputs;
-  record.accounting = data.accounting;
-  record.has_accounting = true;
+  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
   const features::FeatureTable table = features::build_features(settings, data, call.comm);
-  h5::File file = model::create_model_file(path, call.comm);
-  h5::Group root = file.root();
-  features::write_features(root, table);
-  finish_record(record, watch, call.comm);
-  model::write_run(root, record, call.comm);
-  file.commit();
+  write_stage_model(call, path, record, watch, [&](h5::Group& root) { features::write_features(root, table); });
   print(call.comm, fmt::format("model: {} (/features: {} customers x {} features)\n", path.string(), table.customers, table.cols()));
   return 0;
 }
@@ -146,14 +156,11 @@ int run_kmeans(Invocation& call) {
   model::RunRecord record = start_record(call, "kmeans");
   const pipeline::PointTable table = pipeline::load_points(call.job, call.comm);
   const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm);
-  h5::File file = model::create_model_file(path, call.comm);
-  h5::Group root = file.root();
-  if (table.from_features) features::write_features(root, table.features);
-  kmeans::write_kmeans(root, settings, result, table.names,
-                       table.from_features ? table.features.transforms : std::vector<features::FeatureTransform>{}, table.keys);
-  finish_record(record, watch, call.comm);
-  model::write_run(root, record, call.comm);
-  file.commit();
+  write_stage_model(call, path, record, watch, [&](h5::Group& root) {
+    if (table.from_features) features::write_features(root, table.features);
+    kmeans::write_kmeans(root, settings, result, table.names,
+                         table.from_features ? table.features.transforms : std::vector<features::FeatureTransform>{}, table.keys);
+  });
   const auto& chosen = result.sweep[result.chosen];
   print(call.comm, fmt::format("model: {} (k = {}, {} iterations, {}, inertia {:.6g})\n", path.string(), chosen.k, chosen.iterations,
                                chosen.stop_reason, chosen.inertia));
@@ -165,21 +172,15 @@ int run_fpgrowth(Invocation& call) {
   const auto settings = fpgrowth::FpSettings::from_job(call.job);
   const auto path = model::model_path(call.job);
   model::RunRecord record = start_record(call, "fpgrowth");
-  const ingest::IngestResult data = pipeline::load_transactions(call.job, path, call.comm);
-  record.inputs = data.inputs;
-  record.accounting = data.accounting;
-  record.has_accounting = true;
+  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
   const fpgrowth::Baskets baskets = fpgrowth::build_baskets(data);
   const fpgrowth::FrequentItemsets itemsets = fpgrowth::mine_itemsets(settings, baskets, data.items.size(), call.comm);
   const fpgrowth::RuleTable rules = settings.rules ? fpgrowth::generate_rules(itemsets, settings, call.comm) : fpgrowth::RuleTable{};
-  h5::File file = model::create_model_file(path, call.comm);
-  h5::Group root = file.root();
-  h5::Group group = root.create_group("fpgrowth");
-  model::write_item_dictionary(group, data.items);
-  fpgrowth::write_itemsets_and_rules(group, settings, itemsets, rules);
-  finish_record(record, watch, call.comm);
-  model::write_run(root, record, call.comm);
-  file.commit();
+  write_stage_model(call, path, record, watch, [&](h5::Group& root) {
+    h5::Group group = root.create_group("fpgrowth");
+    model::write_item_dictionary(group, data.items);
+    fpgrowth::write_itemsets_and_rules(group, settings, itemsets, rules);
+  });
   print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", path.string(), itemsets.total,
                                call.comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum)));
   return 0;

@@ -168,6 +168,24 @@ class Miner {
       if (level.counts[value] != 0) level.touched.push_back(value);
   }
 
+  /// Leaves the level's counting scratch all zero (and unmapped) for the next conditional tree.
+  static void clear_counts(Level& level) {
+    for (std::uint32_t value : level.touched) {
+      level.counts[value] = 0;
+      level.remap[value] = kNone;
+    }
+  }
+
+  /// The level's tree from its filtered paths, inserted in lexicographic order.
+  static void build_tree(Level& level) {
+    level.tree.reset(level.global.size());
+    std::span<const std::uint32_t> previous;
+    for (std::uint32_t p : level.paths.sorted()) {
+      level.tree.insert(level.paths.at(p), level.paths.count[p], previous);
+      previous = level.paths.at(p);
+    }
+  }
+
   bool build_from_prefixes(const WeightedTransactions& transactions, std::uint32_t item,
                            std::span<const std::pair<std::uint32_t, std::uint32_t>> occurrences) {
     level(1);
@@ -210,17 +228,9 @@ class Miner {
         paths.count.push_back(transactions.weights[t]);
       }
     }
-    for (std::uint32_t value : child.touched) {
-      counts[value] = 0;
-      child.remap[value] = kNone;
-    }
+    clear_counts(child);
     if (child.global.empty()) return false;
-    child.tree.reset(child.global.size());
-    std::span<const std::uint32_t> previous;
-    for (std::uint32_t p : paths.sorted()) {
-      child.tree.insert(paths.at(p), paths.count[p], previous);
-      previous = paths.at(p);
-    }
+    build_tree(child);
     return true;
   }
 
@@ -276,7 +286,7 @@ class Miner {
       child.global.push_back(source.global[value]);
     }
     if (child.global.empty()) {
-      for (std::uint32_t value : child.touched) counts[value] = 0;
+      clear_counts(child);
       return false;
     }
     // The filtered paths, ascending (the buffer is root-last), then inserted in lexicographic order.
@@ -297,16 +307,8 @@ class Miner {
       weights[kept++] = weights[p];
     }
     weights.resize(kept);
-    for (std::uint32_t value : child.touched) {
-      counts[value] = 0;
-      child.remap[value] = kNone;
-    }
-    child.tree.reset(child.global.size());
-    std::span<const std::uint32_t> previous;
-    for (std::uint32_t p : paths.sorted()) {
-      child.tree.insert(paths.at(p), paths.count[p], previous);
-      previous = paths.at(p);
-    }
+    clear_counts(child);
+    build_tree(child);
     return true;
   }
 

@@ -460,20 +460,10 @@ CustomerNames route_names(const CustomerNames& local, const comm::KeyRangePartit
 // Parsing reserves from an estimate of the rows per byte. An estimate that overshot by less than
 // a quarter is kept: copying every column to return the slack would cost a full extra pass and
 // the page faults of a second copy, at the moment memory peaks.
-template <class T>
-void shrink(std::vector<T>& column) {
-  if (column.capacity() - column.size() > column.size() / 4) column.shrink_to_fit();
-}
-
 void shrink_columns(LineItems& rows) {
-  shrink(rows.customer);
-  shrink(rows.basket);
-  shrink(rows.time);
-  shrink(rows.item);
-  shrink(rows.quantity);
-  shrink(rows.price);
-  shrink(rows.country);
-  shrink(rows.flags);
+  rows.for_each_column([](auto& column) {
+    if (column.capacity() - column.size() > column.size() / 4) column.shrink_to_fit();
+  });
 }
 
 bool same_row(const LineItems& rows, std::size_t a, std::size_t b) {
@@ -669,14 +659,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
     // All lines of a customer to one rank; ranks own ascending customer ranges.
     const auto partition = comm::KeyRangePartition::balanced(rows.customer, comm);
     const comm::ShufflePlan plan(rows.customer, partition, comm);
-    plan.exchange_in_place(rows.customer, comm);
-    plan.exchange_in_place(rows.basket, comm);
-    plan.exchange_in_place(rows.time, comm);
-    plan.exchange_in_place(rows.item, comm);
-    plan.exchange_in_place(rows.quantity, comm);
-    plan.exchange_in_place(rows.price, comm);
-    plan.exchange_in_place(rows.country, comm);
-    plan.exchange_in_place(rows.flags, comm);
+    rows.for_each_column([&](auto& column) { plan.exchange_in_place(column, comm); });
     result.customer_names = route_names(parser.customers().names(), partition, comm);
     const double shuffle_done = watch.seconds();
     const std::uint64_t duplicates = comm.allreduce(sort_rows_and_count_duplicates(rows), comm::ReduceOp::sum);

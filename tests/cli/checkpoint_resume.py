@@ -20,10 +20,9 @@ import time
 import h5py
 import numpy as np
 
-from cli_harness import Harness, differences, model_contents
+from cli_harness import RUN_TIME, Harness, differences, model_contents
 
 test = Harness("checkpoint")
-RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count")
 model = test.path("model.h5")
 directory = model + ".checkpoint"
 job = test.path("job.toml")

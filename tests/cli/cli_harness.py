@@ -72,6 +72,10 @@ def same_array(a, b):
     return np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
 
 
+# Run-time provenance: the only model entries allowed to differ between runs of the same job.
+RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count")
+
+
 def model_contents(path, ignore=()):
     """Every dataset and attribute of an HDF5 file as {"/path" or "/path@attribute": value},
     without the objects under (or attributes named by) the prefixes in `ignore`."""

@@ -10,10 +10,8 @@ import shutil
 import sys
 import time
 
-from cli_harness import Harness, differences, model_contents, shared_data
+from cli_harness import RUN_TIME, Harness, differences, model_contents, shared_data
 
-# Run-time provenance: the only entries allowed to differ between runs of the same job.
-RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count")
 source = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 test = Harness("identical-at-ranks")
 ranks_to_check = sorted({int(r) for r in sys.argv[3:]} - {1})

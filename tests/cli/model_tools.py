@@ -28,12 +28,10 @@ import time
 import h5py
 import numpy as np
 
-from cli_harness import Harness, differences, model_contents, shared_data
+from cli_harness import RUN_TIME, Harness, differences, model_contents, shared_data
 
 test = Harness("model-tools")
 source = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-# Run-time provenance: the only entries allowed to differ between runs of the same job.
-RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count")
 
 job = test.path("job.toml")
 with open(job, "w") as f:

@@ -21,7 +21,7 @@ import time
 
 import h5py
 
-from cli_harness import SKIP, Harness, differences, model_contents
+from cli_harness import RUN_TIME, SKIP, Harness, differences, model_contents
 
 if not os.environ.get("SLURM_CONF") or subprocess.run(["sinfo", "-h"], capture_output=True).returncode != 0:
     print("SKIPPED: no Slurm cluster (scripts/slurm-local.sh start, then export SLURM_CONF=...)")
@@ -29,7 +29,6 @@ if not os.environ.get("SLURM_CONF") or subprocess.run(["sinfo", "-h"], capture_o
 
 test = Harness("slurm")
 source = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count")
 environment = dict(os.environ, MPISEG_BIN=os.path.abspath(test.mpiseg), MPISEG_ROOT=source)
 logs = test.path("logs")
 os.makedirs(logs)

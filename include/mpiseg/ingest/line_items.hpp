@@ -39,6 +39,15 @@ struct LineItems {
   static constexpr std::size_t kBytesPerRow = 8 + 8 + 4 + 4 + 4 + 8 + 2 + 1;
 
   std::size_t size() const noexcept { return customer.size(); }
+  /// Calls f(column) for every column, in declaration order: the one list of the columns.
+  template <class F>
+  void for_each_column(F&& f) {
+    visit_columns(*this, f);
+  }
+  template <class F>
+  void for_each_column(F&& f) const {
+    visit_columns(*this, f);
+  }
   void reserve(std::size_t rows);
   void clear();
   /// Bytes held by the columns (capacity, not size: what the allocator really gave).
@@ -48,6 +57,19 @@ struct LineItems {
   /// Rearranges every column by `order` (row i of the result is row order[i]); one column at a
   /// time, so the extra memory is one column.
   void permute(const std::vector<std::uint32_t>& order);
+
+ private:
+  template <class Self, class F>
+  static void visit_columns(Self& self, F& f) {
+    f(self.customer);
+    f(self.basket);
+    f(self.time);
+    f(self.item);
+    f(self.quantity);
+    f(self.price);
+    f(self.country);
+    f(self.flags);
+  }
 };
 
 /// Item dictionary: id i is the i-th code in byte order, so ids do not depend on rank count.
