@@ -241,7 +241,8 @@ int run_export(Invocation& call) {
   else if (what == "rules") kind = model::ExportWhat::rules;
   else if (what == "centroids") kind = model::ExportWhat::centroids;
   else throw ConfigError(fmt::format("mpiseg export: --what must be assignments, rules or centroids, not '{}'", what));
-  model::export_csv(args[0], kind, call.options["out"].as<std::string>(), call.options["segment"].as<int>(), call.comm);
+  model::export_csv(args[0], kind, call.options["out"].as<std::string>(), call.options["segment"].as<int>(), call.options.count("raw") != 0,
+                    call.comm);
   return 0;
 }
 
@@ -344,7 +345,9 @@ const std::vector<Command>& commands() {
          options.add_options()("what", po::value<std::string>()->default_value("rules"), "assignments, rules or centroids")(
              "format", po::value<std::string>()->default_value("csv"), "csv")(
              "segment", po::value<int>()->default_value(-1), "rules of this segment (default: all baskets)")(
-             "out", po::value<std::string>()->default_value("-"), "output file (- : standard output)");
+             "out", po::value<std::string>()->default_value("-"), "output file (- : standard output)")(
+             "raw", "write text cells as they are (by default a cell a spreadsheet would run as a formula, starting with =, +, -, @, "
+                    "tab or CR, gets a leading ')");
        },
        run_export},
       {"report", "an HTML report of a model (plots, profiles, rules, comparison) in --out DIR, via scripts/report.py", "MODEL.h5",

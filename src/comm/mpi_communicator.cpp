@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
-#include <boost/mpi/operations.hpp>
 #include <climits>
 #include <cstring>
 #include <fmt/format.h>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "mpiseg/comm/mpi.hpp"
@@ -30,24 +30,41 @@ void check_mpi(int status, const char* what) {
   throw Error(fmt::format("{} failed: {}", what, std::string_view(message, static_cast<std::size_t>(length))));
 }
 
+std::string mpi_error_text(int status) {
+  char message[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(status, message, &length);
+  return std::string(message, static_cast<std::size_t>(length));
+}
+
 template <class T>
-void boost_allreduce(const boost::mpi::communicator& comm, T* data, int count, ReduceOp op) {
-  const boost::mpi::inplace_t<T*> in_place(data);
+MPI_Datatype mpi_type() {
+  if constexpr (std::is_same_v<T, std::int8_t>) return MPI_INT8_T;
+  else if constexpr (std::is_same_v<T, std::uint8_t>) return MPI_UINT8_T;
+  else if constexpr (std::is_same_v<T, std::int32_t>) return MPI_INT32_T;
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return MPI_UINT32_T;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return MPI_INT64_T;
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return MPI_UINT64_T;
+  else if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
+  else return MPI_DOUBLE;
+}
+
+// MPI_Allreduce called directly rather than through Boost.MPI's all_reduce, whose in-place form
+// binds a reference to MPI_IN_PLACE (undefined behaviour that UBSan reports).
+template <class T>
+void allreduce_in_place(MPI_Comm comm, T* data, int count, ReduceOp op) {
+  MPI_Op mpi_op = MPI_SUM;
   switch (op) {
-    case ReduceOp::sum: boost::mpi::all_reduce(comm, in_place, count, std::plus<T>()); return;
-    case ReduceOp::min: boost::mpi::all_reduce(comm, in_place, count, boost::mpi::minimum<T>()); return;
-    case ReduceOp::max: boost::mpi::all_reduce(comm, in_place, count, boost::mpi::maximum<T>()); return;
+    case ReduceOp::sum: mpi_op = MPI_SUM; break;
+    case ReduceOp::min: mpi_op = MPI_MIN; break;
+    case ReduceOp::max: mpi_op = MPI_MAX; break;
     case ReduceOp::bit_or:
     case ReduceOp::bit_and:
-      if constexpr (std::is_integral_v<T>) {
-        if (op == ReduceOp::bit_or)
-          boost::mpi::all_reduce(comm, in_place, count, boost::mpi::bitwise_or<T>());
-        else
-          boost::mpi::all_reduce(comm, in_place, count, boost::mpi::bitwise_and<T>());
-        return;
-      }
-      throw std::logic_error("bitwise reduction of floating-point values");
+      if constexpr (!std::is_integral_v<T>) throw std::logic_error("bitwise reduction of floating-point values");
+      mpi_op = op == ReduceOp::bit_or ? MPI_BOR : MPI_BAND;
+      break;
   }
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, count, mpi_type<T>(), mpi_op, comm), "MPI_Allreduce");
 }
 
 class MpiSharedFileWriter final : public SharedFileWriter {
@@ -73,23 +90,37 @@ class MpiSharedFileWriter final : public SharedFileWriter {
   }
 
   void write_at_all(std::uint64_t offset, std::span<const std::byte> data) override {
-    // Every rank must make the same number of collective calls: agree on the round count.
+    // Every rank must make the same number of collective calls: agree on the round count. A write
+    // that fails or falls short (a full disk) is noted and the rounds go on, so that every rank
+    // learns of the failure at the same point instead of waiting in a collective.
     std::uint64_t rounds = (data.size() + max_message_ - 1) / max_message_;
     MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm_);
     std::size_t done = 0;
+    std::string failure;
     for (std::uint64_t round = 0; round < rounds; ++round) {
       const std::size_t count = std::min(max_message_, data.size() - done);
-      check_mpi(MPI_File_write_at_all(file_, static_cast<MPI_Offset>(offset + done), data.data() + done,
-                                      static_cast<int>(count), MPI_BYTE, MPI_STATUS_IGNORE),
-                "MPI_File_write_at_all");
+      MPI_Status status;
+      const int result = MPI_File_write_at_all(file_, static_cast<MPI_Offset>(offset + done), data.data() + done, static_cast<int>(count),
+                                               MPI_BYTE, &status);
+      int written = 0;
+      if (result == MPI_SUCCESS) MPI_Get_count(&status, MPI_BYTE, &written);
+      if (failure.empty() && (result != MPI_SUCCESS || static_cast<std::size_t>(written) != count))
+        failure = fmt::format("cannot write '{}' at byte {}: {}", temporary_.string(), offset + done,
+                              result != MPI_SUCCESS ? mpi_error_text(result) : fmt::format("{} of {} bytes written (disk full?)", written, count));
       done += count;
     }
+    agree(failure);
   }
 
   void commit() override {
-    check_mpi(MPI_File_close(&file_), "MPI_File_close");
-    int ok = 1;
+    // Synced and closed by every rank, then renamed by rank 0 only if all of that succeeded.
     std::string failure;
+    const int synced = MPI_File_sync(file_);
+    if (synced != MPI_SUCCESS) failure = fmt::format("cannot write '{}' to storage: {}", temporary_.string(), mpi_error_text(synced));
+    const int closed = MPI_File_close(&file_);
+    if (closed != MPI_SUCCESS && failure.empty()) failure = fmt::format("cannot close '{}': {}", temporary_.string(), mpi_error_text(closed));
+    agree(failure);
+    int ok = 1;
     if (rank_ == 0) {
       try {
         rename_into_place(temporary_, path_);
@@ -99,11 +130,20 @@ class MpiSharedFileWriter final : public SharedFileWriter {
       }
     }
     MPI_Bcast(&ok, 1, MPI_INT, 0, comm_);
-    committed_ = true;
+    committed_ = ok != 0;
     if (!ok) throw IoError(rank_ == 0 ? failure : fmt::format("cannot rename '{}' into place", temporary_.string()));
   }
 
  private:
+  /// Collective: throws on every rank when `failure` is set on any (rank 0's temporary is removed
+  /// by the destructor, so no half-written file is left behind).
+  void agree(const std::string& failure) {
+    int ok = failure.empty() ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm_);
+    if (ok) return;
+    throw IoError(!failure.empty() ? failure : fmt::format("writing '{}' failed on another rank", path_.string()));
+  }
+
   MPI_Comm comm_;
   std::filesystem::path path_;
   std::filesystem::path temporary_;
@@ -240,7 +280,7 @@ class MpiCommunicator final : public Communicator {
   void chunked_allreduce(T* data, std::size_t count, ReduceOp op) {
     const std::size_t per_call = std::max<std::size_t>(1, max_message_ / sizeof(T));
     for (std::size_t done = 0; done < count; done += per_call)
-      boost_allreduce(comm_, data + done, static_cast<int>(std::min(per_call, count - done)), op);
+      allreduce_in_place(static_cast<MPI_Comm>(comm_), data + done, static_cast<int>(std::min(per_call, count - done)), op);
   }
 
   // Every pair exchanges its block as a sequence of messages of at most max_message_ bytes.

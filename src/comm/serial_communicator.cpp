@@ -26,6 +26,7 @@ class SerialSharedFileWriter final : public SharedFileWriter {
   }
 
   void commit() override {
+    file_.sync();
     file_.close();
     rename_into_place(temporary_, path_);
     committed_ = true;

@@ -71,6 +71,10 @@ std::uint64_t PosixFile::size() const {
   return static_cast<std::uint64_t>(info.st_size);
 }
 
+void PosixFile::sync() const {
+  if (::fsync(descriptor_) != 0) throw IoError(fmt::format("cannot write '{}' to storage: {}", path_.string(), std::strerror(errno)));
+}
+
 void PosixFile::close() {
   if (descriptor_ >= 0) {
     const int status = ::close(std::exchange(descriptor_, -1));
@@ -87,6 +91,21 @@ std::filesystem::path temporary_path_for(const std::filesystem::path& path) {
 void rename_into_place(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (std::rename(from.c_str(), to.c_str()) != 0)
     throw IoError(fmt::format("cannot rename '{}' to '{}': {}", from.string(), to.string(), std::strerror(errno)));
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
+  const std::filesystem::path temporary = temporary_path_for(path);
+  try {
+    PosixFile file(temporary, O_WRONLY | O_CREAT | O_TRUNC);
+    file.write_at(0, std::as_bytes(std::span(text.data(), text.size())));
+    file.sync();
+    file.close();
+    rename_into_place(temporary, path);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw;
+  }
 }
 
 }  // namespace mpiseg

@@ -26,8 +26,7 @@ double whole_days(std::int64_t seconds) {
 
 LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, std::int64_t reference_time,
                                                 MonetaryPolicy monetary, bool keep_no_purchase,
-                                                const std::vector<std::int32_t>& item_category, std::size_t categories,
-                                                const FixedPointGrid& money_grid) {
+                                                const std::vector<std::int32_t>& item_category, std::size_t categories) {
   LocalCustomerFeatures out;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> basket_items;  // purchase (basket, item) pairs
   std::vector<std::uint32_t> items;
@@ -51,7 +50,7 @@ LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, s
     std::fill(spend.begin(), spend.end(), 0.0);
     for (std::size_t i = begin; i < end; ++i) {
       const double value = rows.quantity[i] * rows.price[i];
-      const std::int64_t quantized = money_grid.quantize(value);
+      const int128 quantized = MoneyGrid::quantize(value);
       net_sum += quantized;
       first_any = std::min<std::int64_t>(first_any, rows.time[i]);
       last_any = std::max<std::int64_t>(last_any, rows.time[i]);
@@ -67,8 +66,8 @@ LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, s
         if (category >= 0) spend[static_cast<std::size_t>(category)] += value;
       }
     }
-    const double net = money_grid.to_double(net_sum);
-    const double purchase_value = money_grid.to_double(purchase_sum);
+    const double net = MoneyGrid::to_double(net_sum);
+    const double purchase_value = MoneyGrid::to_double(purchase_sum);
     const bool purchased = first_purchase >= 0;
     if (!purchased && !keep_no_purchase) {
       ++out.excluded_no_purchase;

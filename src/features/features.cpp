@@ -142,13 +142,8 @@ FeatureTable build_features(const FeatureSettings& settings, const ingest::Inges
 
   std::vector<std::string> categories;
   const std::vector<std::int32_t> item_category = choose_categories(ingested, settings.top_categories, comm, categories);
-  // One grid for every money sum, from the largest line value anywhere (the same on every rank).
-  double largest_value = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i) largest_value = std::max(largest_value, std::abs(rows.quantity[i] * rows.price[i]));
-  const auto money_grid = FixedPointGrid::for_bound(comm.allreduce(largest_value, comm::ReduceOp::max));
   const LocalCustomerFeatures local = compute_customer_features(rows, table.reference_time, settings.monetary,
-                                                                settings.keep_no_purchase, item_category, categories.size(),
-                                                                money_grid);
+                                                                settings.keep_no_purchase, item_category, categories.size());
   const std::size_t n = local.customer.size();
   table.customer = local.customer;
   table.customers = comm.allreduce<std::uint64_t>(n, comm::ReduceOp::sum);

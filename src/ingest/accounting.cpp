@@ -4,9 +4,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
+#include <sstream>
 #include <fstream>
 
+#include "mpiseg/core/csv.hpp"
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/posix_file.hpp"
 
 namespace mpiseg::ingest {
 namespace {
@@ -165,15 +168,16 @@ bool write_reject_samples(std::vector<RejectSample> local, std::uint64_t per_rea
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   std::error_code ignored;
   if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError(fmt::format("cannot write the rejects file '{}'", path));
+  std::ostringstream out;
   out << "reason,file,line,byte_offset,content\n";
   std::array<std::uint64_t, kReasonCount> written{};
   for (const RejectSample& sample : samples) {
     if (written[static_cast<std::size_t>(sample.reason)]++ >= per_reason) continue;
+    // The content is a rejected input line: neutralised like any data cell a spreadsheet may run.
     out << reason_name(sample.reason) << ',' << csv_quote(files.at(sample.file)) << ',' << sample.line_number << ','
-        << sample.offset << ',' << csv_quote(sample.content) << '\n';
+        << sample.offset << ',' << csv_quote(looks_like_formula(sample.content) ? "'" + sample.content : sample.content) << '\n';
   }
+  write_file_atomically(path, out.str());
   return true;
 }
 

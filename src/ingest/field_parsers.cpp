@@ -145,13 +145,15 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
 
 std::optional<double> parse_decimal(std::string_view text) {
   if (text.empty()) return std::nullopt;
+  // One optional sign: "+1.5" and "-1.5", never "+-1.5".
   const std::size_t start = text[0] == '+' ? 1 : 0;
-  if (start == text.size() || !(is_digit(text[start]) || text[start] == '-' || text[start] == '.')) return std::nullopt;
+  if (start == text.size() || !(is_digit(text[start]) || (start == 0 && text[start] == '-') || text[start] == '.')) return std::nullopt;
   double value = 0;
   const char* end = text.data() + text.size();
   const auto result = std::from_chars(text.data() + start, end, value);
   if (result.ec != std::errc() || result.ptr != end || !std::isfinite(value)) return std::nullopt;
-  return value;
+  // -0 is 0: equal prices must have equal bits (duplicate detection compares bit patterns).
+  return value == 0 ? 0.0 : value;
 }
 
 std::optional<std::uint64_t> parse_numeric_key(std::string_view text) {

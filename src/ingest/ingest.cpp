@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/comm/shuffle.hpp"
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/exact_sum.hpp"
 #include "mpiseg/core/hash.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
@@ -267,7 +269,11 @@ class RecordParser {
     if (!quantity || *quantity < std::numeric_limits<std::int32_t>::min() || *quantity > std::numeric_limits<std::int32_t>::max())
       return reject(RejectReason::bad_quantity, record);
     const auto price = parse_decimal(fields_[static_cast<std::size_t>(c.price)]);
-    if (!price) return reject(RejectReason::bad_price, record);
+    // Prices and line values at or above 2^53 in magnitude are rejected: money is summed exactly
+    // on a fixed grid (MoneyGrid), which bounds the line values it takes.
+    if (!price || std::abs(*price) >= MoneyGrid::kMaxValue ||
+        std::abs(static_cast<double>(*quantity) * *price) >= MoneyGrid::kMaxValue)
+      return reject(RejectReason::bad_price, record);
 
     std::uint8_t flags = 0;
     if (!policy_.cancellation_prefix.empty() && basket_text.substr(0, policy_.cancellation_prefix.size()) == policy_.cancellation_prefix)

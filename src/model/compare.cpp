@@ -5,12 +5,14 @@
 #include <fmt/format.h>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/json.hpp"
 #include "mpiseg/features/features.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/model/model_reader.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -32,6 +34,19 @@ std::vector<int> minimum_cost_assignment(const std::vector<double>& cost, std::s
     std::vector<int> column_of_row(rows, -1);
     for (std::size_t c = 0; c < columns; ++c) column_of_row[static_cast<std::size_t>(row_of_column[c])] = static_cast<int>(c);
     return column_of_row;
+  }
+  // Finite costs are required for termination (a NaN or an infinity leaves no column with the
+  // least slack); costs so large that potentials could overflow are scaled down, which leaves the
+  // optimal assignment unchanged and ordinary costs untouched.
+  double largest = 0;
+  for (double value : cost) {
+    if (!std::isfinite(value)) throw InputError(fmt::format("segment matching: a centroid distance is {} (centroids must be finite)", value));
+    largest = std::max(largest, std::abs(value));
+  }
+  if (largest > 1e150) {
+    std::vector<double> scaled(cost);
+    for (double& value : scaled) value /= largest;
+    return minimum_cost_assignment(scaled, rows, columns);
   }
   // Shortest augmenting paths with potentials (Kuhn-Munkres), O(rows^2 columns). Index 0 is a
   // virtual column; row_of[c] is the row (1-based) assigned to column c.
@@ -68,6 +83,7 @@ std::vector<int> minimum_cost_assignment(const std::vector<double>& cost, std::s
           slack[c] -= delta;
         }
       }
+      if (next == 0) throw std::logic_error("segment matching: no augmenting column (non-finite reduced costs)");
       column = next;
     } while (row_of[column] != 0);
     do {
@@ -85,17 +101,15 @@ std::vector<int> minimum_cost_assignment(const std::vector<double>& cost, std::s
 SegmentModel read_segment_model(const std::filesystem::path& path, comm::Communicator& comm) {
   h5::File file = open_model_file(path, comm);
   const h5::Group root = file.root();
-  const h5::Group kmeans = root.open_group("kmeans");
+  KMeansGroup kmeans = read_kmeans_group(root);
+  AssignmentsGroup assignments = read_assignments_group(root, kmeans.k);
   SegmentModel model;
-  model.features = h5::read_strings(kmeans, "feature_names");
-  model.centroids_scaled = h5::read_all<double>(kmeans, "centroids_scaled");
-  if (kmeans.exists("centroids")) model.centroids_original = h5::read_all<double>(kmeans, "centroids");
-  model.k = model.features.empty() ? 0 : model.centroids_scaled.size() / model.features.size();
-  const h5::Group assignments = root.open_group("assignments");
-  model.customer = h5::read_all<std::uint64_t>(assignments, "customer");
-  model.segment = h5::read_all<std::int32_t>(assignments, "segment");
-  if (model.customer.size() != model.segment.size())
-    throw IoError(fmt::format("{}: /assignments/customer and /assignments/segment differ in length", path.string()));
+  model.features = std::move(kmeans.feature_names);
+  model.centroids_scaled = std::move(kmeans.centroids_scaled);
+  model.centroids_original = std::move(kmeans.centroids);
+  model.k = kmeans.k;
+  model.customer = std::move(assignments.customer);
+  model.segment = std::move(assignments.segment);
   if (!std::is_sorted(model.customer.begin(), model.customer.end())) {
     std::vector<std::size_t> order(model.customer.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;

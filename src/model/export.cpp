@@ -5,25 +5,17 @@
 #include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
-#include <fstream>
 #include <numeric>
 
+#include "mpiseg/core/csv.hpp"
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/posix_file.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/model/model_reader.hpp"
 
 namespace mpiseg::model {
 namespace {
-
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
-}
 
 std::string shortest(double value) {
   if (std::isnan(value)) return "nan";
@@ -33,16 +25,15 @@ std::string shortest(double value) {
   return std::string(buffer, result.ptr);
 }
 
-/// Writes text to `out` (a file, or standard output for "-" / empty).
+/// Writes text to `out` (a file, or standard output for "-" / empty); a file only whole (see
+/// write_file_atomically), standard output with its errors checked (a closed pipe, a full disk).
 void emit(const std::string& out, const std::string& text) {
   if (out.empty() || out == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+      throw IoError("cannot write the export to standard output");
     return;
   }
-  std::ofstream stream(out, std::ios::binary | std::ios::trunc);
-  if (!stream) throw IoError(fmt::format("cannot write '{}'", out));
-  stream << text;
+  write_file_atomically(out, text);
 }
 
 std::string joined_items(const std::vector<std::uint32_t>& items, std::uint64_t begin, std::uint64_t end,
@@ -59,14 +50,14 @@ std::string joined_items(const std::vector<std::uint32_t>& items, std::uint64_t 
 
 void write_assignments_csv(const std::filesystem::path& path, std::span<const std::uint64_t> keys,
                            std::span<const std::int32_t> labels, std::span<const double> squared_distances,
-                           const ingest::CustomerNames& names, comm::Communicator& comm) {
+                           const ingest::CustomerNames& names, comm::Communicator& comm, bool raw) {
   std::string text;
   if (comm.rank() == 0) text = "customer,segment,distance\n";
   for (std::size_t i = 0; i < keys.size(); ++i) {
     std::string customer = std::to_string(keys[i]);
     if (keys[i] & ingest::kHashedKeyBit) {
       const auto found = std::lower_bound(names.key.begin(), names.key.end(), keys[i]);
-      if (found != names.key.end() && *found == keys[i]) customer = csv_field(names.name[static_cast<std::size_t>(found - names.key.begin())]);
+      if (found != names.key.end() && *found == keys[i]) customer = csv_cell(names.name[static_cast<std::size_t>(found - names.key.begin())], raw);
     }
     text += fmt::format("{},{},{}\n", customer, labels[i], shortest(std::sqrt(squared_distances[i])));
   }
@@ -78,36 +69,36 @@ void write_assignments_csv(const std::filesystem::path& path, std::span<const st
   file->commit();
 }
 
-void export_csv(const std::filesystem::path& model, ExportWhat what, const std::string& out, int segment, comm::Communicator& comm) {
+void export_csv(const std::filesystem::path& model, ExportWhat what, const std::string& out, int segment, bool raw, comm::Communicator& comm) {
   h5::File file = open_model_file(model, comm);
   const h5::Group root = file.root();
   std::string text;
   if (what == ExportWhat::assignments) {
-    const h5::Group group = root.open_group("assignments");
-    const auto customer = h5::read_all<std::uint64_t>(group, "customer");
-    const auto label = h5::read_all<std::int32_t>(group, "segment");
-    const auto distance = h5::read_all<double>(group, "distance");
+    const std::size_t k = root.exists("kmeans") ? read_kmeans_group(root).k : 0;
+    const AssignmentsGroup assignments = read_assignments_group(root, k);
+    const auto& customer = assignments.customer;
+    const auto& label = assignments.segment;
+    const auto& distance = assignments.distance;
+    if (distance.size() != customer.size()) throw IoError(fmt::format("{}: /assignments has no distance dataset", model.string()));
     text = "customer,segment,distance\n";
     for (std::size_t i = 0; i < customer.size(); ++i) text += fmt::format("{},{},{}\n", customer[i], label[i], shortest(distance[i]));
   } else if (what == ExportWhat::centroids) {
-    const h5::Group group = root.open_group("kmeans");
-    const auto names = h5::read_strings(group, "feature_names");
-    const auto scaled = h5::read_all<double>(group, "centroids_scaled");
-    const bool original = group.exists("centroids");
-    const auto values = original ? h5::read_all<double>(group, "centroids") : scaled;
-    const auto sizes = h5::read_all<std::uint64_t>(group, "sizes");
+    const KMeansGroup kmeans = read_kmeans_group(root);
+    const auto& names = kmeans.feature_names;
+    const auto& scaled = kmeans.centroids_scaled;
+    const bool original = !kmeans.centroids.empty();
+    const auto& values = original ? kmeans.centroids : scaled;
+    const auto& sizes = kmeans.sizes;
     const std::size_t d = names.size();
     text = "segment,customers";
     // Appended piece by piece: GCC 12 reports a false -Wrestrict on "," + std::string.
     for (const auto& name : names) {
       text += ',';
-      text += csv_field(name);
-      if (!original) text += "_scaled";
+      text += csv_cell(original ? name : name + "_scaled", raw);
     }
     for (const auto& name : names) {
       text += ',';
-      text += csv_field(name);
-      text += "_scaled";
+      text += csv_cell(name + "_scaled", raw);
     }
     text += "\n";
     for (std::size_t s = 0; s < sizes.size(); ++s) {
@@ -120,29 +111,30 @@ void export_csv(const std::filesystem::path& model, ExportWhat what, const std::
     const h5::Group fp = root.open_group("fpgrowth");
     const std::string where = segment >= 0 ? fmt::format("segment_{}/rules", segment) : "rules";
     const h5::Group group = fp.open_group(where);
-    const h5::Group items = fp.open_group("items");
-    const auto codes = h5::read_strings(items, "code");
-    const auto descriptions = h5::read_strings(items, "description");
-    const auto antecedent_offsets = h5::read_all<std::uint64_t>(group, "antecedent_offsets");
-    const auto antecedent = h5::read_all<std::uint32_t>(group, "antecedent");
-    const auto consequent_offsets = h5::read_all<std::uint64_t>(group, "consequent_offsets");
-    const auto consequent = h5::read_all<std::uint32_t>(group, "consequent");
-    const auto support = h5::read_all<double>(group, "support");
-    const auto confidence = h5::read_all<double>(group, "confidence");
-    const auto lift = h5::read_all<double>(group, "lift");
-    const auto leverage = h5::read_all<double>(group, "leverage");
-    const auto conviction = h5::read_all<double>(group, "conviction");
-    const auto count = h5::read_all<std::uint64_t>(group, "itemset_count");
+    const ItemNames items = read_item_names(fp);
+    const auto& codes = items.code;
+    const auto& descriptions = items.description;
+    const RuleColumns rules = read_rule_columns(group, codes.size());
+    const auto& antecedent_offsets = rules.antecedent_offsets;
+    const auto& antecedent = rules.antecedent;
+    const auto& consequent_offsets = rules.consequent_offsets;
+    const auto& consequent = rules.consequent;
+    const auto& support = rules.support;
+    const auto& confidence = rules.confidence;
+    const auto& lift = rules.lift;
+    const auto& leverage = rules.leverage;
+    const auto& conviction = rules.conviction;
+    const auto& count = rules.itemset_count;
     std::vector<std::size_t> order(support.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lift[a] > lift[b]; });
     text = "antecedent,consequent,antecedent_description,consequent_description,baskets,support,confidence,lift,leverage,conviction\n";
     for (std::size_t r : order) {
       text += fmt::format("{},{},{},{},{},{},{},{},{},{}\n",
-                          csv_field(joined_items(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], codes, " ")),
-                          csv_field(joined_items(consequent, consequent_offsets[r], consequent_offsets[r + 1], codes, " ")),
-                          csv_field(joined_items(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], descriptions, " | ")),
-                          csv_field(joined_items(consequent, consequent_offsets[r], consequent_offsets[r + 1], descriptions, " | ")),
+                          csv_cell(joined_items(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], codes, " "), raw),
+                          csv_cell(joined_items(consequent, consequent_offsets[r], consequent_offsets[r + 1], codes, " "), raw),
+                          csv_cell(joined_items(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], descriptions, " | "), raw),
+                          csv_cell(joined_items(consequent, consequent_offsets[r], consequent_offsets[r + 1], descriptions, " | "), raw),
                           count[r], shortest(support[r]), shortest(confidence[r]), shortest(lift[r]), shortest(leverage[r]),
                           shortest(conviction[r]));
     }

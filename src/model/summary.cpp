@@ -7,7 +7,9 @@
 
 #include "mpiseg/core/json.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/core/error.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/model/model_reader.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -29,6 +31,7 @@ struct ModelView {
   std::int64_t customers = 0, excluded = 0;
   std::string reference_date;
   std::vector<std::string> feature_names;
+  std::vector<std::string> segment_features;  // /kmeans/feature_names: the profile's columns
   // /kmeans
   bool has_kmeans = false;
   std::int64_t k = 0, iterations = 0;
@@ -62,21 +65,23 @@ std::string item_list(const std::vector<std::uint32_t>& items, std::uint64_t beg
   return text;
 }
 
-ModelView::Rules read_rules(const h5::Group& group, const std::string& name, const std::vector<std::string>& codes,
-                            const std::vector<std::string>& descriptions, std::size_t top) {
+ModelView::Rules read_rules(const h5::Group& group, const std::string& name, const ItemNames& items, std::size_t top) {
   ModelView::Rules rules;
   rules.name = name;
   rules.baskets = group.read_int_attribute("baskets");
   rules.itemsets = group.read_int_attribute("itemset_count");
   const h5::Group table = group.open_group("rules");
   rules.rule_count = table.read_int_attribute("rule_count");
-  const auto lift = h5::read_all<double>(table, "lift");
-  const auto confidence = h5::read_all<double>(table, "confidence");
-  const auto support = h5::read_all<double>(table, "support");
-  const auto antecedent_offsets = h5::read_all<std::uint64_t>(table, "antecedent_offsets");
-  const auto antecedent = h5::read_all<std::uint32_t>(table, "antecedent");
-  const auto consequent_offsets = h5::read_all<std::uint64_t>(table, "consequent_offsets");
-  const auto consequent = h5::read_all<std::uint32_t>(table, "consequent");
+  const RuleColumns columns = read_rule_columns(table, items.code.size());
+  const auto& lift = columns.lift;
+  const auto& confidence = columns.confidence;
+  const auto& support = columns.support;
+  const auto& antecedent_offsets = columns.antecedent_offsets;
+  const auto& antecedent = columns.antecedent;
+  const auto& consequent_offsets = columns.consequent_offsets;
+  const auto& consequent = columns.consequent;
+  const auto& codes = items.code;
+  const auto& descriptions = items.description;
   std::vector<std::size_t> order(lift.size());
   std::iota(order.begin(), order.end(), 0);
   const std::size_t shown = std::min(top, order.size());
@@ -144,8 +149,11 @@ ModelView read_view(const std::filesystem::path& path, comm::Communicator& comm,
     view.converged = kmeans.read_string_attribute("converged_reason");
     view.selection = kmeans.read_string_attribute("selection");
     view.inertia = kmeans.read_double_attribute("inertia");
-    view.sizes = h5::read_all<std::uint64_t>(kmeans, "sizes");
-    if (view.feature_names.empty()) view.feature_names = h5::read_strings(kmeans, "feature_names");
+    const KMeansGroup segments = read_kmeans_group(root);
+    view.sizes = segments.sizes;
+    // The profile's columns are the segmentation's features.
+    view.segment_features = segments.feature_names;
+    if (view.feature_names.empty()) view.feature_names = segments.feature_names;
     const h5::Group sweep = kmeans.open_group("sweep");
     view.sweep_k = h5::read_all<std::int64_t>(sweep, "k");
     view.sweep_silhouette = h5::read_all<double>(sweep, "silhouette");
@@ -154,18 +162,19 @@ ModelView read_view(const std::filesystem::path& path, comm::Communicator& comm,
       view.has_profile = true;
       view.revenue_share = h5::read_all<double>(profile, "revenue_share");
       view.median = h5::read_all<double>(profile, "median");
+      if (view.revenue_share.size() != segments.k || view.median.size() != segments.k * segments.feature_names.size())
+        throw IoError(fmt::format("{}: /kmeans/profile has {} revenue shares and {} medians for {} segments of {} features", view.path,
+                                  view.revenue_share.size(), view.median.size(), segments.k, segments.feature_names.size()));
     }
   }
   if (root.exists("fpgrowth")) {
     const h5::Group fp = root.open_group("fpgrowth");
     view.has_fpgrowth = true;
-    const h5::Group items = fp.open_group("items");
-    const auto codes = h5::read_strings(items, "code");
-    const auto descriptions = h5::read_strings(items, "description");
-    view.overall = read_rules(fp, "all baskets", codes, descriptions, top_rules);
+    const ItemNames items = read_item_names(fp);
+    view.overall = read_rules(fp, "all baskets", items, top_rules);
     const std::int64_t segments = fp.has_attribute("segments") ? fp.read_int_attribute("segments") : 0;
     for (std::int64_t s = 0; s < segments; ++s)
-      view.segments.push_back(read_rules(fp.open_group(fmt::format("segment_{}", s)), fmt::format("segment {}", s), codes, descriptions,
+      view.segments.push_back(read_rules(fp.open_group(fmt::format("segment_{}", s)), fmt::format("segment {}", s), items,
                                          std::min<std::size_t>(top_rules, 3)));
   }
   file.close();
@@ -213,11 +222,11 @@ std::string summarize_model(const std::filesystem::path& path, comm::Communicato
                         v.iterations, v.converged, v.inertia);
     std::uint64_t total = 0;
     for (std::uint64_t size : v.sizes) total += size;
-    const std::size_t d = v.feature_names.size(), shown = std::min<std::size_t>(d, 8);
+    const std::size_t d = v.segment_features.size(), shown = std::min<std::size_t>(d, 8);
     std::vector<std::size_t> width(shown);
-    for (std::size_t j = 0; j < shown; ++j) width[j] = std::max<std::size_t>(10, v.feature_names[j].size());
+    for (std::size_t j = 0; j < shown; ++j) width[j] = std::max<std::size_t>(10, v.segment_features[j].size());
     text += fmt::format("  {:>7} {:>10} {:>7} {:>8}", "segment", "customers", "share", "revenue");
-    for (std::size_t j = 0; j < shown; ++j) text += fmt::format(" {:>{}}", v.feature_names[j], width[j]);
+    for (std::size_t j = 0; j < shown; ++j) text += fmt::format(" {:>{}}", v.segment_features[j], width[j]);
     text += v.has_profile ? "   (medians, original units)\n" : "\n";
     for (std::size_t s = 0; s < v.sizes.size(); ++s) {
       text += fmt::format("  {:>7} {:>10} {:>6.1f}% {:>7.1f}%", s, v.sizes[s], 100.0 * static_cast<double>(v.sizes[s]) / static_cast<double>(std::max<std::uint64_t>(total, 1)),
@@ -262,13 +271,13 @@ std::string model_json(const std::filesystem::path& path, comm::Communicator& co
     json += fmt::format(", \"features\": {{\"customers\": {}, \"excluded_no_purchase\": {}, \"reference_date\": {}, \"names\": {}}}", v.customers,
                         v.excluded, json_string(v.reference_date), json_array(v.feature_names, [](const std::string& s) { return json_string(s); }));
   if (v.has_kmeans) {
-    const std::size_t d = v.feature_names.size();
+    const std::size_t d = v.segment_features.size();
     std::string segments = "[";
     for (std::size_t s = 0; s < v.sizes.size(); ++s) {
       segments += fmt::format("{}{{\"segment\": {}, \"customers\": {}", s ? ", " : "", s, v.sizes[s]);
       if (v.has_profile) {
         segments += fmt::format(", \"revenue_share\": {}, \"median\": {{", json_number(v.revenue_share[s]));
-        for (std::size_t j = 0; j < d; ++j) segments += fmt::format("{}{}: {}", j ? ", " : "", json_string(v.feature_names[j]), json_number(v.median[s * d + j]));
+        for (std::size_t j = 0; j < d; ++j) segments += fmt::format("{}{}: {}", j ? ", " : "", json_string(v.segment_features[j]), json_number(v.median[s * d + j]));
         segments += "}";
       }
       segments += "}";

@@ -13,6 +13,7 @@
 #include "mpiseg/kmeans/assignment.hpp"
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/model/model_reader.hpp"
 #include "mpiseg/pipeline/input.hpp"
 
 namespace mpiseg::pipeline {
@@ -25,16 +26,16 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   // The model's transform and centroids.
   h5::File model = model::open_model_file(model_path, comm);
   const std::vector<features::FeatureTransform> transforms = features::read_transforms(model.root());
-  const h5::Group kmeans_group = model.root().open_group("kmeans");
-  const std::vector<std::string> names = h5::read_strings(kmeans_group, "feature_names");
-  const std::vector<double> centroid_values = h5::read_all<double>(kmeans_group, "centroids_scaled");
+  const model::KMeansGroup segments = model::read_kmeans_group(model.root());
+  const std::vector<std::string>& names = segments.feature_names;
+  const std::vector<double>& centroid_values = segments.centroids_scaled;
   model.close();
   const std::size_t d = names.size();
   if (transforms.size() != d)
     throw IoError(fmt::format("{}: /features and /kmeans have different feature lists", model_path.string()));
   for (std::size_t j = 0; j < d; ++j)
     if (transforms[j].name != names[j]) throw IoError(fmt::format("{}: feature {} is '{}' in /features but '{}' in /kmeans", model_path.string(), j, transforms[j].name, names[j]));
-  const std::size_t k = centroid_values.size() / std::max<std::size_t>(d, 1);
+  const std::size_t k = segments.k;
 
   // The new customers' raw features, as the model defines them.
   const ingest::IngestResult data = load_transactions(job, out, comm);
@@ -55,11 +56,8 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
     const auto found = std::find(categories.begin(), categories.end(), data.items.category[item]);
     if (found != categories.end()) item_category[item] = static_cast<std::int32_t>(found - categories.begin());
   }
-  double largest_value = 0;
-  for (std::size_t i = 0; i < data.rows.size(); ++i) largest_value = std::max(largest_value, std::abs(data.rows.quantity[i] * data.rows.price[i]));
-  const auto money_grid = FixedPointGrid::for_bound(comm.allreduce(largest_value, comm::ReduceOp::max));
   const features::LocalCustomerFeatures local = features::compute_customer_features(
-      data.rows, reference, settings.monetary, settings.keep_no_purchase, item_category, categories.size(), money_grid);
+      data.rows, reference, settings.monetary, settings.keep_no_purchase, item_category, categories.size());
   const auto base = features::base_feature_names();
   const std::size_t n = local.customer.size();
   std::vector<double> raw(n * d);

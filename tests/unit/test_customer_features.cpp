@@ -33,8 +33,7 @@ struct Builder {
 };
 
 LocalCustomerFeatures compute(const ingest::LineItems& rows, bool keep = false, MonetaryPolicy monetary = MonetaryPolicy::net) {
-  return compute_customer_features(rows, kReference, monetary, keep, std::vector<std::int32_t>(10, -1), 0,
-                                   FixedPointGrid::for_bound(1000.0));
+  return compute_customer_features(rows, kReference, monetary, keep, std::vector<std::int32_t>(10, -1), 0);
 }
 
 double feature(const LocalCustomerFeatures& f, std::size_t row, std::string_view name) {
@@ -99,14 +98,28 @@ BOOST_AUTO_TEST_CASE(money_sums_are_exact) {
   BOOST_TEST(std::abs(feature(compute(b.rows), 0, "monetary")) < 1e-15);
 }
 
+BOOST_AUTO_TEST_CASE(one_huge_line_does_not_change_other_customers_sums) {
+  // The money grid is fixed: a customer with a line value near the accepted limit (2^53) leaves
+  // everyone else's sums exactly as they are without that customer.
+  Builder small;
+  small.line(1, 1, kReference - kDay, 1, 3, 0.01);
+  small.line(1, 2, kReference - 2 * kDay, 2, 7, 12.37);
+  Builder with_outlier = small;
+  with_outlier.line(2, 3, kReference - kDay, 1, 1, 9.0e15);
+  const double alone = feature(compute(small.rows), 0, "monetary");
+  const auto both = compute(with_outlier.rows);
+  BOOST_TEST(feature(both, 0, "monetary") == alone);
+  BOOST_TEST(feature(both, 1, "monetary") == 9.0e15);
+  BOOST_TEST(std::abs(alone - (3 * 0.01 + 7 * 12.37)) < 1e-12);
+}
+
 BOOST_AUTO_TEST_CASE(category_shares) {
   Builder b;
   b.line(1, 1, kReference - kDay, 0, 1, 6.0);
   b.line(1, 1, kReference - kDay, 1, 1, 2.0);
   b.line(1, 1, kReference - kDay, 2, 1, 2.0);  // item 2 is in no chosen category
   const std::vector<std::int32_t> item_category = {0, 1, -1};
-  const auto f = compute_customer_features(b.rows, kReference, MonetaryPolicy::net, false, item_category, 2,
-                                           FixedPointGrid::for_bound(10.0));
+  const auto f = compute_customer_features(b.rows, kReference, MonetaryPolicy::net, false, item_category, 2);
   BOOST_TEST(f.category_share == (std::vector<double>{0.6, 0.2}));
 }
 

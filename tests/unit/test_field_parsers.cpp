@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/ingest/field_parsers.hpp"
@@ -54,8 +55,10 @@ BOOST_AUTO_TEST_CASE(numbers) {
   BOOST_TEST(*parse_decimal(".5") == 0.5);
   BOOST_TEST(*parse_decimal("1e3") == 1000.0);
   BOOST_TEST(*parse_decimal("0") == 0.0);
-  for (const char* bad : {"", "nan", "inf", "-inf", "1.2.3", "1,5", "2.55 ", "£3", "1e999"})
+  for (const char* bad : {"", "nan", "inf", "-inf", "1.2.3", "1,5", "2.55 ", "£3", "1e999", "+-1.5", "-+1.5", "--1", "+"})
     BOOST_TEST(!parse_decimal(bad).has_value(), bad);
+  // -0 is 0 with the bits of +0, so that equal prices compare equal bit for bit.
+  for (const char* zero : {"-0", "-0.0", "+0", "0.000", "-0e5"}) BOOST_TEST(!std::signbit(*parse_decimal(zero)), zero);
 }
 
 BOOST_AUTO_TEST_CASE(numeric_keys) {

@@ -48,6 +48,26 @@ class FixedPointGrid {
   double inverse_scale_;
 };
 
+/// Money on a fixed grid of 2^-44 (about 5.7e-14), the same for every run whatever the data holds:
+/// each line value (quantity x price) is rounded once to the grid and sums are exact 128-bit
+/// integers, converted back to double with one rounding. Because the grid does not depend on the
+/// largest value in the data, one huge line cannot take the precision of everyone else's sums.
+/// Ingest rejects line values of magnitude kMaxValue (2^53) or more (bad_price), so a quantized
+/// value is below 2^97 and any sum of up to 2^30 lines at that extreme (or of 2^64 lines of at
+/// most 2^19) fits in 127 bits.
+struct MoneyGrid {
+  static constexpr int kShift = 44;
+  static constexpr double kMaxValue = 9007199254740992.0;  // 2^53
+
+  /// x = whole + fraction exactly (trunc and the subtraction are exact), so
+  /// whole * 2^44 + llrint(fraction * 2^44) equals llrint(x * 2^44) wherever that fits in 64 bits.
+  static int128 quantize(double x) noexcept {
+    const double whole = std::trunc(x);
+    return (static_cast<int128>(static_cast<std::int64_t>(whole)) << kShift) + std::llrint(std::ldexp(x - whole, kShift));
+  }
+  static double to_double(int128 sum) noexcept { return std::ldexp(static_cast<double>(sum), -kShift); }
+};
+
 /// Splits a 128-bit sum into three 64-bit limbs (42 + 42 + 44 bits, the top one signed) so that
 /// P ranks can add limbs with an ordinary int64 allreduce without overflow for P < 2^20.
 inline void split_limbs(int128 value, std::int64_t limbs[3]) noexcept {

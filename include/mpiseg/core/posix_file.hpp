@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string_view>
 
 namespace mpiseg {
 
@@ -24,6 +25,8 @@ class PosixFile {
   std::size_t read_at(std::uint64_t offset, std::span<std::byte> buffer) const;
   void write_at(std::uint64_t offset, std::span<const std::byte> data) const;
   std::uint64_t size() const;
+  /// fsync(2): the data is on stable storage (or the file system has said why not); throws IoError.
+  void sync() const;
   void close();
   const std::filesystem::path& path() const noexcept { return path_; }
 
@@ -37,5 +40,10 @@ class PosixFile {
 std::filesystem::path temporary_path_for(const std::filesystem::path& path);
 /// rename(2) `from` onto `to` (atomic on one file system); throws IoError naming both.
 void rename_into_place(const std::filesystem::path& from, const std::filesystem::path& to);
+
+/// Writes `text` to `path` through temporary_path_for(path): every write checked, synced and
+/// closed before the rename, so that a full disk or any other failure leaves nothing at `path`
+/// (the previous file, if any, stays) and no temporary behind. Throws IoError naming the path.
+void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 
 }  // namespace mpiseg

@@ -42,11 +42,11 @@ struct LocalCustomerFeatures {
 
 /// `item_category[item]` is the index of the item's category among the chosen categories, or -1.
 /// Money sums (monetary, avg_basket_value) are exact sums of the line values quantity x price on
-/// `money_grid` (chosen from a global bound of |quantity x price|), rounded once: a customer whose
-/// returns cancel their purchases has monetary exactly 0, not +-1e-13 depending on the order.
+/// MoneyGrid (core/exact_sum.hpp), rounded once: a customer whose returns cancel their purchases
+/// has monetary exactly 0, not +-1e-13 depending on the order, and no other line can change the
+/// grid.
 LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, std::int64_t reference_time,
                                                 MonetaryPolicy monetary, bool keep_no_purchase,
-                                                const std::vector<std::int32_t>& item_category, std::size_t categories,
-                                                const FixedPointGrid& money_grid);
+                                                const std::vector<std::int32_t>& item_category, std::size_t categories);
 
 }  // namespace mpiseg::features

@@ -12,16 +12,19 @@ namespace mpiseg::model {
 
 /// Collective. customer,segment,distance for this rank's points (rank order = key order),
 /// written in parallel; hashed customer keys are shown as their original text when `names`
-/// knows it.
+/// knows it (formula-like text neutralised unless `raw`, see core/csv.hpp).
 void write_assignments_csv(const std::filesystem::path& path, std::span<const std::uint64_t> keys,
                            std::span<const std::int32_t> labels, std::span<const double> squared_distances,
-                           const ingest::CustomerNames& names, comm::Communicator& comm);
+                           const ingest::CustomerNames& names, comm::Communicator& comm, bool raw = false);
 
 enum class ExportWhat { assignments, rules, centroids };
 
 /// Collective. Writes `what` of the model as CSV to `out` ("-" or empty: standard output, rank
 /// 0). Rules come sorted by lift (descending, ties in model order), with item codes and
-/// descriptions; `segment` >= 0 exports that segment's rules.
-void export_csv(const std::filesystem::path& model, ExportWhat what, const std::string& out, int segment, comm::Communicator& comm);
+/// descriptions; `segment` >= 0 exports that segment's rules. Text cells that a spreadsheet would
+/// run as formulas are neutralised unless `raw` (core/csv.hpp). A file is written whole or not
+/// at all; the model is validated as it is read (model_reader.hpp).
+void export_csv(const std::filesystem::path& model, ExportWhat what, const std::string& out, int segment, bool raw,
+                comm::Communicator& comm);
 
 }  // namespace mpiseg::model
