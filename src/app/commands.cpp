@@ -102,6 +102,15 @@ model::RunRecord start_record(const Invocation& call, std::string_view command) 
   return record;
 }
 
+/// Refuses a model path (and the rejects file and store that reading line items writes) that
+/// would overwrite an input or another output.
+void check_stage_outputs(const Invocation& call, const std::filesystem::path& model, bool reads_transactions) {
+  std::vector<pipeline::NamedPath> outputs = {{"[output] model", model}};
+  if (reads_transactions)
+    for (auto& output : pipeline::transaction_outputs(call.job, model)) outputs.push_back(std::move(output));
+  pipeline::check_output_paths(outputs, pipeline::job_inputs(call.job));
+}
+
 /// Line items for a standalone stage, their input files and accounting noted in `record`.
 ingest::IngestResult load_recorded_transactions(Invocation& call, const std::filesystem::path& model, model::RunRecord& record) {
   ingest::IngestResult data = pipeline::load_transactions(call.job, model, call.comm);
@@ -130,6 +139,7 @@ int run_ingest(Invocation& call) {
   const auto policy = ingest::IngestPolicy::from_job(call.job);
   if (policy.store.empty()) throw ConfigError(fmt::format("{}: mpiseg ingest needs [ingest] store (the output path)", call.job.origin()));
   if (settings.format == ingest::InputFormat::store) throw ConfigError("mpiseg ingest reads csv or baskets, not a store");
+  pipeline::check_output_paths(pipeline::transaction_outputs(call.job, policy.store), pipeline::job_inputs(call.job));
   const auto result = ingest::read_input(settings, policy, pipeline::rejects_path(call.job, policy.store), call.comm);
   ingest::write_store(policy.store, result, call.job.effective_toml(), call.comm);
   print(call.comm, fmt::format("store: {} ({} lines accepted of {} read)\n", policy.store.string(), result.accounting.accepted,
@@ -141,6 +151,7 @@ int run_features(Invocation& call) {
   const Stopwatch watch;
   const auto settings = features::FeatureSettings::from_job(call.job);
   const auto path = model::model_path(call.job);
+  check_stage_outputs(call, path, true);
   model::RunRecord record = start_record(call, "features");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
   const features::FeatureTable table = features::build_features(settings, data, call.comm);
@@ -153,6 +164,7 @@ int run_kmeans(Invocation& call) {
   const Stopwatch watch;
   const auto settings = kmeans::KMeansSettings::from_job(call.job);
   const auto path = model::model_path(call.job);
+  check_stage_outputs(call, path, false);
   model::RunRecord record = start_record(call, "kmeans");
   const pipeline::PointTable table = pipeline::load_points(call.job, call.comm);
   const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm);
@@ -171,6 +183,7 @@ int run_fpgrowth(Invocation& call) {
   const Stopwatch watch;
   const auto settings = fpgrowth::FpSettings::from_job(call.job);
   const auto path = model::model_path(call.job);
+  check_stage_outputs(call, path, true);
   model::RunRecord record = start_record(call, "fpgrowth");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
   const fpgrowth::Baskets baskets = fpgrowth::build_baskets(data);
@@ -219,6 +232,11 @@ int run_score(Invocation& call) {
     job = JobConfig::parse(call.job.file_text(), call.job.origin() == "--set" ? "" : call.job.origin(), sets, call.job.schema());
   }
   const std::string out = call.options["out"].as<std::string>();
+  std::vector<pipeline::NamedPath> outputs = {{"--out", out}};
+  for (auto& output : pipeline::transaction_outputs(job, out)) outputs.push_back(std::move(output));
+  std::vector<pipeline::NamedPath> inputs = pipeline::job_inputs(job);
+  inputs.push_back({"--model", call.options["model"].as<std::string>()});
+  pipeline::check_output_paths(outputs, inputs);
   const auto summary = pipeline::score_customers(job, call.options["model"].as<std::string>(), out, call.comm);
   print(call.comm, fmt::format("scores: {} ({} customers; per segment {})\n", out, summary.customers, fmt::join(summary.per_segment, " ")));
   return 0;
@@ -241,6 +259,8 @@ int run_export(Invocation& call) {
   else if (what == "rules") kind = model::ExportWhat::rules;
   else if (what == "centroids") kind = model::ExportWhat::centroids;
   else throw ConfigError(fmt::format("mpiseg export: --what must be assignments, rules or centroids, not '{}'", what));
+  const std::string out = call.options["out"].as<std::string>();
+  if (!out.empty() && out != "-") pipeline::check_output_paths({{"--out", out}}, {{"the model", args[0]}});
   model::export_csv(args[0], kind, call.options["out"].as<std::string>(), call.options["segment"].as<int>(), call.options.count("raw") != 0,
                     call.comm);
   return 0;
@@ -279,10 +299,15 @@ int run_report(Invocation& call) {
     }
   }
   call.comm.broadcast(std::span(&status, 1), 0);
-  if (status != 0)
-    throw IoError(fmt::format("mpiseg report: {} failed ({}); it needs Python 3 with h5py and matplotlib (Debian python3-h5py, "
-                              "python3-matplotlib)", report_script().string(), status < 0 ? "cannot start the interpreter"
-                                                                                          : fmt::format("exit status {}", status)));
+  // report.py's exit statuses: 3 a missing package, 4 an output it cannot write, 5 a model it
+  // cannot use; its own message (above) says which file and why.
+  if (status < 0 || status == 3)
+    throw IoError(fmt::format("mpiseg report: {} {}; it needs Python 3 with h5py, numpy and matplotlib (Debian python3-h5py, "
+                              "python3-numpy, python3-matplotlib)", report_script().string(),
+                              status < 0 ? "could not start the Python interpreter" : "found a package missing"));
+  if (status == 4) throw IoError(fmt::format("mpiseg report: cannot write the report into '{}' (see above)", call.options["out"].as<std::string>()));
+  if (status == 5) throw IoError(fmt::format("mpiseg report: '{}' is damaged or incomplete (see above)", args[0]));
+  if (status != 0) throw IoError(fmt::format("mpiseg report: {} failed with exit status {} (see its message above)", report_script().string(), status));
   return 0;
 }
 
@@ -447,10 +472,20 @@ int run_command_line(std::span<char*> arguments, comm::Communicator& world) {
   const std::vector<KeySpec> schema = all_key_specs();
   Invocation call{world, JobConfig::load(config_path, sets, schema), std::move(options), std::move(positional_arguments)};
 
-  const Stopwatch watch;
-  const int status = command->run(call);
   const bool tool = command->name == "config" || command->name == "inspect" || command->name == "compare" ||
                     command->name == "export" || command->name == "report";
+  if (!tool) {
+    // Models and stores keep the job file and the effective settings as HDF5 attributes, which
+    // hold at most 64 KiB each: say so now rather than after the whole run.
+    constexpr std::size_t kMaxStoredText = 60'000;
+    const std::size_t job_bytes = call.job.file_text().size(), settings_bytes = call.job.effective_toml().size();
+    if (std::max(job_bytes, settings_bytes) > kMaxStoredText)
+      throw ConfigError(fmt::format("{}: the job file ({} bytes) or its effective settings ({} bytes) exceed the {} bytes a model can "
+                                    "store as provenance; shorten it (long lists of paths: use a glob in [input] path)",
+                                    call.job.origin(), job_bytes, settings_bytes, kMaxStoredText));
+  }
+  const Stopwatch watch;
+  const int status = command->run(call);
   if (!tool) print_resource_summary(world, command->name, watch.seconds());
   return status;
 }

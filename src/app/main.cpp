@@ -13,8 +13,11 @@
 
 int main(int argc, char** argv) {
   using namespace mpiseg;
-  comm::initialize_mpi(argc, argv);
+  // Before MPI starts: a SIGUSR1 that arrives during start-up asks for a checkpoint like any other,
+  // instead of killing the rank with the signal's default action.
   install_checkpoint_signal_handler();
+  record_launcher();
+  comm::initialize_mpi(argc, argv);
   int status = 0;
   {
     std::unique_ptr<comm::Communicator> world = comm::make_world_communicator();

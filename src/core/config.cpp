@@ -84,6 +84,9 @@ void insert_node(toml::table& section, std::string_view key, const toml::node& n
 JobConfig JobConfig::load(const std::filesystem::path& file, std::span<const std::string> overrides,
                           std::span<const KeySpec> schema) {
   if (file.empty()) return parse("", "", overrides, schema);
+  std::error_code error;
+  if (std::filesystem::exists(file, error) && !std::filesystem::is_regular_file(file, error))
+    throw ConfigError(fmt::format("job file '{}' is not a regular file (a directory?)", file.string()));
   std::ifstream stream(file, std::ios::binary);
   if (!stream) throw ConfigError(fmt::format("cannot open job file '{}'", file.string()));
   std::ostringstream text;
@@ -213,13 +216,22 @@ std::int64_t JobConfig::get_int(std::string_view section, std::string_view key) 
   return lookup_required(*impl_, section, key).node->value<std::int64_t>().value();
 }
 
+namespace {
+// toml++ will not convert an integer that a double cannot hold exactly (above 2^53).
+double number_of(const toml::node& node, const JobConfig::Impl& impl, std::string_view section, std::string_view key) {
+  if (const auto value = node.value<double>()) return *value;
+  throw ConfigError(fmt::format("[{}] {} in {}: {} cannot be represented exactly as a number (integers above 2^53); write it as a "
+                                "float, e.g. 1e16", section, key, impl.origin, node.value<std::int64_t>().value_or(0)));
+}
+}  // namespace
+
 double JobConfig::get_number(std::string_view section, std::string_view key) const {
-  return lookup_required(*impl_, section, key).node->value<double>().value();
+  return number_of(*lookup_required(*impl_, section, key).node, *impl_, section, key);
 }
 
 std::pair<double, bool> JobConfig::get_number_and_kind(std::string_view section, std::string_view key) const {
   const Lookup found = lookup_required(*impl_, section, key);
-  return {found.node->value<double>().value(), found.node->is_integer()};
+  return {number_of(*found.node, *impl_, section, key), found.node->is_integer()};
 }
 
 std::string JobConfig::get_string(std::string_view section, std::string_view key) const {

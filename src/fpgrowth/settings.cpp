@@ -42,6 +42,19 @@ std::uint64_t FpSettings::min_count(std::uint64_t baskets) const {
   return std::max<std::uint64_t>(1, count);
 }
 
+FpSettings FpSettings::for_segments(std::uint64_t population_baskets) const {
+  FpSettings segment = *this;
+  if (segment_min_support > 0) {
+    segment.min_support = segment_min_support;
+    segment.min_support_is_count = false;
+  } else if (min_support_is_count) {
+    segment.min_support = min_support / static_cast<double>(std::max<std::uint64_t>(population_baskets, 1));
+    segment.min_support_is_count = false;
+  }
+  if (segment_max_len != 0) segment.max_len = segment_max_len;
+  return segment;
+}
+
 FpSettings FpSettings::from_job(const JobConfig& job) {
   FpSettings s;
   const auto [support, integer] = job.get_number_and_kind("fpgrowth", "min_support");

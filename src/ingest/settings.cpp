@@ -91,11 +91,18 @@ std::vector<std::filesystem::path> expand_input_pattern(const std::string& patte
   if (status == 0)
     for (std::size_t i = 0; i < matches.gl_pathc; ++i) paths.emplace_back(matches.gl_pathv[i]);
   globfree(&matches);
-  std::error_code error;
-  paths.erase(std::remove_if(paths.begin(), paths.end(),
-                             [&](const auto& path) { return !std::filesystem::is_regular_file(path, error); }),
-              paths.end());
   if (paths.empty()) throw InputError(fmt::format("[input] path: no file matches '{}'", pattern));
+  // Every match is read: one that cannot be (a FIFO, a directory, a dangling link) is an error,
+  // never silently left out of the data.
+  for (const auto& path : paths) {
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    if (!std::filesystem::exists(status))
+      throw InputError(fmt::format("[input] path: '{}' (matched by '{}') does not exist (a dangling symbolic link?)", path.string(), pattern));
+    if (!std::filesystem::is_regular_file(status))
+      throw InputError(fmt::format("[input] path: '{}' (matched by '{}') is not a regular file ({})", path.string(), pattern,
+                                   std::filesystem::is_directory(status) ? "a directory" : "a FIFO, socket or device"));
+  }
   std::sort(paths.begin(), paths.end());
   return paths;
 }

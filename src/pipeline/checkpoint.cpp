@@ -1,12 +1,16 @@
 #include "mpiseg/pipeline/checkpoint.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <numeric>
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/posix_file.hpp"
 #include "mpiseg/core/hash.hpp"
 #include "mpiseg/core/interrupt.hpp"
 #include "mpiseg/core/log.hpp"
@@ -80,7 +84,30 @@ CheckpointSettings CheckpointSettings::from_job(const JobConfig& job, const std:
   return settings;
 }
 
-std::uint64_t run_fingerprint(const JobConfig& job, const std::vector<ingest::InputFileInfo>& files) {
+std::uint64_t content_fingerprint(const std::vector<ingest::InputFileInfo>& files, comm::Communicator& comm) {
+  constexpr std::uint64_t kBlock = std::uint64_t{4} << 20;
+  const auto ranks = static_cast<std::uint64_t>(comm.size()), me = static_cast<std::uint64_t>(comm.rank());
+  std::uint64_t sum = 0;
+  comm::collectively(comm, "fingerprinting the input", [&] {
+    std::vector<std::byte> buffer(kBlock);
+    std::uint64_t block = 0;
+    for (std::size_t f = 0; f < files.size(); ++f) {
+      std::error_code error;
+      if (!std::filesystem::is_regular_file(files[f].path, error)) continue;  // reading it reports the problem
+      const PosixFile file(files[f].path, O_RDONLY);
+      const std::uint64_t size = file.size();
+      for (std::uint64_t offset = 0; offset < size; offset += kBlock, ++block) {
+        if (block % ranks != me) continue;
+        const std::size_t got = file.read_at(offset, std::span(buffer.data(), static_cast<std::size_t>(std::min(kBlock, size - offset))));
+        const std::uint64_t key = mix64((static_cast<std::uint64_t>(f) << 40) ^ (offset / kBlock) ^ 0x6669786564ULL);
+        sum += mix64(hash_bytes(std::string_view(reinterpret_cast<const char*>(buffer.data()), got), key) ^ key);
+      }
+    }
+  });
+  return comm.allreduce(sum, comm::ReduceOp::sum);
+}
+
+std::uint64_t run_fingerprint(const JobConfig& job, const std::vector<ingest::InputFileInfo>& files, std::uint64_t content) {
   toml::table settings = toml::parse(job.effective_toml());
   if (toml::table* run = settings["run"].as_table())
     for (std::string_view key : kCheckpointKeys) run->erase(key);
@@ -88,6 +115,7 @@ std::uint64_t run_fingerprint(const JobConfig& job, const std::vector<ingest::In
   // Another build may compute differently: its checkpoints are not mixed with this one's.
   text << version() << ' ' << git_revision() << '\n' << settings << '\n';
   for (const auto& file : files) text << file.path << '\t' << file.size << '\t' << file.modified << '\n';
+  text << "content " << content << '\n';
   return hash_bytes(text.str(), kCheckHashSeed);
 }
 

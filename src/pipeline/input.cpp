@@ -16,6 +16,59 @@ std::filesystem::path rejects_path(const JobConfig& job, const std::filesystem::
   return path;
 }
 
+std::vector<NamedPath> job_inputs(const JobConfig& job) {
+  std::vector<NamedPath> inputs;
+  const std::string pattern = job.has("input", "path") ? job.get_string("input", "path") : "";
+  if (!pattern.empty()) {
+    std::vector<std::filesystem::path> paths;
+    try {
+      paths = ingest::expand_input_pattern(pattern.substr(0, pattern.find(".h5:") == std::string::npos ? std::string::npos
+                                                                                                  : pattern.find(".h5:") + 3));
+    } catch (const Error&) {
+      // Nothing matches yet: reading the input will say so; nothing can be overwritten.
+    }
+    for (auto& path : paths) inputs.push_back({"[input] path", std::move(path)});
+  }
+  const std::string previous = job.get_string("run", "previous_model");
+  if (!previous.empty()) inputs.push_back({"[run] previous_model", previous});
+  if (job.origin() != "--set") inputs.push_back({"the job file", job.origin()});
+  return inputs;
+}
+
+std::vector<NamedPath> transaction_outputs(const JobConfig& job, const std::filesystem::path& output_beside) {
+  const std::string format = job.get_string("input", "format");
+  if (format != "csv" && format != "baskets") return {};
+  const std::string store = job.get_string("ingest", "store");
+  std::vector<NamedPath> outputs = {{"[ingest] rejects_file", rejects_path(job, store.empty() ? output_beside : std::filesystem::path(store))}};
+  if (!store.empty()) outputs.push_back({"[ingest] store", store});
+  return outputs;
+}
+
+void check_output_paths(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs) {
+  auto resolved = [](const std::filesystem::path& path) {
+    std::error_code error;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(path, error);
+    return error ? std::filesystem::absolute(path) : canonical;
+  };
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const NamedPath& output = outputs[i];
+    std::error_code error;
+    const auto status = std::filesystem::status(output.path, error);
+    if (!error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+      throw ConfigError(fmt::format("{} = '{}' exists and is not a regular file (a directory, device or pipe); refusing to replace it",
+                                    output.role, output.path.string()));
+    const std::filesystem::path target = resolved(output.path);
+    for (const NamedPath& input : inputs)
+      if (resolved(input.path) == target)
+        throw ConfigError(fmt::format("{} = '{}' is also {} ('{}'): writing it would destroy the input", output.role, output.path.string(),
+                                      input.role, input.path.string()));
+    for (std::size_t j = 0; j < i; ++j)
+      if (resolved(outputs[j].path) == target)
+        throw ConfigError(fmt::format("{} and {} are the same file ('{}'); give each output its own path", outputs[j].role, output.role,
+                                      output.path.string()));
+  }
+}
+
 ingest::IngestResult load_transactions(const JobConfig& job, const std::filesystem::path& output_beside,
                                        comm::Communicator& comm) {
   const auto settings = ingest::InputSettings::from_job(job);

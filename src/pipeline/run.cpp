@@ -223,9 +223,14 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   record.job_text = job.file_text();
   record.effective_settings = job.effective_toml();
   record.started_utc = model::utc_now(comm);
+  std::vector<NamedPath> outputs = {{"[output] model", summary.model}};
+  if (const std::string csv = job.get_string("output", "assignments_csv"); !csv.empty()) outputs.push_back({"[output] assignments_csv", csv});
+  for (auto& output : transaction_outputs(job, summary.model)) outputs.push_back(std::move(output));
+  check_output_paths(outputs, job_inputs(job));
   const auto input = ingest::InputSettings::from_job(job);
   const std::string previous_path = job.get_string("run", "previous_model");
-  RunCheckpoint checkpoint(CheckpointSettings::from_job(job, summary.model), run_fingerprint(job, files_read(input, previous_path)), comm);
+  const std::vector<ingest::InputFileInfo> read = files_read(input, previous_path);
+  RunCheckpoint checkpoint(CheckpointSettings::from_job(job, summary.model), run_fingerprint(job, read, content_fingerprint(read, comm)), comm);
 
   // 1. Transactions (unless the run starts from a feature file) and features.
   ingest::IngestResult transactions;
@@ -290,7 +295,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   summary.customers = have_features ? table.customers : 0;
 
   // 3. Basket analysis, overall and per segment.
-  fpgrowth::FpSettings fp_settings;
+  fpgrowth::FpSettings fp_settings, per_segment;  // per_segment: what each segment is mined with
   fpgrowth::FrequentItemsets itemsets;
   fpgrowth::RuleTable rules;
   std::vector<fpgrowth::FrequentItemsets> segment_itemsets;
@@ -305,16 +310,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     summary.itemsets = itemsets.total;
     summary.rules = comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum);
     if (fp_settings.per_segment && have_segments) {
-      // Each segment's baskets, with the same minimum support as a fraction of its own baskets.
-      fpgrowth::FpSettings per_segment = fp_settings;
-      if (fp_settings.segment_min_support > 0) {
-        per_segment.min_support = fp_settings.segment_min_support;
-        per_segment.min_support_is_count = false;
-      } else if (per_segment.min_support_is_count) {
-        per_segment.min_support = fp_settings.min_support / static_cast<double>(std::max<std::uint64_t>(itemsets.baskets, 1));
-        per_segment.min_support_is_count = false;
-      }
-      if (fp_settings.segment_max_len != 0) per_segment.max_len = fp_settings.segment_max_len;
+      per_segment = fp_settings.for_segments(itemsets.baskets);
       const std::vector<std::int32_t> segment_of = basket_segments(baskets, table.customer, segments.best.labels);
       for (std::int64_t s = 0; s < summary.k; ++s) {
         log::info("fpgrowth: segment {}", s);
@@ -346,7 +342,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     group.write_attribute("segments", static_cast<std::int64_t>(segment_itemsets.size()));
     for (std::size_t s = 0; s < segment_itemsets.size(); ++s) {
       h5::Group segment_group = group.create_group(fmt::format("segment_{}", s));
-      fpgrowth::write_itemsets_and_rules(segment_group, fp_settings, segment_itemsets[s], segment_rules[s]);
+      fpgrowth::write_itemsets_and_rules(segment_group, per_segment, segment_itemsets[s], segment_rules[s]);
       h5::Group distinctive = segment_group.create_group("distinctive");
       h5::write_replicated(distinctive, "rule", segment_distinctive[s].rule);
       h5::write_replicated(distinctive, "population_lift", segment_distinctive[s].population_lift);

@@ -22,4 +22,13 @@ void request_checkpoint() noexcept;
 /// Forgets a request (tests run several stages in one process).
 void clear_checkpoint_request() noexcept;
 
+/// Notes this process's parent when it was started by an MPI or Slurm launcher (mpirun, srun),
+/// from main before anything else. A rank whose launcher was killed can outlive it by seconds;
+/// launcher_alive() lets it refuse to publish results then.
+void record_launcher() noexcept;
+
+/// False when the launcher noted by record_launcher() is gone (this process was re-parented);
+/// true when there was none to note.
+bool launcher_alive() noexcept;
+
 }  // namespace mpiseg

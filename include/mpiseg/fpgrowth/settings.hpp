@@ -27,6 +27,11 @@ struct FpSettings {
   /// Minimum support as a basket count for `baskets` baskets.
   std::uint64_t min_count(std::uint64_t baskets) const;
 
+  /// The settings each segment's baskets are mined with: segment_min_support (else min_support,
+  /// a count turned into the same fraction of the `population_baskets`) as a fraction of the
+  /// segment's baskets, and segment_max_len (else max_len).
+  FpSettings for_segments(std::uint64_t population_baskets) const;
+
   static FpSettings from_job(const JobConfig& job);
 };
 

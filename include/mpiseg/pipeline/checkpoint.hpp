@@ -50,8 +50,16 @@ struct CheckpointSettings {
 };
 
 /// What a run computes, as a hash: mpiseg's version and git revision, the effective settings
-/// without the [run] checkpoint keys, and the files it reads (path, size, modification time).
-std::uint64_t run_fingerprint(const JobConfig& job, const std::vector<ingest::InputFileInfo>& files);
+/// without the [run] checkpoint keys, and the files it reads (path, size, modification time)
+/// with `content`, the content_fingerprint of those files.
+std::uint64_t run_fingerprint(const JobConfig& job, const std::vector<ingest::InputFileInfo>& files, std::uint64_t content);
+
+/// Collective: a hash of the bytes of `files`, the same at any rank count. The files are cut into
+/// 4 MiB blocks, dealt round-robin to the ranks; each block's hash is keyed by its file and
+/// position and the keyed hashes are added modulo 2^64, which does not depend on who adds them.
+/// A file rewritten with the same size and modification time gets another fingerprint, so a
+/// checkpoint of the old data is never resumed. Costs one parallel read of the inputs.
+std::uint64_t content_fingerprint(const std::vector<ingest::InputFileInfo>& files, comm::Communicator& comm);
 
 class RunCheckpoint final : public kmeans::FitCheckpoint {
  public:

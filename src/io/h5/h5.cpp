@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/interrupt.hpp"
 #include "mpiseg/core/posix_file.hpp"
 
 namespace mpiseg::h5 {
@@ -341,6 +342,16 @@ void File::close() { close_handle(); }
 void File::commit() {
   close_handle();
   if (!writable_ || committed_) return;
+  // Published only if every rank's launcher is still there: a job whose mpirun or srun was killed
+  // must not replace the previous model with the work of its orphaned ranks.
+  if (comm_->allreduce<std::int32_t>(launcher_alive() ? 1 : 0, comm::ReduceOp::min) == 0) {
+    if (comm_->rank() == 0) {
+      std::error_code ignored;
+      std::filesystem::remove(physical_, ignored);
+    }
+    committed_ = true;
+    throw IoError(fmt::format("the job's launcher (mpirun or srun) has died: '{}' is not published", path_.string()));
+  }
   std::int32_t ok = 1;
   std::string failure;
   if (comm_->rank() == 0) {
