@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 
 #include "mpiseg/comm/collectives.hpp"
@@ -577,6 +578,50 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
     }
   }
 
+  // With quoted newlines, a broken quote makes the reader resynchronise at the next line, which
+  // moves every later record start: check each segment's guessed entry against the exit of the
+  // segment before it (same file) and rescan the segments whose guess was wrong until all agree.
+  // Without broken quotes the guesses are right and this costs one scan of each range.
+  std::vector<std::optional<std::uint64_t>> entries(segments.size());
+  if (limits.quoted_newlines) {
+    std::vector<std::uint64_t> exits(segments.size());
+    auto scan = [&](std::size_t s) {
+      PosixFile file(settings.paths[segments[s].file], O_RDONLY);
+      RecordReader reader(file, sizes[segments[s].file], segments[s].begin, segments[s].end, limits, odd_before[s], entries[s]);
+      exits[s] = reader.for_each([](const Record&) {});
+      entries[s] = reader.entry();
+    };
+    comm::collectively(comm, "finding record boundaries", [&] {
+      for (std::size_t s = 0; s < segments.size(); ++s) scan(s);
+    });
+    for (int round = 1;; ++round) {
+      std::vector<std::uint64_t> mine;
+      for (std::size_t s = 0; s < segments.size(); ++s) mine.insert(mine.end(), {segments[s].file, segments[s].begin, exits[s]});
+      const std::vector<std::uint64_t> all = comm.allgatherv(std::span<const std::uint64_t>(mine));
+      std::vector<std::size_t> wrong;
+      for (std::size_t s = 0; s < segments.size(); ++s) {
+        if (segments[s].begin == 0) continue;
+        std::uint64_t previous_begin = 0, previous_exit = 0;
+        bool found = false;
+        for (std::size_t i = 0; i + 2 < all.size(); i += 3)
+          if (all[i] == segments[s].file && all[i + 1] < segments[s].begin && (!found || all[i + 1] > previous_begin)) {
+            previous_begin = all[i + 1];
+            previous_exit = all[i + 2];
+            found = true;
+          }
+        if (found && previous_exit != *entries[s]) {
+          entries[s] = previous_exit;
+          wrong.push_back(s);
+        }
+      }
+      if (!comm::any_rank(comm, !wrong.empty())) break;
+      if (round == 1 && comm.rank() == 0) log::info("ingest: a quote that does not close moved record boundaries; rescanning ranges");
+      comm::collectively(comm, "finding record boundaries", [&] {
+        for (std::size_t s : wrong) scan(s);
+      });
+    }
+  }
+
   // Parse this rank's ranges. Records per segment are kept to number the sample lines.
   Accounting accounting;
   for (std::size_t r = 0; r < kReasonCount; ++r) accounting.malformed[r] = r < static_cast<std::size_t>(RejectReason::negative_quantity);
@@ -597,7 +642,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
       parser.begin_segment(segment.file, basket_file ? nullptr : &columns[segment.file]);
       samples_before_segment[s] = sampler.samples().size();
       const std::uint64_t before = accounting.lines_read;
-      RecordReader reader(file, sizes[segment.file], segment.begin, segment.end, limits, odd_before[s]);
+      RecordReader reader(file, sizes[segment.file], segment.begin, segment.end, limits, odd_before[s], entries[s]);
       reader.for_each([&](const Record& record) { parser.parse(record); });
       records_per_segment[s] = accounting.lines_read - before;
     }

@@ -1,6 +1,7 @@
 #include "mpiseg/ingest/record_reader.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace mpiseg::ingest {
@@ -17,16 +18,17 @@ std::size_t count_char(const char* data, std::size_t size, char c) {
 }  // namespace
 
 RecordReader::RecordReader(const PosixFile& file, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end,
-                           const ReaderLimits& limits, bool odd_quotes_before)
+                           const ReaderLimits& limits, bool odd_quotes_before, std::optional<std::uint64_t> entry)
     : file_(file),
       file_size_(file_size),
       begin_(begin),
       end_(std::min(end, file_size)),
       limits_(limits),
-      odd_before_(odd_quotes_before) {
+      odd_before_(odd_quotes_before),
+      given_entry_(entry) {
   limits_.chunk_bytes = std::max<std::uint64_t>(limits_.chunk_bytes, 1);
   // One byte before the range tells whether the range starts at a record boundary.
-  next_read_ = begin_ == 0 ? 0 : begin_ - 1;
+  next_read_ = entry ? *entry : begin_ == 0 ? 0 : begin_ - 1;
   buffer_offset_ = next_read_;
 }
 
@@ -59,13 +61,17 @@ std::size_t RecordReader::find_record_end(std::size_t start, std::size_t& scanne
   return npos;
 }
 
-void RecordReader::for_each(const std::function<void(const Record&)>& on_record) {
-  if (begin_ >= end_ && begin_ != 0) return;
-  if (begin_ >= file_size_) return;
+std::uint64_t RecordReader::for_each(const std::function<void(const Record&)>& on_record) {
   std::size_t cursor = 0;  // relative to buffer_
-
-  // Find the first record that starts at or after begin_.
-  if (begin_ > 0) {
+  if (given_entry_) {
+    entry_ = *given_entry_;
+    if (entry_ >= end_ || entry_ >= file_size_) return entry_;
+  } else {
+    entry_ = begin_;
+    if ((begin_ >= end_ && begin_ != 0) || begin_ >= file_size_) return begin_;
+  }
+  if (!given_entry_ && begin_ > 0) {
+    // Find the first record that starts at or after begin_.
     bool odd = odd_before_;  // parity at begin_ - 1 equals the parity at begin_ unless that byte is '"'
     bool first = true;
     for (;;) {
@@ -73,7 +79,7 @@ void RecordReader::for_each(const std::function<void(const Record&)>& on_record)
         buffer_size_ = 0;
         buffer_offset_ = next_read_;
         cursor = 0;
-        if (!fill()) return;
+        if (!fill()) return entry_ = file_size_;
       }
       const char c = buffer_[cursor];
       if (first) {
@@ -90,36 +96,43 @@ void RecordReader::for_each(const std::function<void(const Record&)>& on_record)
       ++cursor;
       if (c == '\n' && !(limits_.quoted_newlines && odd)) break;
     }
+    entry_ = buffer_offset_ + cursor;
   }
 
+  const std::size_t max_record = static_cast<std::size_t>(std::min<std::uint64_t>(limits_.max_record_bytes, SIZE_MAX / 2));
+  // The first physical line of the record at `start`: its '\n', or npos when not buffered.
+  auto first_newline = [&](std::size_t start) -> std::size_t {
+    const void* found = std::memchr(buffer_.data() + start, '\n', buffer_size_ - start);
+    return found == nullptr ? npos : static_cast<std::size_t>(static_cast<const char*>(found) - buffer_.data());
+  };
   for (;;) {
     if (cursor == buffer_size_) {
       buffer_offset_ += cursor;
       buffer_size_ = 0;
       cursor = 0;
-      if (!fill()) return;
+      if (!fill()) return buffer_offset_;
     }
     const std::uint64_t record_offset = buffer_offset_ + cursor;
-    if (record_offset >= end_ || record_offset >= file_size_) return;
+    if (record_offset >= end_ || record_offset >= file_size_) return record_offset;
 
     std::size_t scanned = cursor;
     bool odd = false;
     std::size_t newline = find_record_end(cursor, scanned, odd);
-    bool skipped = false;
+    // Where the next record starts once this one is handed over (relative to buffer_), or npos:
+    // skip to the end of the physical line that starts at the cursor.
+    std::size_t next = npos;
     while (newline == npos) {
-      if (buffer_size_ - cursor > limits_.max_record_bytes) {
-        // Too long: report a prefix, then skip to the record's end without buffering it.
-        on_record(Record{std::string_view(buffer_.data() + cursor, std::min<std::size_t>(buffer_size_ - cursor, 4096)),
-                         record_offset, true});
-        do {
-          buffer_offset_ += buffer_size_;
-          buffer_size_ = 0;
-          scanned = 0;
-          if (!fill()) return;
-          newline = find_record_end(0, scanned, odd);
-        } while (newline == npos);
-        cursor = newline + 1;
-        skipped = true;
+      if (buffer_size_ - cursor > max_record) {
+        // No end within max_record_bytes. With quoted newlines, the first physical line alone is
+        // the record (a stray quote: the parser rejects it) if it fits; otherwise it is too long.
+        const std::size_t line_end = limits_.quoted_newlines ? first_newline(cursor) : npos;
+        if (line_end != npos && line_end - cursor <= max_record) {
+          on_record(Record{std::string_view(buffer_.data() + cursor, line_end - cursor), record_offset, false});
+          next = line_end + 1;
+        } else {
+          on_record(Record{std::string_view(buffer_.data() + cursor, std::min<std::size_t>(buffer_size_ - cursor, 4096)), record_offset, true});
+          next = line_end != npos ? line_end + 1 : npos;
+        }
         break;
       }
       // Move the partial record to the front (once per chunk, at most one record) and read on.
@@ -131,17 +144,48 @@ void RecordReader::for_each(const std::function<void(const Record&)>& on_record)
         cursor = 0;
       }
       if (!fill()) {
+        // The file ends inside this record. A quote still open: its first line alone, as above.
+        const std::size_t line_end = limits_.quoted_newlines && odd ? first_newline(cursor) : npos;
+        if (line_end != npos) {
+          on_record(Record{std::string_view(buffer_.data() + cursor, line_end - cursor), record_offset, false});
+          next = line_end + 1;
+          break;
+        }
         // The last record of the file has no terminating newline.
-        on_record(Record{std::string_view(buffer_.data(), buffer_size_), record_offset,
-                         buffer_size_ > limits_.max_record_bytes});
-        return;
+        on_record(Record{std::string_view(buffer_.data() + cursor, buffer_size_ - cursor), record_offset, buffer_size_ - cursor > max_record});
+        return file_size_;
       }
       newline = find_record_end(cursor, scanned, odd);
     }
-    if (skipped) continue;
-    const std::size_t length = newline - cursor;
-    on_record(Record{std::string_view(buffer_.data() + cursor, length), record_offset, length > limits_.max_record_bytes});
-    cursor = newline + 1;
+    if (newline != npos) {
+      const std::size_t length = newline - cursor;
+      const std::size_t line_end = length > max_record && limits_.quoted_newlines ? first_newline(cursor) : newline;
+      if (line_end != newline && line_end - cursor <= max_record) {
+        // A multi-line record longer than the limit: its first line alone (the same outcome as
+        // when the buffer held less of it, so chunk sizes cannot change the split).
+        on_record(Record{std::string_view(buffer_.data() + cursor, line_end - cursor), record_offset, false});
+      } else {
+        on_record(Record{std::string_view(buffer_.data() + cursor, std::min(line_end - cursor, length)), record_offset,
+                         line_end - cursor > max_record});
+      }
+      cursor = line_end + 1;
+      continue;
+    }
+    if (next != npos) {
+      cursor = next;
+      continue;
+    }
+    // A physical line longer than the limit: skip to its end without buffering it.
+    for (;;) {
+      buffer_offset_ += buffer_size_;
+      buffer_size_ = 0;
+      if (!fill()) return file_size_;
+      const std::size_t line_end = first_newline(0);
+      if (line_end != npos) {
+        cursor = line_end + 1;
+        break;
+      }
+    }
   }
 }
 

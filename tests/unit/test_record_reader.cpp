@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "mpiseg/ingest/record_reader.hpp"
 
@@ -29,6 +30,8 @@ struct TempFile {
 
 using Records = std::vector<std::pair<std::uint64_t, std::string>>;
 
+int resynchronised_ranges = 0;  // ranges whose parity guess was wrong (a broken quote before them)
+
 Records read_ranges(const std::string& content, const std::vector<std::uint64_t>& cuts, const ReaderLimits& limits,
                     bool& too_long_seen) {
   TempFile file(content);
@@ -37,14 +40,24 @@ Records read_ranges(const std::string& content, const std::vector<std::uint64_t>
   std::vector<std::uint64_t> bounds = {0};
   bounds.insert(bounds.end(), cuts.begin(), cuts.end());
   bounds.push_back(content.size());
+  // As ingest does: each range guesses its entry from the quote parity before it, a dry scan
+  // gives its exit, and a range whose guess differs from the previous range's exit is read from
+  // that exit instead.
+  std::vector<std::optional<std::uint64_t>> entries(bounds.size() - 1);
   for (std::size_t r = 0; r + 1 < bounds.size(); ++r) {
     bool odd = false;
     if (limits.quoted_newlines) odd = std::count(content.begin(), content.begin() + static_cast<std::ptrdiff_t>(bounds[r]), '"') % 2 != 0;
-    RecordReader reader(handle, content.size(), bounds[r], bounds[r + 1], limits, odd);
-    reader.for_each([&](const Record& record) {
+    RecordReader guess(handle, content.size(), bounds[r], bounds[r + 1], limits, odd);
+    const std::uint64_t exit = guess.for_each([](const Record&) {});
+    if (r == 0 || !limits.quoted_newlines) entries[r] = guess.entry();
+    if (r > 0 && limits.quoted_newlines && guess.entry() != *entries[r]) ++resynchronised_ranges;
+    RecordReader reader(handle, content.size(), bounds[r], bounds[r + 1], limits, odd, limits.quoted_newlines ? entries[r] : std::nullopt);
+    const std::uint64_t read_exit = reader.for_each([&](const Record& record) {
       too_long_seen = too_long_seen || record.too_long;
       records.emplace_back(record.offset, record.too_long ? std::string("<too long>") : std::string(record.text));
     });
+    if (entries[r] == guess.entry()) BOOST_REQUIRE(read_exit == exit);
+    if (r + 2 < bounds.size()) entries[r + 1] = read_exit;
   }
   return records;
 }
@@ -103,6 +116,54 @@ BOOST_AUTO_TEST_CASE(too_long_records_are_skipped_not_buffered) {
   BOOST_TEST(records[1].second == "<too long>");
   BOOST_TEST(records[2].second == "after");
   check_every_split(content, false, 64);
+}
+
+BOOST_AUTO_TEST_CASE(a_stray_quote_costs_one_line_not_the_rest_of_the_file) {
+  // Quote parity alone would make everything after line 2 one record; the limit (40 bytes)
+  // makes the reader take line 2 alone and resynchronise at line 3.
+  std::string content = "h,d\n1,\"ok\nstill ok\"\n2,\"stray\n";
+  for (int i = 3; i < 12; ++i) content += std::to_string(i) + ",plain\n";
+  content += "12,\"multi\nline\"\n13,end\n";
+  bool too_long = false;
+  resynchronised_ranges = 0;
+  const Records records = read_ranges(content, {}, ReaderLimits{8, 40, true}, too_long);
+  BOOST_TEST(!too_long);
+  BOOST_REQUIRE(records.size() == 14u);
+  BOOST_TEST(records[1].second == "1,\"ok\nstill ok\"");
+  BOOST_TEST(records[2].second == "2,\"stray");
+  BOOST_TEST(records[3].second == "3,plain");
+  BOOST_TEST(records[12].second == "12,\"multi\nline\"");
+  BOOST_TEST(records[13].second == "13,end");
+  // The same split at any range boundaries and chunk sizes, including ranges whose parity guess
+  // is wrong because the stray quote lies before them.
+  check_every_split(content, true, 40);
+  BOOST_TEST(resynchronised_ranges > 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_quote_open_at_the_end_of_the_file_costs_one_line) {
+  const std::string content = "a,1\nb,\"open\nc,3\nd,4";
+  bool too_long = false;
+  const Records records = read_ranges(content, {}, ReaderLimits{4, 1 << 20, true}, too_long);
+  BOOST_REQUIRE(records.size() == 4u);
+  BOOST_TEST(records[1].second == "b,\"open");
+  BOOST_TEST(records[2].second == "c,3");
+  BOOST_TEST(records[3].second == "d,4");
+  check_every_split(content, true);
+}
+
+BOOST_AUTO_TEST_CASE(a_long_multi_line_record_and_a_long_line_in_quoted_mode) {
+  // A closed quoted record longer than the limit is cut to its first line, whatever the chunk
+  // size; a single line longer than the limit is one too-long record.
+  const std::string content = "x,\"" + std::string(30, 'a') + "\n" + std::string(30, 'b') + "\"\n" + std::string(70, 'c') + "\nz,1\n";
+  bool too_long = false;
+  const Records records = read_ranges(content, {}, ReaderLimits{5, 48, true}, too_long);
+  BOOST_TEST(too_long);
+  BOOST_REQUIRE(records.size() == 4u);
+  BOOST_TEST(records[0].second == "x,\"" + std::string(30, 'a'));
+  BOOST_TEST(records[1].second == std::string(30, 'b') + "\"");
+  BOOST_TEST(records[2].second == "<too long>");
+  BOOST_TEST(records[3].second == "z,1");
+  check_every_split(content, true, 48);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

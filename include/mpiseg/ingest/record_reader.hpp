@@ -7,14 +7,22 @@
 ///
 /// Two splitting rules ([input] quoted_newlines):
 ///  - false: every '\n' ends a record.
-///  - true: a '\n' ends a record only where the number of '"' since the start of the file is
-///    even (RFC 4180 quoting). The parity at the range start comes from a prefix count over the
-///    ranges before it (count_quotes), so every rank splits the file the same way.
+///  - true: a record that starts at s ends at the first '\n' after which the number of '"' since
+///    s is even (RFC 4180 quoting), provided that is at most max_record_bytes after s. Otherwise
+///    (a stray quote, or a quoted field that never closes) only the record's first physical line
+///    is taken as the record, and reading resynchronises at the next line: one broken quote costs
+///    one line, never the rest of the file. These record starts depend on everything before them,
+///    so a range's first record start (its *entry*) is first guessed from the quote parity before
+///    the range (count_quotes), which is exact unless a resynchronisation happened earlier, and
+///    then checked against the previous range's *exit* (the first record start at or after its
+///    end, returned by for_each); ingest repeats the scan of ranges whose guess was wrong until
+///    all agree, which is the sequential split at any rank count.
 ///
 /// Memory: one buffer of chunk_bytes, grown only to hold one record of up to max_record_bytes;
 /// longer records are reported as too long and skipped without being buffered.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -38,12 +46,18 @@ struct Record {
 class RecordReader {
  public:
   /// Reads records starting in [begin, end) of `file` (size `file_size`). `odd_quotes_before` is
-  /// the parity of '"' in [0, begin) (only used with quoted_newlines).
+  /// the parity of '"' in [0, begin) (only used with quoted_newlines). With `entry`, the first
+  /// record starts there (a record start known from the previous range's exit) instead.
   RecordReader(const PosixFile& file, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end,
-               const ReaderLimits& limits, bool odd_quotes_before = false);
+               const ReaderLimits& limits, bool odd_quotes_before = false, std::optional<std::uint64_t> entry = std::nullopt);
 
   /// Calls `on_record` for every record, in file order. Views are valid during the call only.
-  void for_each(const std::function<void(const Record&)>& on_record);
+  /// Returns the range's exit: the offset of the first record start at or after its end (the
+  /// file size when the file ends first).
+  std::uint64_t for_each(const std::function<void(const Record&)>& on_record);
+
+  /// The offset where the first record of the range started (valid after for_each).
+  std::uint64_t entry() const noexcept { return entry_; }
 
  private:
   bool fill();  // appends the next chunk to the buffer; false at end of file
@@ -61,6 +75,8 @@ class RecordReader {
   std::uint64_t buffer_offset_ = 0;  // file offset of buffer_[0]
   std::size_t buffer_size_ = 0;
   std::uint64_t next_read_ = 0;  // file offset of the next byte to read
+  std::optional<std::uint64_t> given_entry_;
+  std::uint64_t entry_ = 0;
 };
 
 /// Number of '"' bytes in [begin, end) of `file`, read in chunks.
