@@ -123,9 +123,11 @@ def write_atomically(path, text):
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.remove(temporary)
+        if isinstance(error, OSError) and error.filename is None:
+            raise OSError(error.errno, error.strerror, path) from error  # name the file (a full disk says only ENOSPC)
         raise
 
 

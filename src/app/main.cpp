@@ -2,6 +2,7 @@
 // Any exception that reaches this level is printed with its rank; with several ranks the job is
 // then aborted, because the other ranks may be waiting in a collective that will never finish.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <span>
 
@@ -44,6 +45,12 @@ int main(int argc, char** argv) {
       if (world->size() > 1) comm::abort_job(failure);
       status = failure;
     }
+  }
+  if (exit_without_library_cleanup()) {
+    // See request_exit_without_library_cleanup(): HDF5's clean-up would crash on a file whose
+    // close failed. The failure has been reported; end with its status.
+    std::fflush(nullptr);
+    std::_Exit(status != 0 ? status : 1);
   }
   comm::finalize_mpi();
   return status;

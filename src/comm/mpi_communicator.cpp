@@ -340,6 +340,10 @@ void initialize_mpi(int& argc, char**& argv) {
 }
 
 void finalize_mpi() {
+  // HDF5 is shut down while MPI still works: a file whose close failed (a full disk) stays open
+  // inside HDF5, and closing it from MPI_Finalize's clean-up hooks, after MPI's own teardown has
+  // begun, crashes in H5F__close_cb.
+  H5close();
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();

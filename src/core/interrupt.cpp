@@ -10,6 +10,7 @@ namespace mpiseg {
 namespace {
 volatile std::sig_atomic_t requested = 0;
 pid_t launcher = 0;  // 0: not started by a launcher
+bool skip_library_cleanup = false;
 extern "C" void on_checkpoint_signal(int) { requested = 1; }
 }  // namespace
 
@@ -26,6 +27,9 @@ void record_launcher() noexcept {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "SLURM_PROCID"})
     if (std::getenv(name) != nullptr) launcher = getppid();
 }
+
+void request_exit_without_library_cleanup() noexcept { skip_library_cleanup = true; }
+bool exit_without_library_cleanup() noexcept { return skip_library_cleanup; }
 
 bool launcher_alive() noexcept { return launcher == 0 || getppid() == launcher; }
 

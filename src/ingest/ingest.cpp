@@ -70,6 +70,13 @@ ColumnMap resolve_columns(const InputSettings& settings, const std::filesystem::
   std::vector<std::string_view> names;
   std::string scratch;
   if (settings.header) {
+    // Encodings and line endings that would otherwise surface as a puzzling "no such column".
+    if (header_line.starts_with("\xFF\xFE") || header_line.starts_with("\xFE\xFF"))
+      throw InputError(fmt::format("{}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); mpiseg reads UTF-8 or Latin-1: "
+                                   "convert it, e.g. iconv -f UTF-16 -t UTF-8", path.string()));
+    if (strip_carriage_return(header_line).find('\r') != std::string_view::npos)
+      throw InputError(fmt::format("{}: the header line holds a carriage return: the file has CR-only (old Mac) line endings; "
+                                   "convert them to LF, e.g. tr '\\r' '\\n'", path.string()));
     std::string_view line = strip_carriage_return(header_line);
     if (line.substr(0, kUtf8Bom.size()) == kUtf8Bom) line.remove_prefix(kUtf8Bom.size());
     if (!split_fields(line, settings.delimiter, names, scratch))

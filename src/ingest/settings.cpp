@@ -23,7 +23,7 @@ constexpr KeySpec kInputKeys[] = {
     {"input", "timestamp_format", ValueKind::string, "\"auto\"",
      "\"iso\" (YYYY-MM-DD HH:MM:SS), \"dmy\" (DD-MM-YYYY [HH:MM[:SS]]), \"mdy\" (M/D/YYYY H:MM), \"epoch\" (seconds), or \"auto\" (by the shape of each value)"},
     {"input", "quoted_newlines", ValueKind::boolean, "false",
-     "false: every newline ends a record and a line with an odd number of quotes is rejected (quoted_newline); true: quoted fields may span lines (split by global quote parity, RFC 4180 quoting required)"},
+     "false: every newline ends a record and a line with an odd number of quotes is rejected (quoted_newline); true: quoted fields may span lines (RFC 4180 quoting; a quote not closed within max_record_bytes costs its line only, reading resumes at the next line)"},
     {"input", "customer", ValueKind::string_or_integer, "\"CustomerID\"", "customer id column: header name or 0-based index"},
     {"input", "basket", ValueKind::string_or_integer, "\"InvoiceNo\"", "basket/invoice column"},
     {"input", "timestamp", ValueKind::string_or_integer, "\"InvoiceDate\"", "timestamp column"},

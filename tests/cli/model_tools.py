@@ -256,6 +256,12 @@ segment_rules = read_csv(test.path("rules_0.csv")) if test.run(1, "export", mode
                                                                 test.path("rules_0.csv")) else []
 with h5py.File(model, "r") as f:
     test.check(len(segment_rules) == int(f["fpgrowth/segment_0/rules"].attrs["rule_count"]), "export --segment 0: that segment's rules")
+    # Each segment records the settings it was mined with (segment_min_support, segment_max_len),
+    # not the population's.
+    recorded = [(float(f[f"fpgrowth/segment_{s}"].attrs["min_support"]), int(f[f"fpgrowth/segment_{s}"].attrs["max_len"]),
+                 int(f[f"fpgrowth/segment_{s}"].attrs["min_support_is_count"])) for s in range(int(f["fpgrowth"].attrs["segments"]))]
+    test.check(recorded and all(r == (0.05, 3, 0) for r in recorded) and float(f["fpgrowth"].attrs["min_support"]) == 0.02,
+               f"/fpgrowth/segment_N record segment_min_support and segment_max_len ({recorded[:2]})")
 centroids = read_csv(test.path("centroids.csv")) if test.run(1, "export", model, "--what", "centroids", "--out",
                                                               test.path("centroids.csv")) else []
 test.check(len(centroids) == k and [int(row["customers"]) for row in centroids] == sizes.tolist() and

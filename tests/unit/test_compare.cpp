@@ -108,3 +108,17 @@ BOOST_AUTO_TEST_CASE(models_without_common_features_are_an_error) {
   const SegmentModel newer = two_segments({0, 0}, {1}, {0});
   BOOST_CHECK_THROW(compare_segment_models(older, newer, CommonSpace{}), InputError);
 }
+
+BOOST_AUTO_TEST_CASE(matching_terminates_on_extreme_costs) {
+  // Costs near the largest doubles are scaled down (same optimum); non-finite costs are an
+  // error, never an endless loop.
+  const std::vector<double> huge = {1e300, 3e300, 2e300, 1e300};
+  const std::vector<int> match = minimum_cost_assignment(huge, 2, 2);
+  BOOST_TEST(match == (std::vector<int>{0, 1}));
+  BOOST_TEST(assignment_cost(match, huge, 2) == brute_force_cost(huge, 2, 2));
+  const std::vector<double> mixed = {0.5, 1e308, 1e308, 0.25, 7, 3};
+  BOOST_TEST(assignment_cost(minimum_cost_assignment(mixed, 3, 2), mixed, 2) == brute_force_cost(mixed, 3, 2));
+  for (double bad : {NAN, INFINITY, -INFINITY})
+    BOOST_CHECK_THROW(minimum_cost_assignment({1, bad, 2, 3}, 2, 2), InputError);
+}
+

@@ -125,3 +125,21 @@ BOOST_AUTO_TEST_CASE(minimum_support_settings) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(segment_settings_follow_the_segment_keys) {
+  // A count for the population becomes the same fraction of each segment's baskets; the
+  // segment keys win when set; these are the settings /fpgrowth/segment_N records.
+  mpiseg::fpgrowth::FpSettings population;
+  population.min_support = 50;
+  population.min_support_is_count = true;
+  population.max_len = 4;
+  const auto from_count = population.for_segments(1000);
+  BOOST_TEST(from_count.min_support == 0.05);
+  BOOST_TEST(!from_count.min_support_is_count);
+  BOOST_TEST(from_count.max_len == 4u);
+  population.segment_min_support = 0.2;
+  population.segment_max_len = 2;
+  const auto from_keys = population.for_segments(1000);
+  BOOST_TEST(from_keys.min_support == 0.2);
+  BOOST_TEST(from_keys.max_len == 2u);
+}

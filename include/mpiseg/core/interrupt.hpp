@@ -27,6 +27,11 @@ void clear_checkpoint_request() noexcept;
 /// launcher_alive() lets it refuse to publish results then.
 void record_launcher() noexcept;
 
+/// A library was left in a state its own clean-up cannot handle (HDF5 after a failed file close):
+/// main then ends the process without finalising MPI and HDF5, with the failure's exit status.
+void request_exit_without_library_cleanup() noexcept;
+bool exit_without_library_cleanup() noexcept;
+
 /// False when the launcher noted by record_launcher() is gone (this process was re-parented);
 /// true when there was none to note.
 bool launcher_alive() noexcept;

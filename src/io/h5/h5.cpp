@@ -319,6 +319,9 @@ File::~File() {
     else
       handle_.reset();
   }
+  // An abandoned write (an error on the way, a full disk) may leave the file open inside HDF5,
+  // whose clean-up at exit would then crash closing it: end the process without that clean-up.
+  if (writable_ && !committed_) request_exit_without_library_cleanup();
   if (writable_ && !committed_ && comm_->rank() == 0) {
     std::error_code ignored;
     std::filesystem::remove(physical_, ignored);
@@ -334,14 +337,36 @@ void File::close_handle() {
   if (!handle_.valid()) return;
   transfer_.reset();
   const hid_t id = handle_.release();
-  check(H5Fclose(id), fmt::format("cannot close '{}'", physical_.string()));
+  if (H5Fclose(id) < 0) {
+    // HDF5 keeps a file whose close failed (a full disk) and crashes when its own clean-up
+    // closes it again; the process must end without that clean-up (see app/main.cpp).
+    request_exit_without_library_cleanup();
+    check(-1, fmt::format("cannot close '{}'", physical_.string()));
+  }
 }
 
 void File::close() { close_handle(); }
 
 void File::commit() {
-  close_handle();
-  if (!writable_ || committed_) return;
+  std::string close_failure;
+  try {
+    close_handle();
+  } catch (const std::exception& error) {
+    close_failure = error.what();
+  }
+  if (!writable_ || committed_) {
+    if (!close_failure.empty()) throw IoError(close_failure);
+    return;
+  }
+  // Every rank learns of a failed close (the temporary is incomplete): nothing is published.
+  if (comm_->allreduce<std::int32_t>(close_failure.empty() ? 1 : 0, comm::ReduceOp::min) == 0) {
+    if (comm_->rank() == 0) {
+      std::error_code ignored;
+      std::filesystem::remove(physical_, ignored);
+    }
+    committed_ = true;
+    throw IoError(!close_failure.empty() ? close_failure : fmt::format("writing '{}' failed on another rank", path_.string()));
+  }
   // Published only if every rank's launcher is still there: a job whose mpirun or srun was killed
   // must not replace the previous model with the work of its orphaned ranks.
   if (comm_->allreduce<std::int32_t>(launcher_alive() ? 1 : 0, comm::ReduceOp::min) == 0) {
