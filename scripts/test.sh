@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite (unit, MPI at 1..4 ranks,
-# command-line, real-data tests when ../shared/data is present, and the Slurm scripts on a
-# throw-away local Slurm cluster that this script starts and stops).
+# command-line, the hostile-input corpus and killed jobs, real-data tests when ../shared/data is
+# present, and the Slurm scripts on a throw-away local Slurm cluster that this script starts and
+# stops), then the sanitized subset: the unit tests built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (clang, build-sanitize/) and each libFuzzer target for 15 s.
 #
-#   scripts/test.sh                 # everything
-#   scripts/test.sh -L mpi          # extra arguments go to ctest
+#   scripts/test.sh                    # everything
+#   scripts/test.sh -L mpi             # extra arguments go to ctest (the sanitized subset is skipped)
+#   scripts/test.sh --sanitize [ARGS]  # the unit and MPI tests, all rank counts, in the sanitized build
 #   MPISEG_SLURM=off scripts/test.sh   # without the local cluster (the slurm test is skipped)
+#   MPISEG_SANITIZED=off scripts/test.sh   # without the sanitized subset
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sanitized_build=${MPISEG_SANITIZE_BUILD_DIR:-$root/build-sanitize}
+unit_tests=(test_core test_ingest_units test_features_units test_fpgrowth_units test_model_units)
+
+if [ "${1:-}" = --sanitize ]; then
+  shift
+  "$root/scripts/setup.sh" > /dev/null
+  MPISEG_FUZZ_CONFIGURE_ONLY=1 "$root/scripts/fuzz.sh" all
+  cmake --build "$sanitized_build" -j "$(nproc)"
+  source "$root/scripts/mpi_env.sh"
+  source "$root/scripts/sanitize/environment.sh"
+  cd "$sanitized_build"
+  status=0
+  ctest --output-on-failure --timeout 1800 -j "$(nproc)" -L unit "$@" || status=$?
+  ASAN_OPTIONS=$asan_without_leak_check ctest --output-on-failure --timeout 1800 -j "$(nproc)" -L mpi "$@" || status=$?
+  exit "$status"
+fi
+
 "$root/scripts/setup.sh"
 source "$root/scripts/mpi_env.sh"
 
@@ -26,4 +47,13 @@ cd "${MPISEG_BUILD_DIR:-$root/build}"
 status=0
 ctest --output-on-failure --timeout 900 -j "$(nproc)" "$@" || status=$?
 [ "$slurm_started" = yes ] || echo "test.sh: note: the Slurm scripts were not tested (no local cluster)" >&2
+
+# The sanitized subset (whole runs only): unit tests under ASan + UBSan, then every fuzz target.
+if [ $# -eq 0 ] && [ "${MPISEG_SANITIZED:-on}" != off ]; then
+  MPISEG_FUZZ_CONFIGURE_ONLY=1 "$root/scripts/fuzz.sh" all
+  cmake --build "$sanitized_build" -j "$(nproc)" --target "${unit_tests[@]}" > "$sanitized_build/build-unit.log" 2>&1 \
+    || { tail -50 "$sanitized_build/build-unit.log"; status=1; }
+  (source "$root/scripts/sanitize/environment.sh"; cd "$sanitized_build" && ctest --output-on-failure --timeout 900 -L unit) || status=$?
+  "$root/scripts/fuzz.sh" all 15 || status=1
+fi
 exit "$status"
