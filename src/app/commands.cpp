@@ -28,6 +28,7 @@
 #include "mpiseg/model/compare.hpp"
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/model/model_reader.hpp"
 #include "mpiseg/model/summary.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
@@ -279,8 +280,9 @@ std::filesystem::path report_script() {
 
 int run_report(Invocation& call) {
   const auto& args = require_positional(call, 1, "mpiseg report MODEL.h5 --out DIR [--top N]");
-  // Fail like the other tools on a file that is not a readable model, before starting Python.
-  model::open_model_file(args[0], call.comm).close();
+  // Fail like the other tools on a file that is not a valid model (the same checks as inspect,
+  // export and compare), before handing it to Python.
+  model::validate_model_file(args[0], call.comm);
   std::int32_t status = 0;
   std::string index;
   if (call.comm.rank() == 0) {

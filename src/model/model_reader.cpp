@@ -5,6 +5,7 @@
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/model_file.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -133,6 +134,23 @@ RuleColumns read_rule_columns(const h5::Group& rules, std::size_t item_count) {
   require_items(rules, "antecedent", table.antecedent, item_count);
   require_items(rules, "consequent", table.consequent, item_count);
   return table;
+}
+
+void validate_model_file(const std::filesystem::path& path, comm::Communicator& comm) {
+  h5::File file = open_model_file(path, comm);
+  const h5::Group root = file.root();
+  if (root.exists("kmeans")) {
+    const KMeansGroup kmeans = read_kmeans_group(root);
+    if (root.exists("assignments")) (void)read_assignments_group(root, kmeans.k);
+  }
+  if (root.exists("fpgrowth")) {
+    const h5::Group fp = root.open_group("fpgrowth");
+    const std::size_t items = read_item_names(fp).code.size();
+    if (fp.exists("rules")) (void)read_rule_columns(fp.open_group("rules"), items);
+    const std::int64_t segments = fp.has_attribute("segments") ? fp.read_int_attribute("segments") : 0;
+    for (std::int64_t s = 0; s < segments; ++s) (void)read_rule_columns(fp.open_group(fmt::format("segment_{}/rules", s)), items);
+  }
+  file.close();
 }
 
 }  // namespace mpiseg::model

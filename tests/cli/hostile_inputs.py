@@ -100,11 +100,12 @@ MUTATIONS = {
 
 
 def mutated_model(name):
-    path = test.path(f"mutated-{name}.h5")
+    path = test.path(f"mutated-{name.replace(':', '-')}.h5")
     shutil.copy(base_model, path)
-    if name == "truncate":
+    if name.startswith("truncate"):
+        # truncate:F keeps the first F of the file (default half)
         with open(path, "r+b") as f:
-            f.truncate(os.path.getsize(path) // 2)
+            f.truncate(int(os.path.getsize(path) * float(name.partition(":")[2] or 0.5)))
     else:
         with h5py.File(path, "r+") as f:
             MUTATIONS[name](f)
@@ -126,6 +127,9 @@ def special_input(kind):
     if kind == "dangling_symlink":
         os.symlink(os.path.join(folder, "gone.csv"), os.path.join(folder, "b.csv"))
         return os.path.join(folder, "*.csv")
+    if kind == "read_only_directory":
+        os.chmod(folder, 0o555)
+        return os.path.join(folder, "a.csv")
     if kind == "unreadable":
         path = os.path.join(folder, "a.csv")
         os.chmod(path, 0)
@@ -142,8 +146,8 @@ def accounting_of(store):
 
 def run_case(case):
     name = case["name"]
-    if case.get("input") == "@unreadable" and IS_ROOT:
-        print(f"skip: {name}: root reads any file, so permissions cannot be tested as root")
+    if (case.get("input") == "@unreadable" or case.get("needs_permissions")) and IS_ROOT:
+        print(f"skip: {name}: root reads and writes any file, so permissions cannot be tested as root")
         return
     work = test.path(f"case-{name}")
     os.makedirs(work, exist_ok=True)
@@ -220,6 +224,16 @@ if test.check(status == 0, f"formula cells: the run succeeds (exit {status})"):
         raw = os.path.join(work, f"{what}-raw.csv")
         status, output = run(["export", model, "--what", what, "--out", raw, "--raw"], ranks=None)
         test.check(status == 0 and any(v.startswith("=") for v in cells(raw)), f"export --what {what} --raw keeps the cells as they are")
+
+    # The report escapes every data-controlled string: an item description holding markup.
+    with h5py.File(model, "r+") as f:
+        descriptions = [b"<script>alert(1)</script>" for _ in f["fpgrowth/items/description"][()]]
+        del f["fpgrowth/items/description"]
+        f["fpgrowth/items/description"] = np.array(descriptions, dtype="S64")
+    status, output = run(["report", model, "--out", os.path.join(work, "report")], ranks=None)
+    page = open(os.path.join(work, "report", "index.html"), encoding="utf-8").read() if status == 0 else ""
+    test.check(status == 0 and "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page,
+               f"report: item descriptions with markup are escaped in the HTML (exit {status})")
 
 # ---------------------------------------------------------------- full disk
 if RANKS != 1:

@@ -6,6 +6,7 @@
 /// an index or a size, so a malformed model gives an IoError naming the file and the dataset, never
 /// a crash, a hang or output computed from garbage.
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -56,5 +57,10 @@ struct RuleColumns {
   std::size_t size() const noexcept { return support.size(); }
 };
 RuleColumns read_rule_columns(const h5::Group& rules, std::size_t item_count);
+
+/// Collective: opens a model and validates every group the readers above cover (/kmeans,
+/// /assignments, the item dictionary and every rule table); an IoError names the first problem.
+/// For tools that hand the model to code outside mpiseg (scripts/report.py).
+void validate_model_file(const std::filesystem::path& path, comm::Communicator& comm);
 
 }  // namespace mpiseg::model
