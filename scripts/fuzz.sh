@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target (tests/fuzz/fuzz_TARGET.cpp) for SECONDS, with AddressSanitizer
 # and UndefinedBehaviorSanitizer, from its checked-in seed corpus (tests/fuzz/corpus/TARGET). A
-# crash, a sanitizer report, a leak or a hang fails with the input saved under build-sanitize/crashes/;
+# crash, a sanitizer report, a leak or a hang fails with the input saved under build/sanitize/crashes/;
 # add it to the seed corpus as a regression input once fixed.
 #
 #   scripts/fuzz.sh TARGET [SECONDS]     # record_reader, field_parsers, ingest, job_file, model_groups
@@ -13,7 +13,7 @@ target=${1:?usage: scripts/fuzz.sh TARGET|all [SECONDS]}
 seconds=${2:-20}
 # The sanitized build (clang, ASan + UBSan, libFuzzer coverage) that `scripts/test.sh --sanitize`
 # also runs the unit and MPI tests from.
-build=${MPISEG_SANITIZE_BUILD_DIR:-$root/build-sanitize}
+build=${MPISEG_SANITIZE_BUILD_DIR:-$root/build/sanitize}
 
 # clang and libFuzzer's runtime (Debian: clang, libclang-rt-14-dev); the rest comes with setup.sh.
 missing=()

@@ -3,7 +3,7 @@
 # command-line, the hostile-input corpus and killed jobs, real-data tests when ../shared/data is
 # present, and the Slurm scripts on a throw-away local Slurm cluster that this script starts and
 # stops), then the sanitized subset: the unit tests built with AddressSanitizer and
-# UndefinedBehaviorSanitizer (clang, build-sanitize/) and each libFuzzer target for 15 s.
+# UndefinedBehaviorSanitizer (clang, build/sanitize/) and each libFuzzer target for 15 s.
 #
 #   scripts/test.sh                    # everything
 #   scripts/test.sh -L mpi             # extra arguments go to ctest (the sanitized subset is skipped)
@@ -12,7 +12,7 @@
 #   MPISEG_SANITIZED=off scripts/test.sh   # without the sanitized subset
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-sanitized_build=${MPISEG_SANITIZE_BUILD_DIR:-$root/build-sanitize}
+sanitized_build=${MPISEG_SANITIZE_BUILD_DIR:-$root/build/sanitize}
 unit_tests=(test_core test_ingest_units test_features_units test_fpgrowth_units test_model_units)
 
 if [ "${1:-}" = --sanitize ]; then

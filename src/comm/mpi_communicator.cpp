@@ -22,19 +22,15 @@
 namespace mpiseg::comm {
 namespace {
 
-void check_mpi(int status, const char* what) {
-  if (status == MPI_SUCCESS) return;
-  char message[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(status, message, &length);
-  throw Error(fmt::format("{} failed: {}", what, std::string_view(message, static_cast<std::size_t>(length))));
-}
-
 std::string mpi_error_text(int status) {
   char message[MPI_MAX_ERROR_STRING];
   int length = 0;
   MPI_Error_string(status, message, &length);
   return std::string(message, static_cast<std::size_t>(length));
+}
+
+void check_mpi(int status, const char* what) {
+  if (status != MPI_SUCCESS) throw Error(fmt::format("{} failed: {}", what, mpi_error_text(status)));
 }
 
 template <class T>

@@ -153,7 +153,9 @@ def run_case(case):
     os.makedirs(work, exist_ok=True)
     given = case.get("input", "good.csv")
     source = special_input(given[1:]) if given.startswith("@") else os.path.join(DATA, given)
-    mutated = mutated_model(case.get("mutate", "copy"))
+    # Only the cases that name the model get their own copy of it.
+    uses_model = "mutate" in case or any("{mutated}" in text for text in case.get("args", []) + case.get("sets", []))
+    mutated = mutated_model(case.get("mutate", "copy")) if uses_model else None
     values = {"input": source, "data": DATA, "work": work, "model": base_model, "mutated": mutated, "long": "C" * 70000}
     fill = lambda text: text.format(**values)  # noqa: E731
     command = case.get("command", "ingest")
