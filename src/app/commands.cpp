@@ -34,6 +34,7 @@
 #include "mpiseg/pipeline/points.hpp"
 #include "mpiseg/pipeline/run.hpp"
 #include "mpiseg/pipeline/score.hpp"
+#include "mpiseg/propensity/propensity.hpp"
 
 namespace mpiseg::app {
 namespace {
@@ -59,7 +60,7 @@ struct Command {
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
   for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
-                       kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), pipeline::run_keys(), model::output_keys()})
+                       kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), propensity::propensity_keys(), pipeline::run_keys(), model::output_keys()})
     keys.insert(keys.end(), section.begin(), section.end());
   return keys;
 }
@@ -197,6 +198,25 @@ int run_fpgrowth(Invocation& call) {
   });
   print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", path.string(), itemsets.total,
                                call.comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum)));
+  return 0;
+}
+
+int run_propensity(Invocation& call) {
+  const Stopwatch watch;
+  const auto settings = propensity::PropensitySettings::from_job(call.job);
+  const auto feature_settings = features::FeatureSettings::from_job(call.job);
+  const auto path = model::model_path(call.job);
+  check_stage_outputs(call, path, true);
+  model::RunRecord record = start_record(call, "propensity");
+  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
+  const features::FeatureTable table = features::build_features(feature_settings, data, call.comm);
+  const propensity::PropensityResult result = propensity::fit_propensity(settings, feature_settings, data, table, nullptr, call.comm);
+  write_stage_model(call, path, record, watch, [&](h5::Group& root) {
+    features::write_features(root, table);
+    propensity::write_propensity(root, result);
+  });
+  print(call.comm, fmt::format("model: {} (/propensity: {} target(s), cutoff {})\n", path.string(), result.targets.size(),
+                               call.job.get_string("propensity", "cutoff").empty() ? "default" : call.job.get_string("propensity", "cutoff")));
   return 0;
 }
 
@@ -348,7 +368,10 @@ const std::vector<Command>& commands() {
        [](po::options_description&) {}, run_kmeans},
       {"fpgrowth", "distributed FP-growth and association rules on line items or basket files, into [output] model", "",
        [](po::options_description&) {}, run_fpgrowth},
-      {"run", "the whole job: ingest, features, K-means, FP-growth overall and per segment, one model file", "[JOB.toml]",
+      {"propensity", "churn and purchase-propensity models (logistic regression) on a time split, into [output] model", "",
+       [](po::options_description&) {}, run_propensity},
+      {"run", "the whole job: ingest, features, K-means, FP-growth overall and per segment, propensity models, one model file",
+       "[JOB.toml]",
        [](po::options_description& options) {
          options.add_options()("resume", "continue from this job's checkpoint (an error if there is none; by default a "
                                          "matching checkpoint is used when present)");

@@ -26,7 +26,8 @@ double whole_days(std::int64_t seconds) {
 
 LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, std::int64_t reference_time,
                                                 MonetaryPolicy monetary, bool keep_no_purchase,
-                                                const std::vector<std::int32_t>& item_category, std::size_t categories) {
+                                                const std::vector<std::int32_t>& item_category, std::size_t categories,
+                                                std::int64_t lines_before) {
   LocalCustomerFeatures out;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> basket_items;  // purchase (basket, item) pairs
   std::vector<std::uint32_t> items;
@@ -38,6 +39,14 @@ LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, s
     if (customer == ingest::kMissingCustomer) {
       out.lines_without_customer += end - begin;
       begin = end;
+      continue;
+    }
+    const std::size_t next_customer = end;
+    // A customer's lines are sorted by time: the window is a prefix of them.
+    if (lines_before >= 0)
+      while (end > begin && static_cast<std::int64_t>(rows.time[end - 1]) >= lines_before) --end;
+    if (end == begin) {
+      begin = next_customer;
       continue;
     }
     // One pass over the customer's lines, in their canonical order (so sums are reproducible).
@@ -71,7 +80,7 @@ LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, s
     const bool purchased = first_purchase >= 0;
     if (!purchased && !keep_no_purchase) {
       ++out.excluded_no_purchase;
-      begin = end;
+      begin = next_customer;
       continue;
     }
     std::sort(basket_items.begin(), basket_items.end());
@@ -108,7 +117,7 @@ LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, s
     if (categories != 0) {
       for (double value : spend) out.category_share.push_back(purchase_value > 0 ? value / purchase_value : 0.0);
     }
-    begin = end;
+    begin = next_customer;
   }
   return out;
 }

@@ -123,7 +123,16 @@ std::vector<double> apply_transforms(const std::vector<FeatureTransform>& transf
   return scaled;
 }
 
-FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm) {
+std::vector<std::string> share_categories(const FeatureTable& table) {
+  static constexpr std::string_view kPrefix = "category_share:";
+  std::vector<std::string> categories;
+  for (const std::string& name : table.names)
+    if (name.starts_with(kPrefix)) categories.push_back(name.substr(kPrefix.size()));
+  return categories;
+}
+
+FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm,
+                            const FeatureWindow& window) {
   const Stopwatch watch;
   if (ingested.from_basket_file)
     throw ConfigError("customer features need line items with customers; the input is a basket file");
@@ -141,9 +150,20 @@ FeatureTable build_features(const FeatureSettings& settings, const ingest::Inges
   }
 
   std::vector<std::string> categories;
-  const std::vector<std::int32_t> item_category = choose_categories(ingested, settings.top_categories, comm, categories);
+  std::vector<std::int32_t> item_category;
+  if (window.categories) {
+    categories = *window.categories;
+    item_category.assign(ingested.items.size(), -1);
+    for (std::size_t i = 0; i < ingested.items.size() && ingested.has_category; ++i) {
+      const auto found = std::find(categories.begin(), categories.end(), ingested.items.category[i]);
+      if (found != categories.end()) item_category[i] = static_cast<std::int32_t>(found - categories.begin());
+    }
+  } else {
+    item_category = choose_categories(ingested, settings.top_categories, comm, categories);
+  }
   const LocalCustomerFeatures local = compute_customer_features(rows, table.reference_time, settings.monetary,
-                                                                settings.keep_no_purchase, item_category, categories.size());
+                                                                settings.keep_no_purchase, item_category, categories.size(),
+                                                                window.lines_before);
   const std::size_t n = local.customer.size();
   table.customer = local.customer;
   table.customers = comm.allreduce<std::uint64_t>(n, comm::ReduceOp::sum);

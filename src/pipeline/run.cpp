@@ -18,13 +18,15 @@
 #include "mpiseg/pipeline/checkpoint.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
+#include "mpiseg/propensity/propensity.hpp"
 
 namespace mpiseg::pipeline {
 namespace {
 
 constexpr KeySpec kKeys[] = {
     {"run", "stages", ValueKind::string_list, "[\"features\", \"kmeans\", \"fpgrowth\"]",
-     "stages after ingest: features, kmeans, fpgrowth (kmeans needs features, or [input] format = \"features\")"},
+     "stages after ingest: features, kmeans, fpgrowth, propensity (kmeans needs features, or [input] format = \"features\"; "
+     "propensity needs line items)"},
     {"run", "previous_model", ValueKind::string, "\"\"",
      "the last run's model: K-means starts from its centroids (its k), segments keep its ids (Hungarian matching), and /compare "
      "holds drift and migration against it"},
@@ -36,7 +38,7 @@ constexpr KeySpec kKeys[] = {
 };
 
 struct Stages {
-  bool features = false, kmeans = false, fpgrowth = false;
+  bool features = false, kmeans = false, fpgrowth = false, propensity = false;
 };
 
 Stages parse_stages(const JobConfig& job) {
@@ -45,7 +47,8 @@ Stages parse_stages(const JobConfig& job) {
     if (name == "features") stages.features = true;
     else if (name == "kmeans") stages.kmeans = true;
     else if (name == "fpgrowth") stages.fpgrowth = true;
-    else throw ConfigError(fmt::format("{}: unknown stage '{}' (features, kmeans, fpgrowth)", job.describe("run", "stages"), name));
+    else if (name == "propensity") stages.propensity = true;
+    else throw ConfigError(fmt::format("{}: unknown stage '{}' (features, kmeans, fpgrowth, propensity)", job.describe("run", "stages"), name));
   }
   return stages;
 }
@@ -215,6 +218,9 @@ SegmentProfiles segment_profiles(const features::FeatureTable& table, std::span<
 RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   const Stopwatch watch;
   const Stages stages = parse_stages(job);
+  // Settings of later stages are checked now, not after ingest and K-means have run.
+  std::optional<propensity::PropensitySettings> propensity_settings;
+  if (stages.propensity) propensity_settings = propensity::PropensitySettings::from_job(job);
   RunSummary summary;
   summary.model = model::model_path(job);
   model::RunRecord record;
@@ -237,7 +243,8 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   features::FeatureTable table;
   bool have_transactions = false, have_features = false;
   if (input.format == ingest::InputFormat::features) {
-    if (stages.fpgrowth) throw ConfigError("[run] stages: fpgrowth needs transactions; the input is a feature file");
+    if (stages.fpgrowth || stages.propensity)
+      throw ConfigError("[run] stages: fpgrowth and propensity need transactions; the input is a feature file");
     PointTable points = load_points(job, comm);
     table = std::move(points.features);
     have_features = true;
@@ -250,8 +257,9 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     record.accounting = transactions.accounting;
     record.has_accounting = true;
     model::record_period(record, transactions, comm);
-    if (stages.features || stages.kmeans) {
-      if (transactions.from_basket_file) throw ConfigError("[run] stages: features and kmeans need line items; the input is a basket file");
+    if (stages.features || stages.kmeans || stages.propensity) {
+      if (transactions.from_basket_file)
+        throw ConfigError("[run] stages: features, kmeans and propensity need line items; the input is a basket file");
       StageReport features_stage("features", comm);
       table = features::build_features(features::FeatureSettings::from_job(job), transactions, comm);
       have_features = true;
@@ -324,7 +332,23 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     fpgrowth_stage.finish();
   }
 
-  // 4. The model file, complete or not at all.
+  // 4. Churn and purchase propensity, overall and per segment.
+  std::optional<propensity::PropensityResult> propensities;
+  if (stages.propensity) {
+    StageReport propensity_stage("propensity", comm);
+    propensity::Segments segment_space;
+    if (have_segments) {
+      segment_space.k = static_cast<std::size_t>(summary.k);
+      segment_space.centroids_scaled.assign(segments.best.centroids.data(),
+                                            segments.best.centroids.data() + segments.best.centroids.size());
+      segment_space.labels = segments.best.labels;
+    }
+    propensities = propensity::fit_propensity(*propensity_settings, features::FeatureSettings::from_job(job), transactions, table,
+                                              have_segments ? &segment_space : nullptr, comm);
+    propensity_stage.finish();
+  }
+
+  // 5. The model file, complete or not at all.
   StageReport write_stage("write", comm);
   h5::File file = model::create_model_file(summary.model, comm);
   h5::Group root = file.root();
@@ -352,6 +376,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
                                   "into rules/, population lift (NaN: not frequent over all baskets), segment lift / population lift");
     }
   }
+  if (propensities) propensity::write_propensity(root, *propensities);
   if (have_transactions && have_segments) {
     const std::string csv = job.get_string("output", "assignments_csv");
     if (!csv.empty())

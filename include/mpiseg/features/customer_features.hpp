@@ -40,6 +40,7 @@ struct LocalCustomerFeatures {
   std::uint64_t lines_without_customer = 0;
 };
 
+/// Only lines with time < `lines_before` count (-1: all); a customer with none is absent.
 /// `item_category[item]` is the index of the item's category among the chosen categories, or -1.
 /// Money sums (monetary, avg_basket_value) are exact sums of the line values quantity x price on
 /// MoneyGrid (core/exact_sum.hpp), rounded once: a customer whose returns cancel their purchases
@@ -47,6 +48,7 @@ struct LocalCustomerFeatures {
 /// grid.
 LocalCustomerFeatures compute_customer_features(const ingest::LineItems& rows, std::int64_t reference_time,
                                                 MonetaryPolicy monetary, bool keep_no_purchase,
-                                                const std::vector<std::int32_t>& item_category, std::size_t categories);
+                                                const std::vector<std::int32_t>& item_category, std::size_t categories,
+                                                std::int64_t lines_before = -1);
 
 }  // namespace mpiseg::features

@@ -10,6 +10,7 @@
 /// quintile cuts are exact order statistics (comm/order_statistics.hpp).
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,20 @@ struct FeatureTable {
   std::size_t cols() const noexcept { return names.size(); }
 };
 
+/// The features of customers as they stood at a time in the past (propensity models train on
+/// such snapshots): only lines before `lines_before` count, and the category columns are given
+/// rather than chosen, so that every snapshot has the same columns as the full table.
+struct FeatureWindow {
+  std::int64_t lines_before = -1;           // seconds; -1: every line
+  std::optional<std::vector<std::string>> categories;  // the category_share columns, in order
+};
+
 /// Collective. `ingested` must be partitioned by customer (as read_input and read_store give it).
-FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm);
+FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm,
+                            const FeatureWindow& window = {});
+
+/// The categories of a table's category_share columns, in column order.
+std::vector<std::string> share_categories(const FeatureTable& table);
 
 /// Applies fitted transforms to raw rows (scoring new customers with a model's scaler).
 std::vector<double> apply_transforms(const std::vector<FeatureTransform>& transforms, const std::vector<double>& raw);

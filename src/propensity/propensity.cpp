@@ -1,0 +1,515 @@
+#include "mpiseg/propensity/propensity.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <fmt/format.h>
+
+#include "mpiseg/core/civil_time.hpp"
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/io/h5/datasets.hpp"
+
+namespace mpiseg::propensity {
+namespace {
+
+using features::FeatureTable;
+using features::FeatureTransform;
+
+/// Customers as they stood at `time`: features of earlier lines, targets of the horizon after it.
+struct Snapshot {
+  std::int64_t time = 0;
+  FeatureTable table;
+  std::vector<std::vector<std::uint8_t>> labels;  // per target, per row
+  std::vector<std::int32_t> segment;               // per row; empty without segments
+};
+
+/// Which items count for each target (empty for churn and purchase: every item).
+std::vector<std::vector<std::uint8_t>> target_items(const std::vector<Target>& targets, const ingest::IngestResult& ingested) {
+  std::vector<std::vector<std::uint8_t>> hits;
+  const ingest::ItemDictionary& items = ingested.items;
+  for (const Target& target : targets) {
+    std::vector<std::uint8_t> hit;
+    if (target.kind == Target::Kind::category) {
+      if (!ingested.has_category)
+        throw ConfigError(fmt::format("[propensity] targets: '{}' needs item categories, and the input maps no category column", target.text));
+      hit.assign(items.size(), 0);
+      std::size_t found = 0;
+      for (std::size_t i = 0; i < items.size(); ++i)
+        if (items.category[i] == target.category) hit[i] = 1, ++found;
+      if (found == 0) throw ConfigError(fmt::format("[propensity] targets: no item has the category of '{}'", target.text));
+    } else if (target.kind == Target::Kind::items) {
+      hit.assign(items.size(), 0);
+      std::vector<std::string> missing;
+      for (const std::string& code : target.items) {
+        const auto found = std::lower_bound(items.code.begin(), items.code.end(), code);
+        if (found == items.code.end() || *found != code) missing.push_back(code);
+        else hit[static_cast<std::size_t>(found - items.code.begin())] = 1;
+      }
+      if (!missing.empty())
+        throw ConfigError(fmt::format("[propensity] targets: '{}': no such item code in the data: {}", target.text, fmt::join(missing, ", ")));
+    }
+    hits.push_back(std::move(hit));
+  }
+  return hits;
+}
+
+std::int32_t nearest_centroid(const Segments& segments, const double* row, std::size_t d) {
+  std::int32_t best = 0;
+  double best_distance = 0;
+  for (std::size_t s = 0; s < segments.k; ++s) {
+    double distance = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double diff = row[j] - segments.centroids_scaled[s * d + j];
+      distance += diff * diff;
+    }
+    if (s == 0 || distance < best_distance) best = static_cast<std::int32_t>(s), best_distance = distance;
+  }
+  return best;
+}
+
+Snapshot take_snapshot(std::int64_t time, std::int64_t horizon_end, const std::vector<Target>& targets,
+                       const std::vector<std::vector<std::uint8_t>>& hits, const features::FeatureSettings& feature_settings,
+                       const ingest::IngestResult& ingested, const FeatureTable& current, const Segments* segments,
+                       comm::Communicator& comm) {
+  Snapshot snapshot;
+  snapshot.time = time;
+  features::FeatureSettings settings = feature_settings;
+  settings.reference_time = time;
+  snapshot.table = features::build_features(settings, ingested, comm, {time, features::share_categories(current)});
+  const FeatureTable& table = snapshot.table;
+  if (table.names != current.names)
+    throw InputError(fmt::format("propensity: the features at {} have other columns than the current table", format_date(time)));
+  const ingest::LineItems& rows = ingested.rows;
+  const std::size_t n = table.rows();
+  snapshot.labels.assign(targets.size(), std::vector<std::uint8_t>(n, 0));
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto range = std::equal_range(rows.customer.begin(), rows.customer.end(), table.customer[i]);
+    for (auto at = range.first; at != range.second; ++at) {
+      const auto line = static_cast<std::size_t>(at - rows.customer.begin());
+      if (rows.time[line] < time || rows.time[line] >= horizon_end) continue;
+      if (rows.quantity[line] <= 0 || (rows.flags[line] & ingest::line_flags::cancellation) != 0) continue;
+      for (std::size_t t = 0; t < targets.size(); ++t)
+        if (hits[t].empty() || hits[t][rows.item[line]]) snapshot.labels[t][i] = 1;
+    }
+  }
+  for (std::size_t t = 0; t < targets.size(); ++t)
+    if (targets[t].kind == Target::Kind::churn)
+      for (std::uint8_t& label : snapshot.labels[t]) label = label ? 0 : 1;
+  if (segments != nullptr) {
+    const std::size_t d = table.cols();
+    const std::vector<double> in_current_space = features::apply_transforms(current.transforms, table.raw);
+    snapshot.segment.resize(n);
+    for (std::size_t i = 0; i < n; ++i) snapshot.segment[i] = nearest_centroid(*segments, &in_current_space[i * d], d);
+  }
+  return snapshot;
+}
+
+/// Rows of a population (all, or one segment) of a snapshot, in a scaler's space.
+struct Population {
+  std::vector<double> x;
+  std::vector<std::uint8_t> y;
+  std::vector<std::uint64_t> customer;
+  std::size_t rows = 0, cols = 0;
+  Design design() const { return {x, y, rows, cols}; }
+};
+
+Population select(const Snapshot& snapshot, const std::vector<double>& scaled, std::size_t target, std::int32_t segment) {
+  Population population;
+  population.cols = snapshot.table.cols();
+  for (std::size_t i = 0; i < snapshot.table.rows(); ++i) {
+    if (segment >= 0 && snapshot.segment[i] != segment) continue;
+    population.x.insert(population.x.end(), scaled.begin() + static_cast<std::ptrdiff_t>(i * population.cols),
+                        scaled.begin() + static_cast<std::ptrdiff_t>((i + 1) * population.cols));
+    population.y.push_back(snapshot.labels[target][i]);
+    population.customer.push_back(snapshot.table.customer[i]);
+    ++population.rows;
+  }
+  return population;
+}
+
+ScoreMetrics evaluate(const LogisticModel& model, const Population& population, comm::Communicator& comm) {
+  std::vector<double> logits(population.rows), probabilities(population.rows);
+  for (std::size_t i = 0; i < population.rows; ++i) {
+    logits[i] = model.logit(&population.x[i * population.cols]);
+    probabilities[i] = sigmoid(logits[i]);
+  }
+  return evaluate_scores(probabilities, logits, population.y, population.customer, comm);
+}
+
+/// Why a population cannot be trained on (identical on every rank), or "".
+std::string unfit_reason(const Population& population, comm::Communicator& comm) {
+  std::uint64_t counts[2] = {population.rows, 0};
+  for (std::uint8_t y : population.y) counts[1] += y;
+  comm.allreduce(std::span<std::uint64_t>(counts), comm::ReduceOp::sum);
+  if (counts[0] <= population.cols)
+    return fmt::format("{} training customer(s), not more than the {} features", counts[0], population.cols);
+  if (counts[1] == 0) return fmt::format("only one class among the {} training customers (no positive)", counts[0]);
+  if (counts[1] == counts[0]) return fmt::format("only one class among the {} training customers (no negative)", counts[0]);
+  return "";
+}
+
+std::string label_of(const Target& target, std::int32_t segment) {
+  return segment < 0 ? target.text : fmt::format("{} (segment {})", target.text, segment);
+}
+
+ModelFit fit_one(const LogisticSettings& settings, const Population& population, const Target& target, std::int32_t segment,
+                 const std::vector<std::string>& names, comm::Communicator& comm) {
+  ModelFit fit;
+  fit.segment = segment;
+  fit.skipped = unfit_reason(population, comm);
+  if (!fit.fitted()) {
+    log::warn("propensity: {}: no model: {}", label_of(target, segment), fit.skipped);
+    return fit;
+  }
+  fit.model = fit_logistic(settings, population.design(), comm);
+  if (!fit.model.constant_columns.empty()) {
+    std::vector<std::string> constant;
+    for (std::size_t j : fit.model.constant_columns) constant.push_back(names[j]);
+    log::warn("propensity: {}: constant feature(s), coefficient 0 by the L2 penalty: {}", label_of(target, segment),
+              fmt::join(constant, ", "));
+  }
+  if (fit.model.separable)
+    log::warn("propensity: {}: the training customers are perfectly separable; the coefficients are finite only "
+              "because of the L2 penalty (l2 = {})", label_of(target, segment), settings.l2);
+  if (fit.model.reason != Convergence::gradient_tolerance)
+    log::warn("propensity: {}: Newton stopped by {} after {} iteration(s), max |gradient| {:.3g}", label_of(target, segment),
+              convergence_name(fit.model.reason), fit.model.iterations, fit.model.gradient_max);
+  return fit;
+}
+
+/// The models of every target (global and per segment) on one snapshot, in its own scaler's space.
+std::vector<std::vector<ModelFit>> fit_models(const PropensitySettings& settings, const Snapshot& snapshot, std::size_t segment_count,
+                                              comm::Communicator& comm) {
+  std::vector<std::vector<ModelFit>> fits(settings.targets.size());
+  for (std::size_t t = 0; t < settings.targets.size(); ++t) {
+    fits[t].push_back(fit_one(settings.logistic, select(snapshot, snapshot.table.scaled, t, -1), settings.targets[t], -1,
+                              snapshot.table.names, comm));
+    for (std::size_t s = 0; s < segment_count; ++s)
+      fits[t].push_back(fit_one(settings.logistic, select(snapshot, snapshot.table.scaled, t, static_cast<std::int32_t>(s)),
+                                settings.targets[t], static_cast<std::int32_t>(s), snapshot.table.names, comm));
+  }
+  return fits;
+}
+
+std::string describe_metrics(const ScoreMetrics& m) {
+  return fmt::format("{} customers, base rate {:.4f}, AUC {:.4f}, log loss {:.4f}, top-decile lift {:.2f}", m.customers, m.base_rate,
+                     m.auc, m.log_loss, m.top_decile_lift);
+}
+
+void write_metrics(h5::Group& parent, std::string_view name, const ScoreMetrics& m) {
+  h5::Group group = parent.create_group(name);
+  group.write_attribute("customers", static_cast<std::int64_t>(m.customers));
+  group.write_attribute("positives", static_cast<std::int64_t>(m.positives));
+  group.write_attribute("base_rate", m.base_rate);
+  group.write_attribute("auc", m.auc);
+  group.write_attribute("log_loss", m.log_loss);
+  group.write_attribute("brier", m.brier);
+  group.write_attribute("top_decile_lift", m.top_decile_lift);
+  group.write_attribute("top_decile_capture", m.top_decile_capture);
+  std::vector<std::uint64_t> customers, positives;
+  std::vector<double> mean_score, observed_rate;
+  for (const DecileRow& row : m.deciles) {
+    customers.push_back(row.customers);
+    positives.push_back(row.positives);
+    mean_score.push_back(row.mean_score);
+    observed_rate.push_back(row.observed_rate);
+  }
+  h5::write_replicated(group, "decile_customers", customers);
+  h5::write_replicated(group, "decile_positives", positives);
+  h5::write_replicated(group, "decile_mean_score", mean_score);
+  h5::write_replicated(group, "decile_observed_rate", observed_rate);
+  group.write_attribute("meaning",
+                        "deciles by descending score (ties by customer key): [0] holds the top ceil(n / 10) customers; AUC "
+                        "counts tied scores one half (as scikit-learn's roc_auc_score)");
+}
+
+void write_fit(h5::Group& group, const ModelFit& fit, const std::vector<FeatureTransform>& transforms) {
+  group.write_attribute("segment", static_cast<std::int64_t>(fit.segment));
+  if (!fit.fitted()) {
+    group.write_attribute("skipped", fit.skipped);
+    return;
+  }
+  const LogisticModel& model = fit.model;
+  h5::write_replicated(group, "coefficients", model.coefficients);
+  // On the original scale: per unit of the feature before scaling (log1p units for log1p features).
+  std::vector<double> unscaled(model.coefficients.size());
+  double intercept = model.intercept;
+  for (std::size_t j = 0; j < unscaled.size(); ++j) {
+    const FeatureTransform& transform = transforms[j];
+    if (transform.spec.scaling == features::Scaling::none) {
+      unscaled[j] = model.coefficients[j];
+    } else if (transform.zero_variance) {
+      unscaled[j] = 0;
+    } else {
+      unscaled[j] = model.coefficients[j] / transform.scale;
+      intercept -= unscaled[j] * transform.center;
+    }
+  }
+  h5::write_replicated(group, "coefficients_unscaled", unscaled);
+  h5::write_replicated(group, "loss_history", model.loss_history);
+  group.write_attribute("intercept", model.intercept);
+  group.write_attribute("intercept_unscaled", intercept);
+  group.write_attribute("iterations", model.iterations);
+  group.write_attribute("convergence", convergence_name(model.reason));
+  group.write_attribute("gradient_max", model.gradient_max);
+  group.write_attribute("training_customers", static_cast<std::int64_t>(model.rows));
+  group.write_attribute("training_positives", static_cast<std::int64_t>(model.positives));
+  group.write_attribute("positive_weight", model.positive_weight);
+  group.write_attribute("negative_weight", model.negative_weight);
+  group.write_attribute("separable", static_cast<std::int64_t>(model.separable ? 1 : 0));
+  group.write_dataset_attribute("coefficients", "meaning", "per scaled feature (/propensity/feature_names, /propensity/scaler)");
+  group.write_dataset_attribute("coefficients_unscaled", "meaning",
+                                "per unit of the feature before scaling (log1p(x) for log1p features); with intercept_unscaled");
+  write_metrics(group, "training", fit.training);
+  if (fit.validation) write_metrics(group, "validation", *fit.validation);
+}
+
+}  // namespace
+
+PropensityResult fit_propensity(const PropensitySettings& settings, const features::FeatureSettings& feature_settings,
+                                const ingest::IngestResult& ingested, const FeatureTable& current, const Segments* segments,
+                                comm::Communicator& comm) {
+  if (ingested.from_basket_file) throw ConfigError("[run] stages: propensity needs line items with customers; the input is a basket file");
+  PropensityResult result;
+  result.settings = settings;
+  result.feature_names = current.names;
+  result.segment_count = settings.per_segment && segments != nullptr ? segments->k : 0;
+  const Segments* used_segments = result.segment_count ? segments : nullptr;
+  if (settings.per_segment && segments == nullptr)
+    log::info("propensity: per-segment models need the kmeans stage; only the global models are trained");
+
+  // The data's span: the first line and midnight after the last.
+  std::uint32_t bounds[2] = {~std::uint32_t{0}, 0};
+  for (std::uint32_t time : ingested.rows.time) bounds[0] = std::min(bounds[0], time), bounds[1] = std::max(bounds[1], time);
+  bounds[0] = comm.allreduce(bounds[0], comm::ReduceOp::min);
+  bounds[1] = comm.allreduce(bounds[1], comm::ReduceOp::max);
+  if (bounds[0] > bounds[1]) throw InputError("propensity: no line items");
+  const std::int64_t first = bounds[0];
+  result.data_end = (static_cast<std::int64_t>(bounds[1]) / kSecondsPerDay + 1) * kSecondsPerDay;
+  const std::int64_t horizon = settings.horizon_days * kSecondsPerDay;
+  result.cutoff = settings.cutoff >= 0 ? settings.cutoff : result.data_end - horizon;
+  if (result.cutoff <= first)
+    throw ConfigError(fmt::format("[propensity] cutoff {} is not after the first line ({}): no history to learn from{}",
+                                  format_date(result.cutoff), format_date(first),
+                                  settings.cutoff >= 0 ? "" : " (the horizon is longer than the data)"));
+  if (result.cutoff + horizon > result.data_end)
+    throw ConfigError(fmt::format("[propensity] cutoff {} + horizon_days {} ends after the data ({}): targets would be cut short",
+                                  format_date(result.cutoff), settings.horizon_days, format_date(result.data_end)));
+  const auto hits = target_items(settings.targets, ingested);
+  const auto snapshot_at = [&](std::int64_t time) {
+    return take_snapshot(time, time + horizon, settings.targets, hits, feature_settings, ingested, current, used_segments, comm);
+  };
+
+  // The latest window: features before the cutoff, targets in the horizon after it.
+  const Snapshot latest = snapshot_at(result.cutoff);
+  std::vector<std::vector<ModelFit>> stored;
+  const Snapshot* stored_snapshot = &latest;
+  std::optional<Snapshot> earlier;
+  if (settings.validate) {
+    const std::int64_t earlier_time = result.cutoff - horizon;
+    if (earlier_time <= first) {
+      result.validation = fmt::format("skipped: cutoff - horizon ({}) is not after the first line ({})", format_date(earlier_time),
+                                      format_date(first));
+    } else {
+      earlier = snapshot_at(earlier_time);
+      std::vector<std::vector<ModelFit>> validated = fit_models(settings, *earlier, result.segment_count, comm);
+      const std::vector<double> latest_in_earlier_space = features::apply_transforms(earlier->table.transforms, latest.table.raw);
+      for (std::size_t t = 0; t < settings.targets.size(); ++t)
+        for (ModelFit& fit : validated[t])
+          if (fit.fitted()) fit.validation = evaluate(fit.model, select(latest, latest_in_earlier_space, t, fit.segment), comm);
+      if (settings.refit) {
+        stored = fit_models(settings, latest, result.segment_count, comm);
+        for (std::size_t t = 0; t < stored.size(); ++t)
+          for (std::size_t m = 0; m < stored[t].size(); ++m) stored[t][m].validation = validated[t][m].validation;
+      } else {
+        stored = std::move(validated);
+        stored_snapshot = &*earlier;
+      }
+    }
+  } else {
+    result.validation = "not requested ([propensity] validate = false)";
+  }
+  if (stored.empty()) stored = fit_models(settings, latest, result.segment_count, comm);
+  result.trained_at = stored_snapshot->time;
+  result.transforms = stored_snapshot->table.transforms;
+
+  // Training metrics, then scores for the current table with the stored scaler.
+  const std::vector<double> current_scaled = features::apply_transforms(result.transforms, current.raw);
+  const std::size_t d = current.cols();
+  for (std::size_t t = 0; t < settings.targets.size(); ++t) {
+    TargetResult target;
+    target.target = settings.targets[t];
+    for (ModelFit& fit : stored[t])
+      if (fit.fitted()) fit.training = evaluate(fit.model, select(*stored_snapshot, stored_snapshot->table.scaled, t, fit.segment), comm);
+    target.global = std::move(stored[t][0]);
+    target.segments.assign(std::make_move_iterator(stored[t].begin() + 1), std::make_move_iterator(stored[t].end()));
+    std::vector<const ModelFit*> fits = {&target.global};
+    for (const ModelFit& fit : target.segments) fits.push_back(&fit);
+    for (const ModelFit* fit : fits) {
+      if (!fit->fitted()) continue;
+      log::info("propensity: {}: training {}; {} iteration(s) ({})", label_of(target.target, fit->segment),
+                describe_metrics(fit->training), fit->model.iterations, convergence_name(fit->model.reason));
+      if (fit->validation) log::info("propensity: {}: validation {}", label_of(target.target, fit->segment), describe_metrics(*fit->validation));
+    }
+    target.scores.assign(current.rows(), std::numeric_limits<double>::quiet_NaN());
+    target.scored_by.assign(current.rows(), -2);
+    for (std::size_t i = 0; i < current.rows(); ++i) {
+      const ModelFit* model = target.global.fitted() ? &target.global : nullptr;
+      std::int32_t by = -1;
+      if (result.segment_count) {
+        const auto s = static_cast<std::size_t>(segments->labels[i]);
+        if (s < target.segments.size() && target.segments[s].fitted()) model = &target.segments[s], by = static_cast<std::int32_t>(s);
+      }
+      if (model == nullptr) continue;
+      target.scores[i] = sigmoid(model->model.logit(&current_scaled[i * d]));
+      target.scored_by[i] = by;
+    }
+    result.targets.push_back(std::move(target));
+  }
+  if (settings.store_training_data) {
+    result.training_customer = stored_snapshot->table.customer;
+    result.training_matrix = stored_snapshot->table.scaled;
+    result.training_segment = stored_snapshot->segment;
+    result.training_labels = stored_snapshot->labels;
+    for (const TargetResult& target : result.targets) {
+      std::vector<double> scores(stored_snapshot->table.rows(), std::numeric_limits<double>::quiet_NaN());
+      if (target.global.fitted())
+        for (std::size_t i = 0; i < scores.size(); ++i) scores[i] = sigmoid(target.global.model.logit(&stored_snapshot->table.scaled[i * d]));
+      result.training_scores.push_back(std::move(scores));
+    }
+  }
+  return result;
+}
+
+void write_propensity(h5::Group& root, const PropensityResult& result) {
+  const PropensitySettings& settings = result.settings;
+  h5::Group group = root.create_group("propensity");
+  h5::write_strings(group, "feature_names", result.feature_names);
+  h5::Group scaler = group.create_group("scaler");
+  std::vector<std::string> specs;
+  std::vector<double> center, scale;
+  std::vector<std::uint8_t> zero;
+  for (const FeatureTransform& transform : result.transforms) {
+    specs.push_back(features::describe_transform(transform.spec));
+    center.push_back(transform.center);
+    scale.push_back(transform.scale);
+    zero.push_back(transform.zero_variance ? 1 : 0);
+  }
+  h5::write_strings(scaler, "transform", specs);
+  h5::write_replicated(scaler, "center", center);
+  h5::write_replicated(scaler, "scale", scale);
+  h5::write_replicated(scaler, "zero_variance", zero);
+  scaler.write_attribute("meaning", "fitted on the stored models' training snapshot; scaled = (f(raw) - center) / scale as /features/scaler");
+  std::vector<std::string> names;
+  for (const TargetResult& target : result.targets) names.push_back(target.target.group_name());
+  h5::write_strings(group, "targets", names);
+  group.write_attribute("cutoff_date", format_date(result.cutoff));
+  group.write_attribute("data_end_date", format_date(result.data_end));
+  group.write_attribute("trained_at_date", format_date(result.trained_at));
+  group.write_attribute("horizon_days", settings.horizon_days);
+  group.write_attribute("validation", result.validation.empty() ? "out of time: trained at cutoff - horizon, measured at the cutoff" : result.validation);
+  group.write_attribute("refit", static_cast<std::int64_t>(settings.refit ? 1 : 0));
+  group.write_attribute("segments", static_cast<std::int64_t>(result.segment_count));
+  group.write_attribute("l2", settings.logistic.l2);
+  group.write_attribute("fit_intercept", static_cast<std::int64_t>(settings.logistic.fit_intercept ? 1 : 0));
+  group.write_attribute("class_weight", class_weight_name(settings.logistic.class_weight));
+  group.write_attribute("tol", settings.logistic.tol);
+  group.write_attribute("max_iter", settings.logistic.max_iter);
+  for (std::size_t t = 0; t < result.targets.size(); ++t) {
+    const TargetResult& target = result.targets[t];
+    h5::Group target_group = group.create_group(target.target.group_name());
+    target_group.write_attribute("target", target.target.text);
+    write_fit(target_group, target.global, result.transforms);
+    for (const ModelFit& fit : target.segments) {
+      h5::Group segment_group = target_group.create_group(fmt::format("segment_{}", fit.segment));
+      write_fit(segment_group, fit, result.transforms);
+    }
+    h5::write_rows(target_group, "scores", target.scores);
+    h5::write_rows(target_group, "scored_by", target.scored_by);
+    target_group.write_dataset_attribute("scores", "meaning",
+                                         "probability of the target in the next horizon_days, per customer of /features (and /assignments); "
+                                         "NaN where no model applies");
+    target_group.write_dataset_attribute("scored_by", "meaning", "-1: the global model; s: segment s's model; -2: none");
+    if (settings.store_training_data) {
+      h5::write_rows(target_group, "training_label", result.training_labels[t]);
+      h5::write_rows(target_group, "training_score", result.training_scores[t]);
+      target_group.write_dataset_attribute("training_score", "meaning", "the global model's probability for each row of /propensity/training");
+    }
+  }
+  if (settings.store_training_data) {
+    h5::Group training = group.create_group("training");
+    h5::write_rows(training, "customer", result.training_customer);
+    h5::write_rows(training, "matrix", result.training_matrix, result.feature_names.size());
+    if (result.segment_count) h5::write_rows(training, "segment", result.training_segment);
+    training.write_attribute("meaning", "the stored models' training snapshot: customers, scaled features, segment then; labels in TARGET/training_label");
+  }
+}
+
+StoredPropensity read_propensity(const h5::Group& root) {
+  const h5::Group group = root.open_group("propensity");
+  StoredPropensity stored;
+  stored.feature_names = h5::read_strings(group, "feature_names");
+  const std::size_t d = stored.feature_names.size();
+  const h5::Group scaler = group.open_group("scaler");
+  const auto specs = h5::read_strings(scaler, "transform");
+  const auto center = h5::read_all<double>(scaler, "center");
+  const auto scale = h5::read_all<double>(scaler, "scale");
+  const auto zero = h5::read_all<std::uint8_t>(scaler, "zero_variance");
+  if (specs.size() != d || center.size() != d || scale.size() != d || zero.size() != d)
+    throw IoError(fmt::format("{}: the scaler does not have one entry per feature ({})", root.describe("propensity/scaler"), d));
+  for (std::size_t j = 0; j < d; ++j) {
+    FeatureTransform transform;
+    transform.name = stored.feature_names[j];
+    transform.spec = features::parse_transform(specs[j], root.describe("propensity/scaler/transform"));
+    transform.center = center[j];
+    transform.scale = scale[j];
+    transform.zero_variance = zero[j] != 0;
+    if (!std::isfinite(center[j]) || !std::isfinite(scale[j]) || !(scale[j] > 0))
+      throw IoError(fmt::format("{}: center or scale of feature {} is not a finite number (scale > 0)", root.describe("propensity/scaler"), j));
+    stored.transforms.push_back(std::move(transform));
+  }
+  const std::int64_t segments = group.read_int_attribute("segments");
+  if (segments < 0 || segments > 100000) throw IoError(fmt::format("{}: segments = {} is out of range", root.describe("propensity"), segments));
+  const auto read_model = [&](const h5::Group& model_group) -> std::optional<StoredModel> {
+    if (model_group.has_attribute("skipped")) return std::nullopt;
+    StoredModel model;
+    model.coefficients = h5::read_all<double>(model_group, "coefficients");
+    model.intercept = model_group.read_double_attribute("intercept");
+    if (model.coefficients.size() != d)
+      throw IoError(fmt::format("{}: {} coefficients for {} features", model_group.describe("coefficients"), model.coefficients.size(), d));
+    for (double c : model.coefficients)
+      if (!std::isfinite(c)) throw IoError(fmt::format("{}: a coefficient is not finite", model_group.describe("coefficients")));
+    if (!std::isfinite(model.intercept)) throw IoError(fmt::format("{}: the intercept is not finite", model_group.describe("coefficients")));
+    return model;
+  };
+  for (const std::string& name : h5::read_strings(group, "targets")) {
+    if (name.empty() || name.find('/') != std::string::npos || !group.exists(name))
+      throw IoError(fmt::format("{}: target '{}' has no group", root.describe("propensity/targets"), name));
+    const h5::Group target_group = group.open_group(name);
+    StoredTarget target;
+    target.name = name;
+    target.text = target_group.read_string_attribute("target");
+    target.global = read_model(target_group);
+    for (std::int64_t s = 0; s < segments; ++s) {
+      const std::string segment_name = fmt::format("segment_{}", s);
+      target.segments.push_back(target_group.exists(segment_name) ? read_model(target_group.open_group(segment_name)) : std::nullopt);
+    }
+    stored.targets.push_back(std::move(target));
+  }
+  return stored;
+}
+
+std::pair<double, std::int32_t> score_row(const StoredPropensity& stored, const StoredTarget& target, const double* scaled_row,
+                                          std::int32_t segment) {
+  const StoredModel* model = target.global ? &*target.global : nullptr;
+  std::int32_t by = model ? -1 : -2;
+  if (segment >= 0 && static_cast<std::size_t>(segment) < target.segments.size() && target.segments[static_cast<std::size_t>(segment)])
+    model = &*target.segments[static_cast<std::size_t>(segment)], by = segment;
+  if (model == nullptr) return {std::numeric_limits<double>::quiet_NaN(), by};
+  double z = model->intercept;
+  for (std::size_t j = 0; j < stored.feature_names.size(); ++j) z += scaled_row[j] * model->coefficients[j];
+  return {sigmoid(z), by};
+}
+
+}  // namespace mpiseg::propensity
