@@ -154,12 +154,13 @@ std::string label_of(const Target& target, std::int32_t segment) {
 }
 
 ModelFit fit_one(const LogisticSettings& settings, const Population& population, const Target& target, std::int32_t segment,
-                 const std::vector<std::string>& names, comm::Communicator& comm) {
+                 const Snapshot& snapshot, comm::Communicator& comm) {
+  const std::vector<std::string>& names = snapshot.table.names;
   ModelFit fit;
   fit.segment = segment;
   fit.skipped = unfit_reason(population, comm);
   if (!fit.fitted()) {
-    log::warn("propensity: {}: no model: {}", label_of(target, segment), fit.skipped);
+    log::warn("propensity: {}, trained at {}: no model: {}", label_of(target, segment), format_date(snapshot.time), fit.skipped);
     return fit;
   }
   fit.model = fit_logistic(settings, population.design(), comm);
@@ -184,10 +185,10 @@ std::vector<std::vector<ModelFit>> fit_models(const PropensitySettings& settings
   std::vector<std::vector<ModelFit>> fits(settings.targets.size());
   for (std::size_t t = 0; t < settings.targets.size(); ++t) {
     fits[t].push_back(fit_one(settings.logistic, select(snapshot, snapshot.table.scaled, t, -1), settings.targets[t], -1,
-                              snapshot.table.names, comm));
+                              snapshot, comm));
     for (std::size_t s = 0; s < segment_count; ++s)
       fits[t].push_back(fit_one(settings.logistic, select(snapshot, snapshot.table.scaled, t, static_cast<std::int32_t>(s)),
-                                settings.targets[t], static_cast<std::int32_t>(s), snapshot.table.names, comm));
+                                settings.targets[t], static_cast<std::int32_t>(s), snapshot, comm));
   }
   return fits;
 }
@@ -226,6 +227,8 @@ void write_metrics(h5::Group& parent, std::string_view name, const ScoreMetrics&
 
 void write_fit(h5::Group& group, const ModelFit& fit, const std::vector<FeatureTransform>& transforms) {
   group.write_attribute("segment", static_cast<std::int64_t>(fit.segment));
+  if (fit.segment >= 0) group.write_attribute("scores_from", fit.scores_segment ? "this segment's model" : "the global model");
+  if (fit.validation_of_global) write_metrics(group, "validation_of_global_model", *fit.validation_of_global);
   if (!fit.fitted()) {
     group.write_attribute("skipped", fit.skipped);
     return;
@@ -315,13 +318,20 @@ PropensityResult fit_propensity(const PropensitySettings& settings, const featur
       earlier = snapshot_at(earlier_time);
       std::vector<std::vector<ModelFit>> validated = fit_models(settings, *earlier, result.segment_count, comm);
       const std::vector<double> latest_in_earlier_space = features::apply_transforms(earlier->table.transforms, latest.table.raw);
+      // Each segment is also scored by the global model: does a segment's own model do better?
       for (std::size_t t = 0; t < settings.targets.size(); ++t)
-        for (ModelFit& fit : validated[t])
-          if (fit.fitted()) fit.validation = evaluate(fit.model, select(latest, latest_in_earlier_space, t, fit.segment), comm);
+        for (ModelFit& fit : validated[t]) {
+          const Population rows = select(latest, latest_in_earlier_space, t, fit.segment);
+          if (fit.fitted()) fit.validation = evaluate(fit.model, rows, comm);
+          if (fit.segment >= 0 && validated[t][0].fitted()) fit.validation_of_global = evaluate(validated[t][0].model, rows, comm);
+        }
       if (settings.refit) {
         stored = fit_models(settings, latest, result.segment_count, comm);
         for (std::size_t t = 0; t < stored.size(); ++t)
-          for (std::size_t m = 0; m < stored[t].size(); ++m) stored[t][m].validation = validated[t][m].validation;
+          for (std::size_t m = 0; m < stored[t].size(); ++m) {
+            stored[t][m].validation = validated[t][m].validation;
+            stored[t][m].validation_of_global = validated[t][m].validation_of_global;
+          }
       } else {
         stored = std::move(validated);
         stored_snapshot = &*earlier;
@@ -342,6 +352,11 @@ PropensityResult fit_propensity(const PropensitySettings& settings, const featur
     target.target = settings.targets[t];
     for (ModelFit& fit : stored[t])
       if (fit.fitted()) fit.training = evaluate(fit.model, select(*stored_snapshot, stored_snapshot->table.scaled, t, fit.segment), comm);
+    for (std::size_t m = 1; m < stored[t].size(); ++m) {
+      ModelFit& fit = stored[t][m];
+      fit.scores_segment = fit.fitted() && (!fit.validation || !fit.validation_of_global || fit.validation->auc > fit.validation_of_global->auc ||
+                                            !stored[t][0].fitted());
+    }
     target.global = std::move(stored[t][0]);
     target.segments.assign(std::make_move_iterator(stored[t].begin() + 1), std::make_move_iterator(stored[t].end()));
     std::vector<const ModelFit*> fits = {&target.global};
@@ -350,7 +365,11 @@ PropensityResult fit_propensity(const PropensitySettings& settings, const featur
       if (!fit->fitted()) continue;
       log::info("propensity: {}: training {}; {} iteration(s) ({})", label_of(target.target, fit->segment),
                 describe_metrics(fit->training), fit->model.iterations, convergence_name(fit->model.reason));
-      if (fit->validation) log::info("propensity: {}: validation {}", label_of(target.target, fit->segment), describe_metrics(*fit->validation));
+      if (fit->validation)
+        log::info("propensity: {}: validation {}{}", label_of(target.target, fit->segment), describe_metrics(*fit->validation),
+                  fit->validation_of_global ? fmt::format(" (the global model here: AUC {:.4f}, top-decile lift {:.2f})",
+                                                          fit->validation_of_global->auc, fit->validation_of_global->top_decile_lift)
+                                            : "");
     }
     target.scores.assign(current.rows(), std::numeric_limits<double>::quiet_NaN());
     target.scored_by.assign(current.rows(), -2);
@@ -359,7 +378,7 @@ PropensityResult fit_propensity(const PropensitySettings& settings, const featur
       std::int32_t by = -1;
       if (result.segment_count) {
         const auto s = static_cast<std::size_t>(segments->labels[i]);
-        if (s < target.segments.size() && target.segments[s].fitted()) model = &target.segments[s], by = static_cast<std::int32_t>(s);
+        if (s < target.segments.size() && target.segments[s].scores_segment) model = &target.segments[s], by = static_cast<std::int32_t>(s);
       }
       if (model == nullptr) continue;
       target.scores[i] = sigmoid(model->model.logit(&current_scaled[i * d]));
@@ -473,6 +492,8 @@ StoredPropensity read_propensity(const h5::Group& root) {
   if (segments < 0 || segments > 100000) throw IoError(fmt::format("{}: segments = {} is out of range", root.describe("propensity"), segments));
   const auto read_model = [&](const h5::Group& model_group) -> std::optional<StoredModel> {
     if (model_group.has_attribute("skipped")) return std::nullopt;
+    if (model_group.has_attribute("scores_from") && model_group.read_string_attribute("scores_from") != "this segment's model")
+      return std::nullopt;
     StoredModel model;
     model.coefficients = h5::read_all<double>(model_group, "coefficients");
     model.intercept = model_group.read_double_attribute("intercept");

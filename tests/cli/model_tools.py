@@ -61,6 +61,10 @@ min_support = 0.02
 min_confidence = 0.3
 segment_min_support = 0.05
 segment_max_len = 3
+[propensity]
+targets = ["churn"]
+[run]
+stages = ["features", "kmeans", "fpgrowth", "propensity"]
 [output]
 model = "{test.path('model.h5')}"
 """)
@@ -93,7 +97,8 @@ def identical_across_ranks(label, job_file, *sets):
 model = identical_across_ranks("generated", job)
 with h5py.File(model, "r") as f:
     for group in ("run", "run/inputs", "run/accounting", "features", "kmeans", "kmeans/profile", "kmeans/sweep",
-                  "assignments", "fpgrowth", "fpgrowth/items", "fpgrowth/segment_0/distinctive"):
+                  "assignments", "fpgrowth", "fpgrowth/items", "fpgrowth/segment_0/distinctive", "propensity/churn",
+                  "propensity/churn/validation", "propensity/churn/segment_0"):
         test.check(group in f, f"the model has /{group}")
     test.check(f.attrs["schema"] == b"mpiseg-model" or f.attrs["schema"] == "mpiseg-model", "root schema attribute")
     test.check(int(f.attrs["schema_version"]) == 1, "root schema_version attribute")

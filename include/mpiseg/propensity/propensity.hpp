@@ -7,7 +7,9 @@
 ///   validated on:     features of lines before c,     targets from [c, c + h)
 ///   stored model:     refitted on the latest window (features before c, targets [c, c + h)),
 ///                     or the validation model with refit = false
-///   scores:           the stored model on the features stage's table (lines up to E)
+///   scores:           the stored model on the features stage's table (lines up to E): a
+///                     segment's own model where it validated better than the global model on
+///                     that segment (higher AUC), or where there was no validation; else global
 ///
 /// Each snapshot's features are the features stage's definitions with t_ref = its time and only
 /// earlier lines, the same columns as the current table; a model's scaler is fitted on its
@@ -42,6 +44,8 @@ struct ModelFit {
   LogisticModel model;
   ScoreMetrics training;                   // the stored model on its training rows
   std::optional<ScoreMetrics> validation;  // the validation model on the cutoff's window
+  std::optional<ScoreMetrics> validation_of_global;  // segments: the global validation model on this segment's rows
+  bool scores_segment = false;  // segments: this model scores the segment's customers (else the global model)
   bool fitted() const noexcept { return skipped.empty(); }
 };
 
@@ -88,7 +92,7 @@ struct StoredTarget {
   std::string name;   // group name
   std::string text;   // the target as configured
   std::optional<StoredModel> global;
-  std::vector<std::optional<StoredModel>> segments;
+  std::vector<std::optional<StoredModel>> segments;  // the segment models that score their segment (see scores_from)
 };
 struct StoredPropensity {
   std::vector<std::string> feature_names;
