@@ -271,7 +271,7 @@ int run_compare(Invocation& call) {
 }
 
 int run_export(Invocation& call) {
-  const auto& args = require_positional(call, 1, "mpiseg export MODEL.h5 --what assignments|rules|centroids [--format csv] [--out FILE]");
+  const auto& args = require_positional(call, 1, "mpiseg export MODEL.h5 --what assignments|rules|centroids|propensity [--format csv] [--out FILE]");
   const std::string what = call.options["what"].as<std::string>();
   const std::string format = call.options["format"].as<std::string>();
   if (format != "csv") throw ConfigError(fmt::format("mpiseg export: --format {} is not supported (csv)", format));
@@ -279,7 +279,8 @@ int run_export(Invocation& call) {
   if (what == "assignments") kind = model::ExportWhat::assignments;
   else if (what == "rules") kind = model::ExportWhat::rules;
   else if (what == "centroids") kind = model::ExportWhat::centroids;
-  else throw ConfigError(fmt::format("mpiseg export: --what must be assignments, rules or centroids, not '{}'", what));
+  else if (what == "propensity") kind = model::ExportWhat::propensity;
+  else throw ConfigError(fmt::format("mpiseg export: --what must be assignments, rules, centroids or propensity, not '{}'", what));
   const std::string out = call.options["out"].as<std::string>();
   if (!out.empty() && out != "-") pipeline::check_output_paths({{"--out", out}}, {{"the model", args[0]}});
   model::export_csv(args[0], kind, call.options["out"].as<std::string>(), call.options["segment"].as<int>(), call.options.count("raw") != 0,
@@ -390,9 +391,9 @@ const std::vector<Command>& commands() {
        run_score},
       {"compare", "match the segments of two models; drift, migration matrix, adjusted Rand index", "OLD.h5 NEW.h5",
        [](po::options_description& options) { options.add_options()("json", "print JSON"); }, run_compare},
-      {"export", "a model's assignments, rules (sorted by lift) or centroids as CSV", "MODEL.h5",
+      {"export", "a model's assignments, rules (sorted by lift), centroids or propensity scores as CSV", "MODEL.h5",
        [](po::options_description& options) {
-         options.add_options()("what", po::value<std::string>()->default_value("rules"), "assignments, rules or centroids")(
+         options.add_options()("what", po::value<std::string>()->default_value("rules"), "assignments, rules, centroids or propensity")(
              "format", po::value<std::string>()->default_value("csv"), "csv")(
              "segment", po::value<int>()->default_value(-1), "rules of this segment (default: all baskets)")(
              "out", po::value<std::string>()->default_value("-"), "output file (- : standard output)")(

@@ -50,16 +50,23 @@ std::string joined_items(const std::vector<std::uint32_t>& items, std::uint64_t 
 
 void write_assignments_csv(const std::filesystem::path& path, std::span<const std::uint64_t> keys,
                            std::span<const std::int32_t> labels, std::span<const double> squared_distances,
-                           const ingest::CustomerNames& names, comm::Communicator& comm, bool raw) {
+                           const ingest::CustomerNames& names, comm::Communicator& comm, bool raw,
+                           std::span<const ScoreColumn> extra) {
   std::string text;
-  if (comm.rank() == 0) text = "customer,segment,distance\n";
+  if (comm.rank() == 0) {
+    text = "customer,segment,distance";
+    for (const ScoreColumn& column : extra) (text += ',') += csv_cell(column.name, raw);
+    text += '\n';
+  }
   for (std::size_t i = 0; i < keys.size(); ++i) {
     std::string customer = std::to_string(keys[i]);
     if (keys[i] & ingest::kHashedKeyBit) {
       const auto found = std::lower_bound(names.key.begin(), names.key.end(), keys[i]);
       if (found != names.key.end() && *found == keys[i]) customer = csv_cell(names.name[static_cast<std::size_t>(found - names.key.begin())], raw);
     }
-    text += fmt::format("{},{},{}\n", customer, labels[i], shortest(std::sqrt(squared_distances[i])));
+    text += fmt::format("{},{},{}", customer, labels[i], shortest(std::sqrt(squared_distances[i])));
+    for (const ScoreColumn& column : extra) (text += ',') += shortest(column.values[i]);
+    text += '\n';
   }
   if (comm.rank() == 0 && !path.parent_path().empty()) std::filesystem::create_directories(path.parent_path());
   comm.barrier();
@@ -106,6 +113,32 @@ void export_csv(const std::filesystem::path& model, ExportWhat what, const std::
       for (std::size_t j = 0; j < d; ++j) (text += ',') += shortest(values[s * d + j]);
       for (std::size_t j = 0; j < d; ++j) (text += ',') += shortest(scaled[s * d + j]);
       text += "\n";
+    }
+  } else if (what == ExportWhat::propensity) {
+    const h5::Group group = root.open_group("propensity");
+    const auto customer = h5::read_all<std::uint64_t>(root.open_group("features"), "customer");
+    std::vector<std::int32_t> segment_of(customer.size(), -1);
+    if (root.exists("assignments")) {
+      const std::size_t k = root.exists("kmeans") ? read_kmeans_group(root).k : 0;
+      const AssignmentsGroup assignments = read_assignments_group(root, k);
+      if (assignments.customer != customer)
+        throw IoError(fmt::format("{}: /assignments and /features list other customers", model.string()));
+      segment_of = assignments.segment;
+    }
+    text = "customer,segment,target,score,model\n";
+    for (const std::string& name : h5::read_strings(group, "targets")) {
+      if (name.empty() || name.find('/') != std::string::npos || !group.exists(name))
+        throw IoError(fmt::format("{}: target '{}' has no group", group.describe("targets"), name));
+      const h5::Group target = group.open_group(name);
+      const auto scores = h5::read_all<double>(target, "scores");
+      const auto by = h5::read_all<std::int32_t>(target, "scored_by");
+      if (scores.size() != customer.size() || by.size() != customer.size())
+        throw IoError(fmt::format("{}: {} scores and {} model ids for {} customers", target.describe("scores"), scores.size(), by.size(),
+                                  customer.size()));
+      const std::string cell = csv_cell(target.read_string_attribute("target"), raw);
+      for (std::size_t i = 0; i < customer.size(); ++i)
+        text += fmt::format("{},{},{},{},{}\n", customer[i], segment_of[i], cell, shortest(scores[i]),
+                            by[i] == -1 ? "global" : by[i] >= 0 ? fmt::format("segment_{}", by[i]) : std::string("none"));
     }
   } else {
     const h5::Group fp = root.open_group("fpgrowth");

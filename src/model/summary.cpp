@@ -52,7 +52,58 @@ struct ModelView {
   bool has_fpgrowth = false;
   Rules overall;
   std::vector<Rules> segments;
+  // /propensity
+  struct PropensityRow {
+    std::string model;    // "all customers", "segment 2"
+    std::string skipped;  // non-empty: no model
+    std::string scores_from;
+    std::int64_t iterations = 0;
+    std::string convergence;
+    struct Metrics {
+      bool present = false;
+      std::int64_t customers = 0;
+      double base_rate = 0, auc = 0, log_loss = 0, brier = 0, lift = 0, capture = 0;
+    } training, validation, global_here;
+  };
+  struct PropensityTarget {
+    std::string target;
+    std::vector<PropensityRow> rows;
+  };
+  bool has_propensity = false;
+  std::string cutoff, trained_at, validation_note;
+  std::int64_t horizon_days = 0;
+  std::vector<PropensityTarget> targets;
 };
+
+ModelView::PropensityRow::Metrics read_score_metrics(const h5::Group& parent, std::string_view name) {
+  ModelView::PropensityRow::Metrics m;
+  if (!parent.exists(name)) return m;
+  const h5::Group group = parent.open_group(name);
+  m.present = true;
+  m.customers = group.read_int_attribute("customers");
+  m.base_rate = group.read_double_attribute("base_rate");
+  m.auc = group.read_double_attribute("auc");
+  m.log_loss = group.read_double_attribute("log_loss");
+  m.brier = group.read_double_attribute("brier");
+  m.lift = group.read_double_attribute("top_decile_lift");
+  m.capture = group.read_double_attribute("top_decile_capture");
+  return m;
+}
+
+ModelView::PropensityRow read_propensity_row(const h5::Group& group, std::string model) {
+  ModelView::PropensityRow row;
+  row.model = std::move(model);
+  if (group.has_attribute("skipped")) row.skipped = group.read_string_attribute("skipped");
+  if (group.has_attribute("scores_from")) row.scores_from = group.read_string_attribute("scores_from");
+  if (row.skipped.empty()) {
+    row.iterations = group.read_int_attribute("iterations");
+    row.convergence = group.read_string_attribute("convergence");
+    row.training = read_score_metrics(group, "training");
+    row.validation = read_score_metrics(group, "validation");
+  }
+  row.global_here = read_score_metrics(group, "validation_of_global_model");
+  return row;
+}
 
 std::string item_list(const std::vector<std::uint32_t>& items, std::uint64_t begin, std::uint64_t end,
                       const std::vector<std::string>& codes, const std::vector<std::string>& descriptions) {
@@ -177,6 +228,27 @@ ModelView read_view(const std::filesystem::path& path, comm::Communicator& comm,
       view.segments.push_back(read_rules(fp.open_group(fmt::format("segment_{}", s)), fmt::format("segment {}", s), items,
                                          std::min<std::size_t>(top_rules, 3)));
   }
+  if (root.exists("propensity")) {
+    const h5::Group group = root.open_group("propensity");
+    view.has_propensity = true;
+    view.cutoff = group.read_string_attribute("cutoff_date");
+    view.trained_at = group.read_string_attribute("trained_at_date");
+    view.validation_note = group.read_string_attribute("validation");
+    view.horizon_days = group.read_int_attribute("horizon_days");
+    const std::int64_t segments = group.read_int_attribute("segments");
+    for (const std::string& name : h5::read_strings(group, "targets")) {
+      if (name.empty() || name.find('/') != std::string::npos || !group.exists(name))
+        throw IoError(fmt::format("{}: target '{}' has no group", group.describe("targets"), name));
+      const h5::Group target_group = group.open_group(name);
+      ModelView::PropensityTarget target;
+      target.target = target_group.read_string_attribute("target");
+      target.rows.push_back(read_propensity_row(target_group, "all customers"));
+      for (std::int64_t seg = 0; seg < segments && seg < 100000; ++seg)
+        if (target_group.exists(fmt::format("segment_{}", seg)))
+          target.rows.push_back(read_propensity_row(target_group.open_group(fmt::format("segment_{}", seg)), fmt::format("segment {}", seg)));
+      view.targets.push_back(std::move(target));
+    }
+  }
   file.close();
   return view;
 }
@@ -247,6 +319,25 @@ std::string summarize_model(const std::filesystem::path& path, comm::Communicato
     show(v.overall, "  ");
     for (const auto& segment : v.segments) show(segment, "  ");
   }
+  if (v.has_propensity) {
+    text += fmt::format("propensity: targets in the {} days after {}; stored models trained at {}; validation {}\n", v.horizon_days,
+                        v.cutoff, v.trained_at, v.validation_note);
+    for (const auto& target : v.targets) {
+      text += fmt::format("  {}\n  {:<14} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>9}  {}\n", target.target, "model", "customers",
+                          "base rate", "AUC", "log loss", "top-10% lift", "capture", "global AUC", "(validation; else training)");
+      for (const auto& row : target.rows) {
+        if (!row.skipped.empty()) {
+          text += fmt::format("  {:<14} no model: {}\n", row.model, row.skipped);
+          continue;
+        }
+        const auto& m = row.validation.present ? row.validation : row.training;
+        text += fmt::format("  {:<14} {:>9} {:>9.4f} {:>8.4f} {:>9.4f} {:>12.2f} {:>8.3f} {:>9}  {} iterations ({}){}\n", row.model,
+                            m.customers, m.base_rate, m.auc, m.log_loss, m.lift, m.capture,
+                            row.global_here.present ? fmt::format("{:.4f}", row.global_here.auc) : std::string("-"), row.iterations,
+                            row.convergence, row.scores_from.empty() ? "" : "; scores from " + row.scores_from);
+      }
+    }
+  }
   return text;
 }
 
@@ -293,6 +384,30 @@ std::string model_json(const std::filesystem::path& path, comm::Communicator& co
     std::string segments = "[";
     for (std::size_t s = 0; s < v.segments.size(); ++s) segments += (s ? ", " : "") + rules_json(v.segments[s]);
     json += fmt::format(", \"fpgrowth\": {{\"overall\": {}, \"segments\": {}]}}", rules_json(v.overall), segments);
+  }
+  if (v.has_propensity) {
+    const auto metrics_json = [](const ModelView::PropensityRow::Metrics& m) {
+      if (!m.present) return std::string("null");
+      return fmt::format("{{\"customers\": {}, \"base_rate\": {}, \"auc\": {}, \"log_loss\": {}, \"brier\": {}, \"top_decile_lift\": {}, "
+                         "\"top_decile_capture\": {}}}",
+                         m.customers, json_number(m.base_rate), json_number(m.auc), json_number(m.log_loss), json_number(m.brier),
+                         json_number(m.lift), json_number(m.capture));
+    };
+    std::string targets = "[";
+    for (std::size_t t = 0; t < v.targets.size(); ++t) {
+      std::string rows = "[";
+      for (std::size_t r = 0; r < v.targets[t].rows.size(); ++r) {
+        const auto& row = v.targets[t].rows[r];
+        rows += fmt::format("{}{{\"model\": {}, \"skipped\": {}, \"iterations\": {}, \"convergence\": {}, \"scores_from\": {}, "
+                            "\"training\": {}, \"validation\": {}, \"validation_of_global_model\": {}}}",
+                            r ? ", " : "", json_string(row.model), row.skipped.empty() ? "null" : json_string(row.skipped), row.iterations,
+                            json_string(row.convergence), row.scores_from.empty() ? "null" : json_string(row.scores_from),
+                            metrics_json(row.training), metrics_json(row.validation), metrics_json(row.global_here));
+      }
+      targets += fmt::format("{}{{\"target\": {}, \"models\": {}]}}", t ? ", " : "", json_string(v.targets[t].target), rows);
+    }
+    json += fmt::format(", \"propensity\": {{\"cutoff\": {}, \"trained_at\": {}, \"horizon_days\": {}, \"validation\": {}, \"targets\": {}]}}",
+                        json_string(v.cutoff), json_string(v.trained_at), v.horizon_days, json_string(v.validation_note), targets);
   }
   return json + "}\n";
 }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
+#include <optional>
+#include <tuple>
 
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
@@ -15,6 +18,7 @@
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
 #include "mpiseg/pipeline/input.hpp"
+#include "mpiseg/propensity/propensity.hpp"
 
 namespace mpiseg::pipeline {
 namespace {
@@ -23,11 +27,17 @@ constexpr std::string_view kCategoryPrefix = "category_share:";
 
 ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& model_path, const std::filesystem::path& out,
                              comm::Communicator& comm) {
-  // The model's transform and centroids.
+  // The model's transform and centroids, and its propensity models.
   h5::File model = model::open_model_file(model_path, comm);
-  const std::vector<features::FeatureTransform> transforms = features::read_transforms(model.root());
-  const model::KMeansGroup segments = model::read_kmeans_group(model.root());
-  const std::vector<std::string>& names = segments.feature_names;
+  const bool has_segments = model.root().exists("kmeans"), has_propensity = model.root().exists("propensity");
+  if (!has_segments && !has_propensity)
+    throw IoError(fmt::format("{}: no /kmeans and no /propensity: nothing to score with", model_path.string()));
+  const model::KMeansGroup segments = has_segments ? model::read_kmeans_group(model.root()) : model::KMeansGroup{};
+  const std::optional<propensity::StoredPropensity> propensities =
+      has_propensity ? std::optional(propensity::read_propensity(model.root())) : std::nullopt;
+  const std::vector<features::FeatureTransform> transforms =
+      has_segments ? features::read_transforms(model.root()) : propensities->transforms;
+  const std::vector<std::string>& names = has_segments ? segments.feature_names : propensities->feature_names;
   const std::vector<double>& centroid_values = segments.centroids_scaled;
   model.close();
   const std::size_t d = names.size();
@@ -35,6 +45,8 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
     throw IoError(fmt::format("{}: /features and /kmeans have different feature lists", model_path.string()));
   for (std::size_t j = 0; j < d; ++j)
     if (transforms[j].name != names[j]) throw IoError(fmt::format("{}: feature {} is '{}' in /features but '{}' in /kmeans", model_path.string(), j, transforms[j].name, names[j]));
+  if (propensities && propensities->feature_names != names)
+    throw IoError(fmt::format("{}: /propensity/feature_names differ from /kmeans/feature_names", model_path.string()));
   const std::size_t k = segments.k;
 
   // The new customers' raw features, as the model defines them.
@@ -76,24 +88,42 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   const std::vector<double> scaled = features::apply_transforms(transforms, raw);
 
   // Nearest centroid with the same deterministic kernel as K-means.
-  const kmeans::Points points{scaled, n, d, local.customer, {}};
-  std::vector<double> norms(n);
-  for (std::size_t i = 0; i < n; ++i) norms[i] = kmeans::squared_norm(points.row(i), d);
-  const kmeans::CentroidSet centroids(Eigen::Map<const kmeans::RowMatrix>(centroid_values.data(), static_cast<Eigen::Index>(k),
-                                                                          static_cast<Eigen::Index>(d)));
-  std::vector<std::int32_t> labels(n);
-  std::vector<double> squared(n);
-  kmeans::AssignmentKernel kernel;
-  kernel.assign(points, norms, {}, centroids, labels.data(), squared.data(), nullptr);
+  std::vector<std::int32_t> labels(n, -1);
+  std::vector<double> squared(n, std::numeric_limits<double>::quiet_NaN());
+  if (has_segments) {
+    const kmeans::Points points{scaled, n, d, local.customer, {}};
+    std::vector<double> norms(n);
+    for (std::size_t i = 0; i < n; ++i) norms[i] = kmeans::squared_norm(points.row(i), d);
+    const kmeans::CentroidSet centroids(Eigen::Map<const kmeans::RowMatrix>(centroid_values.data(), static_cast<Eigen::Index>(k),
+                                                                            static_cast<Eigen::Index>(d)));
+    kmeans::AssignmentKernel kernel;
+    kernel.assign(points, norms, {}, centroids, labels.data(), squared.data(), nullptr);
+  }
+
+  // Propensity: the stored scaler, then each target's model (the segment's own where it scores its segment).
+  std::vector<model::ScoreColumn> score_columns;
+  std::vector<std::vector<std::int32_t>> scored_by;
+  if (propensities) {
+    const std::vector<double> propensity_scaled = features::apply_transforms(propensities->transforms, raw);
+    for (const propensity::StoredTarget& target : propensities->targets) {
+      model::ScoreColumn column{"propensity:" + target.text, std::vector<double>(n)};
+      std::vector<std::int32_t> by(n);
+      for (std::size_t i = 0; i < n; ++i)
+        std::tie(column.values[i], by[i]) = propensity::score_row(*propensities, target, &propensity_scaled[i * d], labels[i]);
+      score_columns.push_back(std::move(column));
+      scored_by.push_back(std::move(by));
+    }
+  }
 
   ScoreSummary summary;
   summary.customers = comm.allreduce<std::uint64_t>(n, comm::ReduceOp::sum);
   summary.per_segment.assign(k, 0);
-  for (std::int32_t label : labels) ++summary.per_segment[static_cast<std::size_t>(label)];
+  for (std::int32_t label : labels)
+    if (label >= 0) ++summary.per_segment[static_cast<std::size_t>(label)];
   comm.allreduce(std::span(summary.per_segment), comm::ReduceOp::sum);
 
   if (out.extension() == ".csv") {
-    model::write_assignments_csv(out, local.customer, labels, squared, data.customer_names, comm);
+    model::write_assignments_csv(out, local.customer, labels, squared, data.customer_names, comm, false, score_columns);
   } else {
     h5::File file = model::create_model_file(out, comm);
     h5::Group root = file.root();
@@ -105,10 +135,19 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
     h5::write_rows(group, "segment", labels);
     h5::write_rows(group, "distance", distance);
     group.write_dataset_attribute("distance", "units", "Euclidean distance to the segment centroid in the model's scaled feature space");
+    if (propensities) {
+      h5::Group scores = root.create_group("propensity");
+      for (std::size_t t = 0; t < propensities->targets.size(); ++t) {
+        h5::Group target = scores.create_group(propensities->targets[t].name);
+        target.write_attribute("target", propensities->targets[t].text);
+        h5::write_rows(target, "scores", score_columns[t].values);
+        h5::write_rows(target, "scored_by", scored_by[t]);
+      }
+    }
     file.commit();
   }
-  log::info("score: {} customers assigned to the {} segments of {} (reference date {})", summary.customers, k, model_path.string(),
-            format_date(reference));
+  log::info("score: {} customers scored with {}: {} segments, {} propensity target(s) (reference date {})", summary.customers,
+            model_path.string(), k, propensities ? propensities->targets.size() : 0, format_date(reference));
   return summary;
 }
 
