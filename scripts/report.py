@@ -3,7 +3,7 @@ plus CSV files with the full tables beside it. `mpiseg report MODEL.h5 --out DIR
 
     /usr/bin/python3 scripts/report.py MODEL.h5 DIR [--top N]
 
-Sections (HTML ids): summary, choosing-k, segments, rules, comparison. A section whose group is
+Sections (HTML ids): summary, choosing-k, segments, rules, propensity, comparison. A section whose group is
 missing from the model (a partial model: fpgrowth only, say) says so instead. Tables show the top
 N rows (rules by lift); the CSV files hold everything, so k = 50 and 1e5 rules still open fast.
 Colours: one per segment (tab10, tab20 beyond 10 segments, a sampled colormap beyond 20), the same
@@ -415,6 +415,106 @@ class Report:
                                        "Distinctive rules of every segment"))
         self.sections.append(("rules", "Basket rules", "".join(parts)))
 
+    # ---------------------------------------------------------------- propensity
+    def target_words(self, target, horizon):
+        if target == "churn":
+            return f"churn (make no purchase in the next {horizon} days)"
+        if target == "purchase":
+            return f"buy again in the next {horizon} days"
+        kind, _, argument = target.partition(":")
+        if kind == "category":
+            return f"buy in the category {argument} in the next {horizon} days"
+        return f"buy one of the items {argument.replace(',', ', ')} in the next {horizon} days"
+
+    def coefficient_words(self, names, coefficients, target, horizon, shown=4):
+        sentences = []
+        for j in np.argsort(-np.abs(coefficients))[:shown]:
+            if coefficients[j] == 0:
+                continue
+            name = names[j]
+            if name in WORDS:
+                who = WORDS[name][1 if coefficients[j] > 0 else 0]
+            elif name.startswith("category_share:"):
+                who = f"{'more' if coefficients[j] > 0 else 'less'} of the spend in {name.split(':', 1)[1]}"
+            else:
+                who = f"{'higher' if coefficients[j] > 0 else 'lower'} {name}"
+            odds = math.exp(abs(coefficients[j]))
+            sentences.append(f"{escape(who[0].upper() + who[1:])}: more likely to {escape(self.target_words(target, horizon))} "
+                             f"(odds x{odds:.2f} per scaled unit of {escape(name)})")
+        return sentences
+
+    def propensity(self):
+        m = self.model
+        if "propensity" not in m:
+            self.sections.append(("propensity", "Churn and propensity",
+                                  "<p>No propensity models: add \"propensity\" to [run] stages and set [propensity] targets.</p>"))
+            return
+        g = m["propensity"]
+        horizon = int(g.attrs["horizon_days"])
+        names = text(g["feature_names"][:])
+        parts = [f"<p>Targets are measured in the {horizon} days after the cutoff {escape(text(g.attrs['cutoff_date']))}; "
+                 f"the stored models were trained on customers as they stood at {escape(text(g.attrs['trained_at_date']))}. "
+                 f"Validation: {escape(text(g.attrs['validation']))}. Metrics below are out-of-time (validation) where "
+                 f"there is a validation, else on the training customers.</p>"]
+        table = []
+        for name in text(g["targets"][:]):
+            t = g[name]
+            target = text(t.attrs["target"])
+            models = [("all customers", t)] + [(f"segment {s}", t[f"segment_{s}"]) for s in range(int(g.attrs["segments"]))
+                                                if f"segment_{s}" in t]
+            rows = []
+            for label, group in models:
+                metrics = group["validation"] if "validation" in group else group["training"] if "training" in group else None
+                if metrics is None:
+                    rows.append([escape(label), "no model: " + escape(text(group.attrs.get("skipped", ""))), "", "", "", "", "", "", ""])
+                    table.append([target, label, "", "", "", "", "", "", text(group.attrs.get("skipped", ""))])
+                    continue
+                a = metrics.attrs
+                here = group["validation_of_global_model"].attrs["auc"] if "validation_of_global_model" in group else None
+                scores_from = text(group.attrs["scores_from"]) if "scores_from" in group.attrs else ""
+                rows.append([escape(label), number(int(a["customers"])), number(float(a["base_rate"]), 3), number(float(a["auc"]), 3),
+                             number(float(a["log_loss"]), 3), number(float(a["brier"]), 3), number(float(a["top_decile_lift"]), 2),
+                             number(float(a["top_decile_capture"]), 3),
+                             (number(float(here), 3) if here is not None else "") + (f" ({escape(scores_from)} scores)" if scores_from else "")])
+                table.append([target, label, int(a["customers"]), float(a["base_rate"]), float(a["auc"]), float(a["log_loss"]),
+                              float(a["brier"]), float(a["top_decile_lift"]), float(a["top_decile_capture"])])
+            parts.append(f"<h3>{escape(target)}</h3>")
+            parts.append(table_html(["model", "customers", "base rate", "AUC", "log loss", "Brier", "top-decile lift", "top-decile capture",
+                                     "global model's AUC here"], rows))
+            if "coefficients" in t:
+                sentences = self.coefficient_words(names, t["coefficients"][:], target, horizon)
+                if sentences:
+                    parts.append("<p>In words (the global model's largest coefficients):</p><ul>" +
+                                 "".join(f"<li>{sentence}</li>" for sentence in sentences) + "</ul>")
+                metrics = t["validation"] if "validation" in t else t["training"]
+                deciles = np.arange(1, 11)
+                customers = metrics["decile_customers"][:].astype(float)
+                positives = metrics["decile_positives"][:].astype(float)
+                figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+                axes[0].plot([0, 1], [0, 1], color="#999999", linestyle=":", label="perfect calibration")
+                axes[0].plot(metrics["decile_mean_score"][:], metrics["decile_observed_rate"][:], marker="o", color="#1f77b4",
+                             label="score deciles")
+                axes[0].set_xlabel("mean predicted probability")
+                axes[0].set_ylabel("observed rate")
+                axes[0].set_title(f"Calibration: {target}")
+                axes[0].legend(loc="best", fontsize=8)
+                total = max(positives.sum(), 1)
+                captured = np.concatenate([[0], np.cumsum(positives) / total])
+                share = np.concatenate([[0], np.cumsum(customers) / max(customers.sum(), 1)])
+                axes[1].plot(share, captured, marker="o", color="#d62728", label="model")
+                axes[1].plot([0, 1], [0, 1], color="#999999", linestyle=":", label="random")
+                axes[1].set_xlabel("share of customers contacted (highest scores first)")
+                axes[1].set_ylabel("share of positives reached")
+                axes[1].set_title(f"Cumulative gains: {target} (top-decile lift {float(metrics.attrs['top_decile_lift']):.2f})")
+                axes[1].legend(loc="best", fontsize=8)
+                figure.tight_layout()
+                parts.append(figure_html(figure, f"Calibration and cumulative gains of the {target} model "
+                                                 f"({'validation' if 'validation' in t else 'training'} customers, deciles by score)"))
+        parts.append(self.csv_link("propensity_models.csv", ["target", "model", "customers", "base_rate", "auc", "log_loss", "brier",
+                                                             "top_decile_lift", "top_decile_capture"], table,
+                                   "Every propensity model's metrics"))
+        self.sections.append(("propensity", "Churn and propensity", "".join(parts)))
+
     # ---------------------------------------------------------------- comparison
     def comparison(self):
         m = self.model
@@ -462,6 +562,7 @@ class Report:
         self.choosing_k()
         self.segments()
         self.rules()
+        self.propensity()
         self.comparison()
         navigation = " · ".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title, _ in self.sections)
         body = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{content}</section>' for sid, title, content in self.sections)

@@ -57,10 +57,15 @@ result = test.run(1, "report", model, "--out", report_dir)
 index = os.path.join(report_dir, "index.html")
 test.check(os.path.exists(index) and index in result.stdout, f"{label}: report written, its path printed")
 page = open(index, encoding="utf-8").read()
-for section in ("summary", "choosing-k", "segments", "rules", "comparison"):
+for section in ("summary", "choosing-k", "segments", "rules", "propensity", "comparison"):
     test.check(f'<section id="{section}">' in page, f"section '{section}' present")
 plots = page.count("data:image/png;base64,")
-test.check(plots == 4 and "Migration matrix" in page, f"{plots} plots embedded: sizes, centroids, R/F/M, migration")
+test.check(plots == 5 and "Migration matrix" in page and "Calibration and cumulative gains of the churn model" in page,
+           f"{plots} plots embedded: sizes, centroids, R/F/M, churn calibration and gains, migration")
+with h5py.File(model, "r") as m:
+    auc = float(m["propensity/churn/validation"].attrs["auc"])
+    test.check(f"<td>{auc:.3f}</td>" in page and "more likely to churn" in page and os.path.exists(os.path.join(report_dir, "propensity_models.csv")),
+               f"propensity: the churn model's validation AUC ({auc:.3f}), its coefficients in words, the metrics CSV")
 
 
 def shown(element_id):
