@@ -35,6 +35,9 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   const model::KMeansGroup segments = has_segments ? model::read_kmeans_group(model.root()) : model::KMeansGroup{};
   const std::optional<propensity::StoredPropensity> propensities =
       has_propensity ? std::optional(propensity::read_propensity(model.root())) : std::nullopt;
+  if (propensities && propensities->segment_count != 0 && (!has_segments || segments.k != propensities->segment_count))
+    throw IoError(fmt::format("{}: /propensity has models for {} segments, /kmeans {}", model_path.string(), propensities->segment_count,
+                              has_segments ? fmt::format("has {}", segments.k) : std::string("is missing")));
   const std::vector<features::FeatureTransform> transforms =
       has_segments ? features::read_transforms(model.root()) : propensities->transforms;
   const std::vector<std::string>& names = has_segments ? segments.feature_names : propensities->feature_names;

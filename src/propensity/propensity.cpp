@@ -490,6 +490,7 @@ StoredPropensity read_propensity(const h5::Group& root) {
   }
   const std::int64_t segments = group.read_int_attribute("segments");
   if (segments < 0 || segments > 100000) throw IoError(fmt::format("{}: segments = {} is out of range", root.describe("propensity"), segments));
+  stored.segment_count = static_cast<std::size_t>(segments);
   const auto read_model = [&](const h5::Group& model_group) -> std::optional<StoredModel> {
     if (model_group.has_attribute("skipped")) return std::nullopt;
     if (model_group.has_attribute("scores_from") && model_group.read_string_attribute("scores_from") != "this segment's model")

@@ -95,6 +95,7 @@ struct StoredTarget {
   std::vector<std::optional<StoredModel>> segments;  // the segment models that score their segment (see scores_from)
 };
 struct StoredPropensity {
+  std::size_t segment_count = 0;  // the K-means segments the per-segment models follow (0: none)
   std::vector<std::string> feature_names;
   std::vector<features::FeatureTransform> transforms;
   std::vector<StoredTarget> targets;
