@@ -8,6 +8,7 @@
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
+#include "mpiseg/core/resources.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 
 namespace mpiseg::propensity {
@@ -163,7 +164,9 @@ ModelFit fit_one(const LogisticSettings& settings, const Population& population,
     log::warn("propensity: {}, trained at {}: no model: {}", label_of(target, segment), format_date(snapshot.time), fit.skipped);
     return fit;
   }
+  const Stopwatch watch;
   fit.model = fit_logistic(settings, population.design(), comm);
+  fit.fit_seconds = watch.seconds();
   if (!fit.model.constant_columns.empty()) {
     std::vector<std::string> constant;
     for (std::size_t j : fit.model.constant_columns) constant.push_back(names[j]);
@@ -363,8 +366,8 @@ PropensityResult fit_propensity(const PropensitySettings& settings, const featur
     for (const ModelFit& fit : target.segments) fits.push_back(&fit);
     for (const ModelFit* fit : fits) {
       if (!fit->fitted()) continue;
-      log::info("propensity: {}: training {}; {} iteration(s) ({})", label_of(target.target, fit->segment),
-                describe_metrics(fit->training), fit->model.iterations, convergence_name(fit->model.reason));
+      log::info("propensity: {}: training {}; {} iteration(s) ({}), fit {:.3f} s", label_of(target.target, fit->segment),
+                describe_metrics(fit->training), fit->model.iterations, convergence_name(fit->model.reason), fit->fit_seconds);
       if (fit->validation)
         log::info("propensity: {}: validation {}{}", label_of(target.target, fit->segment), describe_metrics(*fit->validation),
                   fit->validation_of_global ? fmt::format(" (the global model here: AUC {:.4f}, top-decile lift {:.2f})",

@@ -42,6 +42,7 @@ struct ModelFit {
   std::int32_t segment = -1;  // -1: all customers
   std::string skipped;        // non-empty: the reason no model was fitted
   LogisticModel model;
+  double fit_seconds = 0;                  // wall time of the fit on this rank
   ScoreMetrics training;                   // the stored model on its training rows
   std::optional<ScoreMetrics> validation;  // the validation model on the cutoff's window
   std::optional<ScoreMetrics> validation_of_global;  // segments: the global validation model on this segment's rows
