@@ -6,6 +6,7 @@
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/propensity/propensity.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -149,6 +150,18 @@ void validate_model_file(const std::filesystem::path& path, comm::Communicator& 
     if (fp.exists("rules")) (void)read_rule_columns(fp.open_group("rules"), items);
     const std::int64_t segments = fp.has_attribute("segments") ? fp.read_int_attribute("segments") : 0;
     for (std::int64_t s = 0; s < segments; ++s) (void)read_rule_columns(fp.open_group(fmt::format("segment_{}/rules", s)), items);
+  }
+  if (root.exists("propensity")) {
+    const propensity::StoredPropensity stored = propensity::read_propensity(root);
+    const std::uint64_t customers = root.exists("features") ? h5::dataset_shape(root.open_group("features"), "customer").at(0) : 0;
+    const h5::Group group = root.open_group("propensity");
+    for (const propensity::StoredTarget& target : stored.targets) {
+      const h5::Group target_group = group.open_group(target.name);
+      for (const char* name : {"scores", "scored_by"})
+        if (h5::dataset_shape(target_group, name).at(0) != customers)
+          throw IoError(fmt::format("{}: {} rows for the {} customers of /features", target_group.describe(name),
+                                    h5::dataset_shape(target_group, name).at(0), customers));
+    }
   }
   file.close();
 }

@@ -63,7 +63,8 @@ def crashed(status, output):
 # ---------------------------------------------------------------- the model cases start from
 base_model = test.path("model.h5")
 status, output = run(["run"], sets=[f"input.path={DATA}/good.csv", "kmeans.k=3", "fpgrowth.min_support=0.05",
-                                    f"output.model={base_model}"])
+                                    'run.stages=["features", "kmeans", "fpgrowth", "propensity"]', "propensity.per_segment=false",
+                                    "propensity.validate=false", f"output.model={base_model}"])
 if status != 0:
     sys.exit(f"FAIL: the base model did not build:\n{output}")
 
@@ -95,6 +96,11 @@ MUTATIONS = {
     "lift_short": lambda f: replace(f, "fpgrowth/rules/lift", f["fpgrowth/rules/lift"][:-1]),
     "not_a_model": lambda f: [f.attrs.__delitem__(name) for name in list(f.attrs)],
     "newer_schema": lambda f: f.attrs.__setitem__("schema_version", np.int64(99)),
+    "propensity_coefficients_short": lambda f: replace(f, "propensity/churn/coefficients", f["propensity/churn/coefficients"][:-1]),
+    "propensity_coefficient_nan": lambda f: set_first(f, "propensity/churn/coefficients", np.nan),
+    "propensity_scaler_zero": lambda f: set_first(f, "propensity/scaler/scale", 0.0),
+    "propensity_scores_short": lambda f: replace(f, "propensity/churn/scores", f["propensity/churn/scores"][:-1]),
+    "propensity_target_missing": lambda f: f.__delitem__("propensity/churn"),
     "centroids_as_strings": lambda f: replace(f, "kmeans/centroids_scaled", np.array([b"a", b"b"] * 9, dtype="S8").reshape(3, 6)),
 }
 
