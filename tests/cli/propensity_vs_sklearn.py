@@ -9,8 +9,8 @@
     labels are exactly "bought (in the category, one of the items) in [date, date + horizon)",
     recomputed here with pandas from the CSV.
  4. The stored scores are the stored models applied to /features with the stored scaler.
- 5. Online Retail (when ../shared/data is present): churn at a 90-day horizon trains and validates;
-    the figures printed are those the README states.
+ 5. Online Retail (when ../shared/data is present): churn at a 90-day horizon: coefficients and
+    AUC against scikit-learn as above; the validation figures printed are those the README states.
 
     propensity_vs_sklearn.py MPISEG MPIEXEC
 """
@@ -175,9 +175,15 @@ if retail:
     source = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     test.run(2, "run", os.path.join(source, "jobs", "online_retail.toml"),
              sets=[f"input.path={retail}", f"output.model={model}", "output.assignments_csv=", "ingest.store=",
-                   'run.stages=["features", "kmeans", "propensity"]', 'propensity.targets=["churn"]'])
+                   'run.stages=["features", "kmeans", "propensity"]', 'propensity.targets=["churn"]', "propensity.store_training_data=true"])
     with h5py.File(model, "r") as f:
         churn = f["propensity/churn"]
+        X, y = f["propensity/training/matrix"][:], churn["training_label"][:]
+        ours = np.concatenate([churn["coefficients"][:], [churn.attrs["intercept"]]])
+        difference = relative_difference(ours, sklearn_fit(X, y, float(f["propensity"].attrs["l2"]), "none"))
+        check(difference <= 1e-6, f"Online Retail churn: coefficients equal scikit-learn's (relative {difference:.1e})")
+        auc = roc_auc_score(y, churn["training_score"][:])
+        check(abs(churn["training"].attrs["auc"] - auc) <= 1e-12, f"Online Retail churn: training AUC equals roc_auc_score ({auc:.6f})")
         validation = churn["validation"].attrs
         check(0.5 < validation["auc"] <= 1 and 0 < validation["base_rate"] < 1,
               f"Online Retail churn (90 days): validation AUC {validation['auc']:.4f}, base rate {validation['base_rate']:.4f}, "
