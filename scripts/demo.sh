@@ -15,13 +15,14 @@ echo "== generate: synthetic line items with planted segments and itemsets (jobs
 "${launch[@]}" "$mpiseg" generate --config jobs/demo.toml
 
 echo
-echo "== run: ingest with accounting, features, K-means sweep, FP-growth overall and per segment"
+echo "== run: ingest with accounting, features, K-means sweep, FP-growth overall and per segment, churn models"
 "${launch[@]}" "$mpiseg" run jobs/demo.toml
 
 echo
-echo "== export: rules by lift, centroids"
+echo "== export: rules by lift, centroids, churn scores"
 "$mpiseg" export build/demo/model.h5 --what rules --out build/demo/rules.csv
 "$mpiseg" export build/demo/model.h5 --what centroids --out build/demo/centroids.csv
+"$mpiseg" export build/demo/model.h5 --what propensity --out build/demo/propensity.csv
 
 echo
 echo "== planted segments recovered (adjusted Rand index against the generator's truth)"
@@ -46,6 +47,7 @@ echo "  model        build/demo/model.h5           (mpiseg inspect, h5dump -H, h
 echo "  assignments  build/demo/assignments.csv"
 echo "  rules        build/demo/rules.csv"
 echo "  centroids    build/demo/centroids.csv"
+echo "  churn scores build/demo/propensity.csv      (customer, segment, target, score, model)"
 echo "  store        build/demo/store.h5           (rerun from it: --set input.format=store --set input.path=build/demo/store.h5)"
 echo "  rejects      build/demo/store.h5.rejects.csv"
 echo "  report       $report"

@@ -309,6 +309,16 @@ PropensityResult fit_propensity(const PropensitySettings& settings, const featur
 
   // The latest window: features before the cutoff, targets in the horizon after it.
   const Snapshot latest = snapshot_at(result.cutoff);
+  {
+    // Memory while training, per customer of a snapshot: two snapshots (features raw and scaled,
+    // key, RFM, labels, segment), one population copy (scaled row, label, key), and the metrics'
+    // scores and shuffle buffers.
+    const double d = static_cast<double>(current.cols()), targets = static_cast<double>(settings.targets.size());
+    const double per_customer = (settings.validate ? 2 : 1) * (16 * d + 13 + targets + 4) + (8 * d + 17) + 16 + 2 * 25;
+    log::info("propensity: {} customers bought before the cutoff {} ({} features, {} target(s), {} segment model(s) per target); "
+              "about {:.0f} bytes per customer while training", latest.table.customers, format_date(result.cutoff), current.cols(),
+              settings.targets.size(), result.segment_count, per_customer);
+  }
   std::vector<std::vector<ModelFit>> stored;
   const Snapshot* stored_snapshot = &latest;
   std::optional<Snapshot> earlier;
