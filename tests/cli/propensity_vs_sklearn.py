@@ -1,7 +1,7 @@
 """Propensity models against scikit-learn and against the data:
 
  1. Coefficients (global and per segment, class_weight none and balanced) equal scikit-learn's
-    LogisticRegression(C = 1 / l2) on the same training matrix (stored with
+    LogisticRegression(C = 1 / l2, newton-cholesky) on the same training matrix (stored with
     [propensity] store_training_data) to 1e-6 relative; churn, a category and an item target.
  2. AUC, log loss and Brier equal sklearn.metrics on the stored scores to 1e-12; the top decile
     is the first ceil(n / 10) customers by score.
@@ -58,7 +58,7 @@ def fitted(group):
 
 
 def sklearn_fit(X, y, l2, class_weight):
-    model = LogisticRegression(C=1.0 / l2, solver="newton-cg", tol=1e-12, max_iter=10000,
+    model = LogisticRegression(C=1.0 / l2, solver="newton-cholesky", tol=1e-10, max_iter=1000,
                                class_weight="balanced" if class_weight == "balanced" else None)
     model.fit(X, y)
     return np.concatenate([model.coef_[0], model.intercept_])
