@@ -1,5 +1,7 @@
 """Summarises a sweep run as a Slurm job array (slurm/sweep.sh): every OUT/task_N.h5 model's
-per-k metrics into OUT/summary.csv, and the best (task, k) by silhouette.
+per-k metrics into OUT/summary.csv, and the best (task, k) by the jobs' [kmeans] selection criterion
+(as `mpiseg run` chooses within one sweep: silhouette or Calinski-Harabasz highest, Davies-Bouldin
+lowest; ties go to the smaller k, then the lower task).
 
     /usr/bin/python3 scripts/collect_sweep.py OUT
 """
@@ -22,10 +24,11 @@ def main():
     models = sorted(glob.glob(os.path.join(out, "task_*.h5")), key=lambda p: int(re.search(r"task_(\d+)\.h5$", p).group(1)))
     if not models:
         sys.exit(f"collect_sweep: no task_*.h5 in {out}")
-    rows = []
+    rows, selections = [], set()
     for path in models:
         with h5py.File(path, "r") as model:
             sweep = model["kmeans/sweep"]
+            selections.add(text(model["kmeans"].attrs["selection"]))
             job = text(model["run"].attrs["job_file"]) if "run" in model else ""
             for i, k in enumerate(sweep["k"][:]):
                 rows.append({"task": int(re.search(r"task_(\d+)", path).group(1)), "job": job, "k": int(k),
@@ -37,12 +40,19 @@ def main():
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    scored = [r for r in rows if not math.isnan(r["silhouette"])]
-    best = max(scored, key=lambda r: (r["silhouette"], -r["k"])) if scored else None
+    if len(selections) != 1:
+        sys.exit(f"collect_sweep: the tasks chose k by different criteria ({', '.join(sorted(selections))}): no common best")
+    selection = selections.pop()
+    if selection not in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+        sys.exit(f"collect_sweep: unknown [kmeans] selection '{selection}' in the models")
+    sign = -1.0 if selection == "davies_bouldin" else 1.0  # lower is better for Davies-Bouldin
+    scored = [r for r in rows if not math.isnan(r[selection])]
+    best = max(scored, key=lambda r: (sign * r[selection], -r["k"], -r["task"])) if scored else None
     print(f"sweep: {len(models)} task(s), {len(rows)} fit(s); summary {summary}")
     if best:
-        print(f"best by silhouette: task {best['task']} k = {best['k']} (silhouette {best['silhouette']:.4f}, {best['job']})")
-
+        print(f"best by {selection}: task {best['task']} k = {best['k']} ({selection} {best[selection]:.4f}, {best['job']})")
+    else:
+        print(f"no fit has a {selection} value: no best k")
 
 if __name__ == "__main__":
     main()
