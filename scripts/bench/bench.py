@@ -439,19 +439,24 @@ def bench_fpgrowth(mode):
     return rows
 
 
-def stage_costs(log):
-    """{stage: (seconds, collective seconds mean, MB sent)} from `mpiseg run`'s stage lines."""
-    costs = {}
-    for match in re.finditer(r"stage (\w+): ([0-9.]+) s; in collectives [0-9.]+ s max, ([0-9.]+) s mean .*?; ([0-9.]+) MB sent", log):
-        costs[match.group(1)] = (float(match.group(2)), float(match.group(3)), float(match.group(4)))
-    return costs
+def stage_costs(model):
+    """{stage: (seconds, collective seconds mean, MB sent)} from the model's /run/stages (what
+    `mpiseg run` measured: the slowest rank's wall time, the mean time in collectives, the bytes
+    sent between ranks)."""
+    import h5py
+    with h5py.File(model, "r") as f:
+        stages = f["run/stages"]
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in stages["name"][:]]
+        return {name: (float(seconds), float(collective), float(sent) / 1e6)
+                for name, seconds, collective, sent in zip(names, stages["seconds"][:], stages["collective_mean_seconds"][:],
+                                                           stages["bytes_sent"][:])}
 
 
 def run_stages(ranks, path, extra=()):
-    _, log = run(mpirun(ranks, "run", str(ROOT / "jobs" / "demo.toml"), "--set", f"input.path={path}", "--set",
-                        f"output.model={WORK / 'scaling.h5'}", "--set", "output.assignments_csv=", "--set", "ingest.store=",
-                        "--set", "kmeans.k=[6]", "--set", "kmeans.n_init=1", *extra))
-    return stage_costs(log)
+    run(mpirun(ranks, "run", str(ROOT / "jobs" / "demo.toml"), "--set", f"input.path={path}", "--set",
+               f"output.model={WORK / 'scaling.h5'}", "--set", "output.assignments_csv=", "--set", "ingest.store=",
+               "--set", "kmeans.k=[6]", "--set", "kmeans.n_init=1", *extra))
+    return stage_costs(WORK / "scaling.h5")
 
 
 def scaling_rows(mode, rank_counts, per_rank, strong_lines, benchmark, where):
@@ -479,7 +484,7 @@ def scaling_rows(mode, rank_counts, per_rank, strong_lines, benchmark, where):
                                 f"({one[0]:.3f} s); collectives {100 * here[1] / here[0] if here[0] else 0:.0f}% of the stage; "
                                 f"{here[2]:.1f} MB sent",
                     "reference": "the same stage on 1 rank", "reference_s": round(one[0], 3), "ratio": round(here[0] / one[0], 3),
-                    "timing": f"stage wall time (slowest rank), from mpiseg run's stage lines; {where}"
+                    "timing": f"stage wall time (slowest rank), from the model's /run/stages; {where}"
                               + ("" if kind == "strong" else "; weak: different inputs, so K-means iteration counts differ"),
                 })
     return rows
@@ -604,7 +609,7 @@ def scale_run(mode, ranks):
     _, check = run([PYTHON, str(ROOT / "scripts" / "bench" / "check_planted.py"), str(out / "model.h5"), str(out / "truth.h5")])
     read = int(re.search(r"lines read (\d+)", log).group(1))
     per_item = re.search(r"([0-9.]+) bytes per line item", log).group(1)
-    stages = stage_costs(log)
+    stages = stage_costs(out / "model.h5")
     megabytes = (out / "line_items.csv").stat().st_size / 1e6
     row = {
         "benchmark": "scale run", "case": f"jobs/large.toml: {read:,} lines, {megabytes / 1e3:.1f} GB CSV", "ranks": ranks,

@@ -55,12 +55,12 @@ Stages parse_stages(const JobConfig& job) {
 
 /// The cost of one stage, logged when it ends: wall time (slowest rank), time inside collectives
 /// (waiting for other ranks included; the slowest rank's and the mean), bytes sent between ranks
-/// (all ranks), peak memory (largest rank). scripts/bench reads these lines.
+/// (all ranks), peak memory (largest rank); also kept in /run/stages, where scripts/bench reads it.
 class StageReport {
  public:
   StageReport(std::string name, comm::Communicator& comm) : name_(std::move(name)), comm_(comm), start_(comm.traffic()) {}
 
-  void finish() {
+  model::StageCost finish() {
     const comm::Traffic& now = comm_.traffic();
     const double collective = now.seconds - start_.seconds;
     const std::uint64_t sent = now.bytes_sent - start_.bytes_sent;
@@ -73,6 +73,7 @@ class StageReport {
               "between ranks; peak memory {:.0f} MB (largest rank)",
               name_, wall, collective_max, collective_mean, wall > 0 ? 100.0 * collective_mean / wall : 0.0, sent_total / 1e6,
               peak / 1e6);
+    return {name_, wall, collective_max, collective_mean, sent_total, peak};
   }
 
  private:
@@ -251,7 +252,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   } else {
     StageReport ingest_stage("ingest", comm);
     transactions = load_transactions(job, summary.model, comm);
-    ingest_stage.finish();
+    record.stages.push_back(ingest_stage.finish());
     have_transactions = true;
     record.inputs = transactions.inputs;
     record.accounting = transactions.accounting;
@@ -263,7 +264,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
       StageReport features_stage("features", comm);
       table = features::build_features(features::FeatureSettings::from_job(job), transactions, comm);
       have_features = true;
-      features_stage.finish();
+      record.stages.push_back(features_stage.finish());
     }
   }
 
@@ -298,7 +299,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     if (previous) comparison = follow_previous_model(segments, *previous, space, table, comm);
     summary.k = segments.sweep[segments.chosen].k;
     profiles = segment_profiles(table, segments.best.labels, static_cast<std::size_t>(summary.k), comm);
-    kmeans_stage.finish();
+    record.stages.push_back(kmeans_stage.finish());
   }
   summary.customers = have_features ? table.customers : 0;
 
@@ -329,7 +330,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
         segment_distinctive.push_back(fpgrowth::distinctive_rules(segment_rules.back(), itemsets, fp_settings.distinctive_rules, comm));
       }
     }
-    fpgrowth_stage.finish();
+    record.stages.push_back(fpgrowth_stage.finish());
   }
 
   // 4. Churn and purchase propensity, overall and per segment.
@@ -345,7 +346,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     }
     propensities = propensity::fit_propensity(*propensity_settings, features::FeatureSettings::from_job(job), transactions, table,
                                               have_segments ? &segment_space : nullptr, comm);
-    propensity_stage.finish();
+    record.stages.push_back(propensity_stage.finish());
   }
 
   // 5. The model file, complete or not at all.
@@ -383,11 +384,13 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
       model::write_assignments_csv(csv, table.customer, segments.best.labels, segments.best.squared_distances,
                                    transactions.customer_names, comm);
   }
+  // The write stage's cost goes into /run with the others, so it covers the result groups (and
+  // the assignments CSV) but not /run itself and the final flush, rename and directory sync.
+  record.stages.push_back(write_stage.finish());
   record.finished_utc = model::utc_now(comm);
   record.wall_seconds = watch.seconds();
   model::write_run(root, record, comm);
   file.commit();
-  write_stage.finish();
   checkpoint.remove();
   log::info("run: model {} written", summary.model.string());
   return summary;

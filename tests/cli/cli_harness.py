@@ -73,7 +73,7 @@ def same_array(a, b):
 
 
 # Run-time provenance: the only model entries allowed to differ between runs of the same job.
-RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count")
+RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count", "/run/stages")
 
 
 def model_contents(path, ignore=()):

@@ -26,6 +26,16 @@ inline constexpr const char* kModelSchema = "mpiseg-model";
 inline constexpr std::int64_t kModelSchemaVersion = 1;
 
 /// Provenance of one run, written to /run.
+/// What one pipeline stage cost, over all ranks (written to /run/stages; scripts/bench reads it).
+struct StageCost {
+  std::string name;
+  double seconds = 0;                  // wall time, slowest rank
+  double collective_max_seconds = 0;   // inside collectives (waiting included), slowest rank
+  double collective_mean_seconds = 0;  // the same, mean over ranks
+  std::uint64_t bytes_sent = 0;        // between ranks, all ranks together
+  std::uint64_t peak_memory_bytes = 0; // resident, largest rank, since the process started
+};
+
 struct RunRecord {
   std::string command;             // "run", "features", "kmeans", ...
   std::string job_origin;          // job file path or "--set"
@@ -40,6 +50,7 @@ struct RunRecord {
   /// The period the accepted line items cover (seconds since 1970, UTC); only with line items.
   bool has_period = false;
   std::int64_t first_timestamp = 0, last_timestamp = 0;
+  std::vector<StageCost> stages;  // in the order they ran (`run` only)
 };
 
 /// Collective: the first and last timestamp of the accepted line items, into the record.
