@@ -7,6 +7,7 @@
 #include <sstream>
 #include <fstream>
 
+#include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/core/csv.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/posix_file.hpp"
@@ -126,40 +127,21 @@ void RejectSampler::offer(RejectReason reason, std::uint32_t file, std::uint64_t
 
 bool write_reject_samples(std::vector<RejectSample> local, std::uint64_t per_reason, const std::vector<std::string>& files,
                           const std::string& path, comm::Communicator& comm) {
-  // Serialise: reason, file, offset, line, length, bytes.
-  std::vector<char> bytes;
-  auto put = [&](const void* data, std::size_t size) {
-    const auto* begin = static_cast<const char*>(data);
-    bytes.insert(bytes.end(), begin, begin + size);
-  };
-  for (const RejectSample& sample : local) {
-    const auto length = static_cast<std::uint32_t>(sample.content.size());
-    put(&sample.reason, sizeof sample.reason);
-    put(&sample.file, sizeof sample.file);
-    put(&sample.offset, sizeof sample.offset);
-    put(&sample.line_number, sizeof sample.line_number);
-    put(&length, sizeof length);
-    put(sample.content.data(), length);
-  }
-  const std::vector<char> all = comm.allgatherv(std::span<const char>(bytes));
+  comm::ByteWriter bytes;
+  for (const RejectSample& sample : local)
+    bytes.put(sample.reason).put(sample.file).put(sample.offset).put(sample.line_number).put_string(sample.content);
+  const std::vector<char> all = comm.allgatherv(std::span<const char>(bytes.bytes()));
   if (all.empty()) return false;
   if (comm.rank() != 0) return true;
 
   std::vector<RejectSample> samples;
-  for (std::size_t position = 0; position < all.size();) {
+  for (comm::ByteReader in(all); !in.done();) {
     RejectSample sample;
-    std::uint32_t length = 0;
-    auto get = [&](void* data, std::size_t size) {
-      std::memcpy(data, all.data() + position, size);
-      position += size;
-    };
-    get(&sample.reason, sizeof sample.reason);
-    get(&sample.file, sizeof sample.file);
-    get(&sample.offset, sizeof sample.offset);
-    get(&sample.line_number, sizeof sample.line_number);
-    get(&length, sizeof length);
-    sample.content.assign(all.data() + position, length);
-    position += length;
+    sample.reason = in.get<decltype(sample.reason)>();
+    sample.file = in.get<decltype(sample.file)>();
+    sample.offset = in.get<decltype(sample.offset)>();
+    sample.line_number = in.get<decltype(sample.line_number)>();
+    sample.content = in.get_string();
     samples.push_back(std::move(sample));
   }
   std::sort(samples.begin(), samples.end(), [](const RejectSample& a, const RejectSample& b) {

@@ -10,59 +10,19 @@
 namespace mpiseg::ingest {
 namespace {
 
-void put_string(std::vector<char>& out, std::string_view text) {
-  const auto length = static_cast<std::uint32_t>(text.size());
-  const auto* bytes = reinterpret_cast<const char*>(&length);
-  out.insert(out.end(), bytes, bytes + sizeof length);
-  out.insert(out.end(), text.begin(), text.end());
+void put_entry(comm::ByteWriter& out, const LocalDictionary::Entry& entry) {
+  out.put_string(entry.text).put_string(entry.description).put(entry.description_position);
+  out.put_string(entry.category).put(entry.category_position).put(entry.first_seen);
 }
 
-template <class T>
-void put_value(std::vector<char>& out, T value) {
-  const auto* bytes = reinterpret_cast<const char*>(&value);
-  out.insert(out.end(), bytes, bytes + sizeof value);
-}
-
-class Reader {
- public:
-  explicit Reader(const std::vector<char>& bytes) : bytes_(bytes) {}
-  bool done() const { return position_ >= bytes_.size(); }
-  std::string string() {
-    const auto length = value<std::uint32_t>();
-    std::string text(bytes_.data() + position_, length);
-    position_ += length;
-    return text;
-  }
-  template <class T>
-  T value() {
-    T result;
-    std::memcpy(&result, bytes_.data() + position_, sizeof result);
-    position_ += sizeof result;
-    return result;
-  }
-
- private:
-  const std::vector<char>& bytes_;
-  std::size_t position_ = 0;
-};
-
-void put_entry(std::vector<char>& out, const LocalDictionary::Entry& entry) {
-  put_string(out, entry.text);
-  put_string(out, entry.description);
-  put_value(out, entry.description_position);
-  put_string(out, entry.category);
-  put_value(out, entry.category_position);
-  put_value(out, entry.first_seen);
-}
-
-LocalDictionary::Entry get_entry(Reader& in) {
+LocalDictionary::Entry get_entry(comm::ByteReader& in) {
   LocalDictionary::Entry entry;
-  entry.text = in.string();
-  entry.description = in.string();
-  entry.description_position = in.value<std::uint64_t>();
-  entry.category = in.string();
-  entry.category_position = in.value<std::uint64_t>();
-  entry.first_seen = in.value<std::uint32_t>();
+  entry.text = in.get_string();
+  entry.description = in.get_string();
+  entry.description_position = in.get<std::uint64_t>();
+  entry.category = in.get_string();
+  entry.category_position = in.get<std::uint64_t>();
+  entry.first_seen = in.get<std::uint32_t>();
   return entry;
 }
 
@@ -130,20 +90,13 @@ std::vector<LocalDictionary::Entry> merge_dictionaries(const LocalDictionary& lo
                                                        comm::Communicator& comm, std::vector<std::uint32_t>& local_to_global) {
   const auto ranks = static_cast<std::size_t>(comm.size());
   // 1. Route each entry to the rank that owns its text, so that each string is merged once.
-  std::vector<std::vector<char>> outgoing(ranks);
+  std::vector<comm::ByteWriter> outgoing(ranks);
   for (const auto& entry : local.entries()) put_entry(outgoing[hash_bytes(entry.text, 29) % ranks], entry);
-  std::vector<char> send;
-  std::vector<std::uint64_t> send_counts(ranks);
-  for (std::size_t r = 0; r < ranks; ++r) {
-    send_counts[r] = outgoing[r].size();
-    send.insert(send.end(), outgoing[r].begin(), outgoing[r].end());
-  }
-  std::vector<std::uint64_t> received_counts;
-  const std::vector<char> received = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
+  const std::vector<char> received = comm::exchange_bytes(outgoing, comm);
   std::vector<LocalDictionary::Entry> owned;
   {
     std::unordered_map<std::string, std::size_t> position;
-    Reader in(received);
+    comm::ByteReader in(received);
     while (!in.done()) {
       LocalDictionary::Entry entry = get_entry(in);
       auto [it, inserted] = position.emplace(entry.text, owned.size());
@@ -154,12 +107,11 @@ std::vector<LocalDictionary::Entry> merge_dictionaries(const LocalDictionary& lo
     }
   }
   // 2. Every rank gets every merged entry once and sorts them: the global ids.
-  std::vector<char> mine;
+  comm::ByteWriter mine;
   for (const auto& entry : owned) put_entry(mine, entry);
-  const std::vector<char> everything = comm.allgatherv(std::span<const char>(mine));
+  const std::vector<char> everything = comm.allgatherv(std::span<const char>(mine.bytes()));
   std::vector<LocalDictionary::Entry> global;
-  Reader in(everything);
-  while (!in.done()) global.push_back(get_entry(in));
+  for (comm::ByteReader in(everything); !in.done();) global.push_back(get_entry(in));
   std::sort(global.begin(), global.end(), [order](const auto& a, const auto& b) { return text_less(order, a.text, b.text); });
 
   local_to_global.resize(local.size());

@@ -433,33 +433,14 @@ class RecordParser {
 /// Exchanges variable-length names along with their keys under `partition`.
 CustomerNames route_names(const CustomerNames& local, const comm::KeyRangePartition& partition, comm::Communicator& comm) {
   const auto ranks = static_cast<std::size_t>(comm.size());
-  std::vector<std::vector<char>> blocks(ranks);
-  for (std::size_t i = 0; i < local.key.size(); ++i) {
-    auto& block = blocks[static_cast<std::size_t>(partition.owner(local.key[i]))];
-    const auto length = static_cast<std::uint32_t>(local.name[i].size());
-    const auto* key_bytes = reinterpret_cast<const char*>(&local.key[i]);
-    const auto* length_bytes = reinterpret_cast<const char*>(&length);
-    block.insert(block.end(), key_bytes, key_bytes + sizeof(std::uint64_t));
-    block.insert(block.end(), length_bytes, length_bytes + sizeof length);
-    block.insert(block.end(), local.name[i].begin(), local.name[i].end());
-  }
-  std::vector<char> send;
-  std::vector<std::uint64_t> counts(ranks);
-  for (std::size_t r = 0; r < ranks; ++r) {
-    counts[r] = blocks[r].size();
-    send.insert(send.end(), blocks[r].begin(), blocks[r].end());
-  }
-  std::vector<std::uint64_t> received_counts;
-  const std::vector<char> received = comm.alltoallv(std::span<const char>(send), counts, received_counts);
+  std::vector<comm::ByteWriter> blocks(ranks);
+  for (std::size_t i = 0; i < local.key.size(); ++i)
+    blocks[static_cast<std::size_t>(partition.owner(local.key[i]))].put(local.key[i]).put_string(local.name[i]);
   std::vector<std::pair<std::uint64_t, std::string>> entries;
-  for (std::size_t position = 0; position < received.size();) {
-    std::uint64_t key = 0;
-    std::uint32_t length = 0;
-    std::memcpy(&key, received.data() + position, sizeof key);
-    std::memcpy(&length, received.data() + position + sizeof key, sizeof length);
-    position += sizeof key + sizeof length;
-    entries.emplace_back(key, std::string(received.data() + position, length));
-    position += length;
+  const std::vector<char> received = comm::exchange_bytes(blocks, comm);
+  for (comm::ByteReader in(received); !in.done();) {
+    const auto key = in.get<std::uint64_t>();
+    entries.emplace_back(key, in.get_string());
   }
   std::sort(entries.begin(), entries.end());
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());

@@ -111,18 +111,7 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
   h5::Group customers = root.create_group("customers");
   h5::write_rows(customers, "key", result.customer_names.key);
   // Names are distributed like the keys; strings are written replicated, so gather them.
-  std::vector<char> joined;
-  for (const std::string& name : result.customer_names.name) {
-    joined.insert(joined.end(), name.begin(), name.end());
-    joined.push_back('\0');
-  }
-  const std::vector<char> all = comm.allgatherv(std::span<const char>(joined));
-  std::vector<std::string> names;
-  for (std::size_t start = 0; start < all.size();) {
-    const std::size_t end = std::find(all.begin() + static_cast<std::ptrdiff_t>(start), all.end(), '\0') - all.begin();
-    names.emplace_back(all.data() + start, end - start);
-    start = end + 1;
-  }
+  const std::vector<std::string> names = comm::allgather_strings(result.customer_names.name, comm);
   h5::write_strings(customers, "name", names);
 
   const Accounting& accounting = result.accounting;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <fmt/format.h>
 
+#include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/version.hpp"
@@ -20,12 +21,6 @@ constexpr KeySpec kKeys[] = {
     {"output", "model", ValueKind::string, "\"model.h5\"", "the model file every stage writes into (via MODEL.tmp, renamed when complete)"},
     {"output", "assignments_csv", ValueKind::string, "\"\"", "also write customer assignments as CSV (customer,segment,distance) here"},
 };
-
-std::string broadcast_string(const std::string& text, comm::Communicator& comm) {
-  std::vector<char> bytes(text.begin(), text.end());
-  comm.broadcast_vector(bytes, 0);
-  return std::string(bytes.begin(), bytes.end());
-}
 
 }  // namespace
 
@@ -43,7 +38,7 @@ std::string utc_now(comm::Communicator& comm) {
   gmtime_r(&now, &parts);
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return broadcast_string(text, comm);
+  return comm::broadcast_string(text, 0, comm);
 }
 
 h5::File create_model_file(const std::filesystem::path& path, comm::Communicator& comm) {
@@ -102,7 +97,7 @@ void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& com
   run.write_attribute("tool_version", version());
   run.write_attribute("git_revision", git_revision());
   run.write_attribute("rank_count", static_cast<std::int64_t>(comm.size()));
-  run.write_attribute("host", broadcast_string(host, comm));
+  run.write_attribute("host", comm::broadcast_string(host, 0, comm));
   run.write_attribute("started", record.started_utc);
   run.write_attribute("finished", record.finished_utc);
   run.write_attribute("wall_seconds", comm.allreduce(record.wall_seconds, comm::ReduceOp::max));

@@ -41,3 +41,32 @@ BOOST_AUTO_TEST_CASE(non_finite_values_are_rejected) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(byte_framing_round_trips_and_refuses_overruns) {
+  comm::ByteWriter out;
+  out.put(std::uint64_t{42}).put_string("").put_string(std::string("a\0b", 3)).put(std::int32_t{-7});
+  comm::ByteReader in(out.bytes());
+  BOOST_TEST(in.get<std::uint64_t>() == 42u);
+  BOOST_TEST(in.get_string().empty());
+  BOOST_TEST((in.get_string() == std::string("a\0b", 3)));
+  BOOST_TEST(in.get<std::int32_t>() == -7);
+  BOOST_TEST(in.done());
+  BOOST_CHECK_THROW(in.get<std::uint8_t>(), IoError);
+  // A length prefix that claims more bytes than the buffer holds.
+  comm::ByteWriter lying;
+  lying.put(std::uint32_t{1000});
+  comm::ByteReader short_in(lying.bytes());
+  BOOST_CHECK_THROW(short_in.get_string(), IoError);
+}
+
+BOOST_AUTO_TEST_CASE(string_collectives_on_one_rank) {
+  auto alone = comm::make_serial_communicator();
+  const std::vector<std::string> local = {"x", "", "zz"};
+  BOOST_TEST((comm::allgather_strings(local, *alone) == local));
+  BOOST_TEST(comm::broadcast_string("host", 0, *alone) == "host");
+  std::vector<comm::ByteWriter> to(1);
+  to[0].put_string("self");
+  const std::vector<char> received = comm::exchange_bytes(to, *alone);
+  comm::ByteReader in(received);
+  BOOST_TEST(in.get_string() == "self");
+}

@@ -1,12 +1,20 @@
 #pragma once
 /// Reductions built on the Communicator that several stages share: exact (rank-count
-/// independent) sums, agreement on failure, global extrema.
+/// independent) sums, agreement on failure, global extrema; and the framing of variable-length
+/// records (strings, mixed fields) for exchanges, so that no stage packs bytes by hand.
+///
+///   std::vector<ByteWriter> to(comm.size());
+///   for (const Entry& e : entries) to[owner(e)].put(e.key).put_string(e.name);
+///   for (ByteReader in(exchange_bytes(to, comm)); !in.done();) use(in.get<std::uint64_t>(), in.get_string());
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "mpiseg/comm/communicator.hpp"
 #include "mpiseg/core/error.hpp"
@@ -22,6 +30,55 @@ void allreduce_exact(std::span<int128> sums, Communicator& comm);
 inline bool any_rank(Communicator& comm, bool flag) {
   return comm.allreduce<std::int32_t>(flag ? 1 : 0, ReduceOp::max) != 0;
 }
+
+/// Appends trivially copyable values and length-prefixed strings to a byte buffer.
+class ByteWriter {
+ public:
+  template <Trivial T>
+  ByteWriter& put(const T& value) {
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + sizeof value);
+    std::memcpy(bytes_.data() + at, &value, sizeof value);
+    return *this;
+  }
+  /// A 32-bit length, then the bytes; throws InputError above 4 GiB.
+  ByteWriter& put_string(std::string_view text);
+  const std::vector<char>& bytes() const noexcept { return bytes_; }
+  std::vector<char>& bytes() noexcept { return bytes_; }
+
+ private:
+  std::vector<char> bytes_;
+};
+
+/// Reads back what ByteWriter wrote, in the same order; reading past the end throws IoError
+/// (a buffer from another rank that does not hold what the reader expects is a bug, not data).
+class ByteReader {
+ public:
+  explicit ByteReader(std::span<const char> bytes) noexcept : bytes_(bytes) {}
+  bool done() const noexcept { return position_ >= bytes_.size(); }
+  template <Trivial T>
+  T get() {
+    T value;
+    std::memcpy(&value, take(sizeof value), sizeof value);
+    return value;
+  }
+  std::string get_string();
+
+ private:
+  const char* take(std::size_t size);
+  std::span<const char> bytes_;
+  std::size_t position_ = 0;
+};
+
+/// Collective. `outgoing[r]` goes to rank r (one writer per rank); returns what every rank sent
+/// here, concatenated in source-rank order.
+std::vector<char> exchange_bytes(const std::vector<ByteWriter>& outgoing, Communicator& comm);
+
+/// Collective. Every rank's `local` strings, concatenated in rank order.
+std::vector<std::string> allgather_strings(std::span<const std::string> local, Communicator& comm);
+
+/// Collective. Rank `root`'s `text` on every rank.
+std::string broadcast_string(std::string_view text, int root, Communicator& comm);
 
 /// Largest |x| over all ranks' values; throws InputError naming `what` if any value is NaN or
 /// infinite (on every rank, so that no rank is left waiting).
