@@ -190,10 +190,11 @@ class Report:
                                     [[f'<span id="lines-read">{number(read)}</span>', number(int(attrs["header"])),
                                       number(int(attrs["blank"])), f'<span id="accepted">{number(accepted)}</span>',
                                       f'<span id="rejected">{number(rejected)}</span>', number(int(attrs["malformed"]))]]))
-            reasons = [(r, int(c), bool(x)) for r, c, x in zip(text(a["reason"][:]), a["count"][:], a["malformed"][:]) if c]
+            explanations = text(a["explanation"][:]) if "explanation" in a else [""] * len(a["reason"])
+            reasons = [(r, int(c), bool(x), e) for r, c, x, e in zip(text(a["reason"][:]), a["count"][:], a["malformed"][:], explanations) if c]
             if reasons:
-                parts.append(table_html(["rejected because", "lines", "kind"],
-                                        [[escape(r), number(c), "malformed" if x else "policy"] for r, c, x in reasons]))
+                parts.append(table_html(["rejected because", "lines", "kind", "meaning"],
+                                        [[escape(r), number(c), "malformed" if x else "policy", escape(e)] for r, c, x, e in reasons]))
             parts.append(f"<p>Accepted lines flagged: {number(int(attrs['cancellation_lines']))} cancellations, "
                          f"{number(int(attrs['return_lines']))} returns, {number(int(attrs['duplicate_lines']))} exact repeats.</p>")
         if "run" in m:

@@ -49,12 +49,6 @@ void ShufflePlan::build(std::span<const int> destinations, Communicator& comm) {
   order_.resize(destinations.size());
   for (std::size_t i = 0; i < destinations.size(); ++i)
     order_[start[static_cast<std::size_t>(destinations[i])]++] = static_cast<std::uint32_t>(i);
-  // Rank r learns how many rows each source will send it: element r of every send_counts_.
-  std::vector<std::uint64_t> received;
-  const std::vector<std::uint64_t> counts_in = comm.alltoallv(std::span<const std::uint64_t>(send_counts_),
-                                                              std::vector<std::uint64_t>(ranks, 1), received);
-  received_rows_ = 0;
-  for (std::uint64_t count : counts_in) received_rows_ += count;
 }
 
 }  // namespace mpiseg::comm

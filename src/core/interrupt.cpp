@@ -35,6 +35,5 @@ bool launcher_alive() noexcept { return launcher == 0 || getppid() == launcher; 
 
 bool checkpoint_requested() noexcept { return requested != 0; }
 void request_checkpoint() noexcept { requested = 1; }
-void clear_checkpoint_request() noexcept { requested = 0; }
 
 }  // namespace mpiseg

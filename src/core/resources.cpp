@@ -25,6 +25,5 @@ std::uint64_t status_kib(const char* field) {
 }  // namespace
 
 std::uint64_t peak_rss_bytes() { return status_kib("VmHWM"); }
-std::uint64_t current_rss_bytes() { return status_kib("VmRSS"); }
 
 }  // namespace mpiseg

@@ -19,10 +19,6 @@ std::size_t LineItems::memory_bytes() const noexcept {
   return bytes;
 }
 
-void LineItems::truncate(std::size_t rows) {
-  for_each_column([rows](auto& column) { column.resize(rows); });
-}
-
 void LineItems::permute(const std::vector<std::uint32_t>& order) {
   for_each_column([&order](auto& column) {
     std::decay_t<decltype(column)> result(order.size());

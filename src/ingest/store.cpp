@@ -114,34 +114,41 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
   const std::vector<std::string> names = comm::allgather_strings(result.customer_names.name, comm);
   h5::write_strings(customers, "name", names);
 
-  const Accounting& accounting = result.accounting;
-  h5::Group group = root.create_group("accounting");
+  write_accounting(root, result.accounting);
+
+  write_input_files(root, result.inputs);
+  file.commit();
+  log::info("ingest: store {} written in {:.2f} s", path.string(), watch.seconds());
+}
+
+void write_accounting(h5::Group& parent, const Accounting& accounting) {
+  h5::Group group = parent.create_group("accounting");
   group.write_attribute("lines_read", static_cast<std::int64_t>(accounting.lines_read));
   group.write_attribute("header", static_cast<std::int64_t>(accounting.header));
   group.write_attribute("blank", static_cast<std::int64_t>(accounting.blank));
   group.write_attribute("accepted", static_cast<std::int64_t>(accounting.accepted));
   group.write_attribute("rejected", static_cast<std::int64_t>(accounting.rejected_total()));
+  group.write_attribute("malformed", static_cast<std::int64_t>(accounting.malformed_total()));
   group.write_attribute("cancellation_lines", static_cast<std::int64_t>(accounting.cancellation_lines));
   group.write_attribute("return_lines", static_cast<std::int64_t>(accounting.return_lines));
   group.write_attribute("nonpositive_price_lines", static_cast<std::int64_t>(accounting.nonpositive_price_lines));
   group.write_attribute("missing_customer_lines", static_cast<std::int64_t>(accounting.missing_customer_lines));
   group.write_attribute("duplicate_lines", static_cast<std::int64_t>(accounting.duplicate_lines));
   group.write_attribute("item_occurrences", static_cast<std::int64_t>(accounting.item_occurrences));
-  std::vector<std::string> reasons;
+  std::vector<std::string> reasons, explanations;
   std::vector<std::uint64_t> counts;
   std::vector<std::uint8_t> malformed;
   for (std::size_t r = 0; r < kReasonCount; ++r) {
     reasons.emplace_back(reason_name(static_cast<RejectReason>(r)));
+    explanations.emplace_back(reason_explanation(static_cast<RejectReason>(r)));
     counts.push_back(accounting.rejected[r]);
     malformed.push_back(accounting.malformed[r] ? 1 : 0);
   }
   h5::write_strings(group, "reason", reasons);
+  h5::write_strings(group, "explanation", explanations);
   h5::write_replicated(group, "count", counts);
   h5::write_replicated(group, "malformed", malformed);
-
-  write_input_files(root, result.inputs);
-  file.commit();
-  log::info("ingest: store {} written in {:.2f} s", path.string(), watch.seconds());
+  group.write_dataset_attribute("count", "meaning", "lines rejected for each reason (malformed: 1 for malformed input, 0 for a policy)");
 }
 
 void write_input_files(h5::Group& parent, const std::vector<InputFileInfo>& inputs) {

@@ -134,31 +134,7 @@ void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& com
                            "of the largest rank; measured, so they differ from run to run (write: the result groups and the "
                            "assignments CSV, not /run and the final flush and rename)");
   }
-  if (record.has_accounting) {
-    const ingest::Accounting& a = record.accounting;
-    h5::Group accounting = run.create_group("accounting");
-    accounting.write_attribute("lines_read", static_cast<std::int64_t>(a.lines_read));
-    accounting.write_attribute("header", static_cast<std::int64_t>(a.header));
-    accounting.write_attribute("blank", static_cast<std::int64_t>(a.blank));
-    accounting.write_attribute("accepted", static_cast<std::int64_t>(a.accepted));
-    accounting.write_attribute("rejected", static_cast<std::int64_t>(a.rejected_total()));
-    accounting.write_attribute("malformed", static_cast<std::int64_t>(a.malformed_total()));
-    accounting.write_attribute("cancellation_lines", static_cast<std::int64_t>(a.cancellation_lines));
-    accounting.write_attribute("return_lines", static_cast<std::int64_t>(a.return_lines));
-    accounting.write_attribute("duplicate_lines", static_cast<std::int64_t>(a.duplicate_lines));
-    accounting.write_attribute("item_occurrences", static_cast<std::int64_t>(a.item_occurrences));
-    std::vector<std::string> reasons;
-    std::vector<std::uint64_t> counts;
-    std::vector<std::uint8_t> malformed;
-    for (std::size_t r = 0; r < ingest::kReasonCount; ++r) {
-      reasons.emplace_back(ingest::reason_name(static_cast<ingest::RejectReason>(r)));
-      counts.push_back(a.rejected[r]);
-      malformed.push_back(a.malformed[r] ? 1 : 0);
-    }
-    h5::write_strings(accounting, "reason", reasons);
-    h5::write_replicated(accounting, "count", counts);
-    h5::write_replicated(accounting, "malformed", malformed);
-  }
+  if (record.has_accounting) ingest::write_accounting(run, record.accounting);
 }
 
 }  // namespace mpiseg::model

@@ -140,11 +140,16 @@ BOOST_AUTO_TEST_CASE(metrics_are_identical_at_every_rank_count_and_exact) {
     return std::pair(logits, probabilities);
   };
   const Shard all = split([](std::size_t) { return true; });
-  const auto [all_logits, all_probabilities] = scores_of(all);
+  // Named references rather than structured bindings: clang 14 cannot capture those in lambdas.
+  const auto all_scores = scores_of(all);
+  const std::vector<double>& all_logits = all_scores.first;
+  const std::vector<double>& all_probabilities = all_scores.second;
   auto alone = comm::make_serial_communicator();
   const ScoreMetrics expected = evaluate_scores(all_probabilities, all_logits, all.y, all.customer, *alone);
   const Shard mine = split([&](std::size_t i) { return (i * 7) % size == rank; });
-  const auto [logits, probabilities] = scores_of(mine);
+  const auto mine_scores = scores_of(mine);
+  const std::vector<double>& logits = mine_scores.first;
+  const std::vector<double>& probabilities = mine_scores.second;
   const ScoreMetrics m = evaluate_scores(probabilities, logits, mine.y, mine.customer, comm);
   BOOST_TEST(same_bits(m.auc, expected.auc));
   BOOST_TEST(same_bits(m.log_loss, expected.log_loss));

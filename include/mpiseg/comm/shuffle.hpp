@@ -39,7 +39,8 @@ class KeyRangePartition {
 /// Where each local row goes; built once, applied to every column.
 class ShufflePlan {
  public:
-  /// Collective (exchanges the counts). Rows keep their relative order within each destination.
+  /// Local: where each row goes (the exchanges are collective). Rows keep their relative order
+  /// within each destination.
   ShufflePlan(std::span<const std::uint64_t> keys, const KeyRangePartition& partition, Communicator& comm);
   /// Rows destined to `destinations[i]` (any function of the row), for partitions other than by key.
   ShufflePlan(std::span<const int> destinations, Communicator& comm);
@@ -61,14 +62,12 @@ class ShufflePlan {
     column = comm.alltoallv(std::span<const T>(send), send_counts_, received);
   }
 
-  std::uint64_t received_rows() const noexcept { return received_rows_; }
   const std::vector<std::uint64_t>& send_counts() const noexcept { return send_counts_; }
 
  private:
   void build(std::span<const int> destinations, Communicator& comm);
   std::vector<std::uint32_t> order_;  // local rows in send order (grouped by destination)
   std::vector<std::uint64_t> send_counts_;
-  std::uint64_t received_rows_ = 0;
 };
 
 }  // namespace mpiseg::comm

@@ -19,8 +19,6 @@ bool checkpoint_requested() noexcept;
 /// As if the signal had arrived (tests).
 void request_checkpoint() noexcept;
 
-/// Forgets a request (tests run several stages in one process).
-void clear_checkpoint_request() noexcept;
 
 /// Notes this process's parent when it was started by an MPI or Slurm launcher (mpirun, srun),
 /// from main before anything else. A rank whose launcher was killed can outlive it by seconds;

@@ -4,7 +4,7 @@
 ///
 ///   log::configure(log::Level::info, comm.rank());
 ///   log::info("ingest: {} lines in {:.2f} s", n, seconds);   // rank 0 only
-///   log::warn_any_rank("could not remove {}", path);          // any rank, prefixed
+///   log::error_any_rank("cannot read {}", path);              // any rank, prefixed
 #include <fmt/format.h>
 
 #include <string_view>
@@ -32,10 +32,6 @@ void debug(fmt::format_string<Args...> format, Args&&... args) {
 template <class... Args>
 void warn(fmt::format_string<Args...> format, Args&&... args) {
   if (level() >= Level::warn && rank() == 0) write(Level::warn, false, fmt::format(format, std::forward<Args>(args)...));
-}
-template <class... Args>
-void warn_any_rank(fmt::format_string<Args...> format, Args&&... args) {
-  if (level() >= Level::warn) write(Level::warn, true, fmt::format(format, std::forward<Args>(args)...));
 }
 template <class... Args>
 void error_any_rank(fmt::format_string<Args...> format, Args&&... args) {

@@ -54,7 +54,6 @@ class CounterRng {
     const double radius = std::sqrt(-2.0 * std::log(uniform_positive()));
     return radius * std::cos(2.0 * std::numbers::pi * uniform());
   }
-  double exponential(double mean) noexcept { return -mean * std::log(uniform_positive()); }
   /// Poisson: multiplication method for small means, rounded normal approximation above 30.
   std::uint64_t poisson(double mean) noexcept {
     if (mean <= 0) return 0;

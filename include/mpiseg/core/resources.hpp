@@ -7,8 +7,6 @@ namespace mpiseg {
 
 /// Peak resident set size of this process in bytes (VmHWM), 0 if unavailable.
 std::uint64_t peak_rss_bytes();
-/// Current resident set size of this process in bytes (VmRSS), 0 if unavailable.
-std::uint64_t current_rss_bytes();
 
 /// A monotonic stopwatch started at construction.
 class Stopwatch {

@@ -52,8 +52,6 @@ struct LineItems {
   void clear();
   /// Bytes held by the columns (capacity, not size: what the allocator really gave).
   std::size_t memory_bytes() const noexcept;
-  /// Keeps rows [0, rows).
-  void truncate(std::size_t rows);
   /// Rearranges every column by `order` (row i of the result is row order[i]); one column at a
   /// time, so the extra memory is one column.
   void permute(const std::vector<std::uint32_t>& order);

@@ -35,6 +35,11 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
 /// read_input() (customer ranges in rank order, sorted).
 IngestResult read_store(const std::filesystem::path& path, comm::Communicator& comm);
 
+/// Collective. `parent/accounting`: the line counts (read = header + blank + accepted + rejected),
+/// the flagged lines, and per reject reason its name, explanation, count and whether it is
+/// malformed input; the one writer of the accounting, for the store and the model's /run.
+void write_accounting(h5::Group& parent, const Accounting& accounting);
+
 /// Collective. `parent/inputs`: path, size (bytes) and modification time of each input file, as
 /// the store and the model's /run record them.
 void write_input_files(h5::Group& parent, const std::vector<InputFileInfo>& inputs);

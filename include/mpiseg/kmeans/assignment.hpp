@@ -65,7 +65,6 @@ class CentroidSet {
   const RowMatrix& values() const noexcept { return values_; }
   const double* row(std::size_t j) const noexcept { return values_.data() + j * d(); }
   double squared_norm(std::size_t j) const noexcept { return norms_[j]; }
-  double max_norm() const noexcept { return max_norm_; }
   /// Lower bound on half the distance from centroid j to its nearest other centroid (Hamerly's s).
   double half_separation(std::size_t j) const noexcept { return half_separation_[j]; }
 

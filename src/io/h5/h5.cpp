@@ -245,10 +245,6 @@ std::vector<double> Group::read_double_array_attribute(std::string_view name) co
   return read_array_attribute<double>(handle_.id(), name, describe(""));
 }
 
-std::vector<std::int64_t> Group::read_int_array_attribute(std::string_view name) const {
-  return read_array_attribute<std::int64_t>(handle_.id(), name, describe(""));
-}
-
 // ---------------------------------------------------------------- File
 
 bool is_hdf5_file(const std::filesystem::path& path) {

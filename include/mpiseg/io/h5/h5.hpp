@@ -106,7 +106,6 @@ class Group {
   std::int64_t read_int_attribute(std::string_view name) const;
   double read_double_attribute(std::string_view name) const;
   std::vector<double> read_double_array_attribute(std::string_view name) const;
-  std::vector<std::int64_t> read_int_array_attribute(std::string_view name) const;
 
   /// Attribute on a member dataset (units, meanings).
   void write_dataset_attribute(std::string_view dataset, std::string_view name, std::string_view value);
