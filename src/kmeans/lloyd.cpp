@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <tuple>
 
 #include "mpiseg/comm/collectives.hpp"
@@ -14,21 +15,174 @@ namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
-/// Moves the farthest points into empty clusters (sklearn's rule), deterministically: candidates
-/// ordered by (squared distance to their centroid, descending; key, ascending) over all ranks.
-std::uint64_t relocate_empty_clusters(const Points& points, std::span<const double> norms, const SumGrids& grids,
-                                      const ClusterSums& global, ClusterSums& local, const RowMatrix& centroids,
-                                      std::vector<std::int32_t>& labels, std::vector<double>* upper,
-                                      std::vector<double>* lower, comm::Communicator& comm) {
+/// The labels of this rank's points and the exact cluster sums they imply, kept in step: a label
+/// change moves the point's contribution from its old cluster's sums to the new one's.
+struct LabelledSums {
+  LabelledSums(const Points& points, std::span<const double> norms, const SumGrids& grids, std::size_t k)
+      : points(points), norms(norms), grids(grids), labels(points.rows, -1), local(k, points.cols) {}
+
+  void set(std::size_t i, std::int32_t label) {
+    if (label == labels[i]) return;
+    move(i, label);
+    ++changed;
+  }
+  /// Moves point i without counting it as a change of the assignment step (the repair of empty clusters).
+  void move(std::size_t i, std::int32_t label) {
+    const double w = points.weight(i);
+    if (labels[i] >= 0) local.remove(static_cast<std::size_t>(labels[i]), points.row(i), w, norms[i], grids);
+    local.add(static_cast<std::size_t>(label), points.row(i), w, norms[i], grids);
+    labels[i] = label;
+  }
+
+  const Points& points;
+  std::span<const double> norms;
+  const SumGrids& grids;
+  std::vector<std::int32_t> labels;
+  ClusterSums local;
+  std::uint64_t changed = 0;  // label changes in the current iteration
+};
+
+/// One assignment step of Lloyd's algorithm, as mlpack separates them: bring every point's label
+/// up to date for new centroids. Implementations differ only in the work they skip, never in the
+/// labels they produce.
+class AssignmentStep {
+ public:
+  virtual ~AssignmentStep() = default;
+  /// `first_pass`: no label is known yet (or bounds cannot be trusted): examine every point.
+  virtual void assign(const CentroidSet& set, bool first_pass, LabelledSums& state) = 0;
+  /// The centroids have just moved by `shift` (Euclidean, per centroid).
+  virtual void centroids_moved(std::span<const double> shift) { (void)shift; }
+  /// Point i was moved by the empty-cluster repair: whatever the step knew about it is void.
+  virtual void forget(std::size_t i) { (void)i; }
+};
+
+/// Every point through the blocked distance kernel.
+class PlainStep final : public AssignmentStep {
+ public:
+  explicit PlainStep(const Points& points, std::span<const double> norms)
+      : points_(points), norms_(norms), fresh_(points.rows), distances_(points.rows) {}
+
+  void assign(const CentroidSet& set, bool, LabelledSums& state) override {
+    kernel_.assign(points_, norms_, {}, set, fresh_.data(), distances_.data(), nullptr);
+    for (std::size_t i = 0; i < points_.rows; ++i) state.set(i, fresh_[i]);
+  }
+
+ private:
+  const Points& points_;
+  std::span<const double> norms_;
+  AssignmentKernel kernel_;
+  std::vector<std::int32_t> fresh_;
+  std::vector<double> distances_;
+};
+
+/// Hamerly's bounds: a point keeps its label while its upper bound (distance to its centroid) is
+/// below both its lower bound (distance to the second nearest) and half the distance from its
+/// centroid to the nearest other one. Bounds carry a relative margin (kBoundMargin) so rounding
+/// can never make a skipped point's label differ from what the plain step would give.
+class HamerlyStep final : public AssignmentStep {
+ public:
+  explicit HamerlyStep(const Points& points, std::span<const double> norms)
+      : points_(points), norms_(norms), fresh_(points.rows), distances_(points.rows), second_(points.rows),
+        upper_(points.rows, kInfinity), lower_(points.rows, 0) {}
+
+  void assign(const CentroidSet& set, bool first_pass, LabelledSums& state) override {
+    const std::size_t n = points_.rows;
+    if (first_pass) {
+      assign_all(set, state);
+      return;
+    }
+    // The bounds first absorb the previous update's centroid moves (no point is read).
+    todo_.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto a = static_cast<std::size_t>(state.labels[i]);
+      upper_[i] += moved_.empty() ? 0.0 : moved_[a];
+      lower_[i] -= a == moved_most_ ? moved_second_ : moved_largest_;
+      if (upper_[i] >= std::max(set.half_separation(a), lower_[i])) todo_.push_back(static_cast<std::uint32_t>(i));
+    }
+    if (todo_.size() > n / 4) {
+      // Many points to look at (early iterations): streaming all of them through the kernel is
+      // cheaper than reading a quarter of the rows at random. Same labels either way.
+      assign_all(set, state);
+      return;
+    }
+    // Tighten the upper bound with the exact distance; only points that still fail get the full
+    // assignment.
+    std::size_t kept = 0;
+    for (const std::uint32_t i : todo_) {
+      const auto a = static_cast<std::size_t>(state.labels[i]);
+      upper_[i] = std::sqrt(squared_distance(points_.row(i), set.row(a), points_.cols)) * (1.0 + kBoundMargin);
+      if (upper_[i] >= std::max(set.half_separation(a), lower_[i])) todo_[kept++] = i;
+    }
+    todo_.resize(kept);
+    kernel_.assign(points_, norms_, todo_, set, fresh_.data(), distances_.data(), second_.data());
+    for (std::size_t t = 0; t < todo_.size(); ++t) {
+      const std::size_t i = todo_[t];
+      state.set(i, fresh_[t]);
+      upper_[i] = std::sqrt(distances_[t]) * (1.0 + kBoundMargin);
+      lower_[i] = second_[t];
+    }
+  }
+
+  void centroids_moved(std::span<const double> shift) override {
+    double largest = 0, second_largest = 0;
+    std::size_t largest_at = 0;
+    for (std::size_t j = 0; j < shift.size(); ++j) {
+      if (shift[j] > largest) {
+        second_largest = largest;
+        largest = shift[j];
+        largest_at = j;
+      } else {
+        second_largest = std::max(second_largest, shift[j]);
+      }
+    }
+    moved_.resize(shift.size());
+    for (std::size_t j = 0; j < shift.size(); ++j) moved_[j] = shift[j] * (1.0 + kBoundMargin);
+    moved_largest_ = largest * (1.0 + kBoundMargin);
+    moved_second_ = second_largest * (1.0 + kBoundMargin);
+    moved_most_ = largest_at;
+  }
+
+  void forget(std::size_t i) override {
+    upper_[i] = kInfinity;  // recomputed next iteration
+    lower_[i] = 0;
+  }
+
+ private:
+  void assign_all(const CentroidSet& set, LabelledSums& state) {
+    kernel_.assign(points_, norms_, {}, set, fresh_.data(), distances_.data(), second_.data());
+    for (std::size_t i = 0; i < points_.rows; ++i) {
+      state.set(i, fresh_[i]);
+      upper_[i] = std::sqrt(distances_[i]) * (1.0 + kBoundMargin);
+      lower_[i] = second_[i];
+    }
+  }
+
+  const Points& points_;
+  std::span<const double> norms_;
+  AssignmentKernel kernel_;
+  std::vector<std::int32_t> fresh_;
+  std::vector<double> distances_, second_, upper_, lower_;
+  std::vector<std::uint32_t> todo_;
+  std::vector<double> moved_;  // each centroid's last move, with the margin (empty before any update)
+  double moved_largest_ = 0, moved_second_ = 0;
+  std::size_t moved_most_ = 0;
+};
+
+/// The empty-cluster policy (scikit-learn's rule): each empty cluster takes the point farthest
+/// from its centroid, chosen deterministically over all ranks by (squared distance descending,
+/// key ascending). Returns how many clusters were re-seeded.
+std::uint64_t relocate_empty_clusters(const ClusterSums& global, const RowMatrix& centroids, LabelledSums& state,
+                                      AssignmentStep& step, comm::Communicator& comm) {
+  const Points& points = state.points;
   const std::size_t k = static_cast<std::size_t>(centroids.rows()), d = points.cols;
   std::vector<std::size_t> empty;
   for (std::size_t j = 0; j < k; ++j)
     if (global.empty(j)) empty.push_back(j);
   const std::size_t wanted = empty.size();
-  // Local top `wanted` by (distance desc, key asc); record = distance, key, rank, index, coordinates.
+  // Local top `wanted` by (distance desc, key asc); record = distance, key, index.
   std::vector<std::tuple<double, std::uint64_t, std::size_t>> local_best;
   for (std::size_t i = 0; i < points.rows; ++i) {
-    const double distance = squared_distance(points.row(i), centroids.row(static_cast<Eigen::Index>(labels[i])).data(), d);
+    const double distance = squared_distance(points.row(i), centroids.row(static_cast<Eigen::Index>(state.labels[i])).data(), d);
     local_best.emplace_back(distance, points.keys[i], i);
   }
   const auto order = [](const auto& a, const auto& b) {
@@ -57,14 +211,8 @@ std::uint64_t relocate_empty_clusters(const Points& points, std::span<const doub
   for (std::size_t e = 0; e < empty.size() && e < candidates.size(); ++e) {
     for (const auto& [distance, key, index] : local_best) {
       if (key != candidates[e].second) continue;
-      const double w = points.weight(index);
-      local.remove(static_cast<std::size_t>(labels[index]), points.row(index), w, norms[index], grids);
-      local.add(empty[e], points.row(index), w, norms[index], grids);
-      labels[index] = static_cast<std::int32_t>(empty[e]);
-      if (upper != nullptr) {
-        (*upper)[index] = kInfinity;  // recompute this point next iteration
-        (*lower)[index] = 0;
-      }
+      state.move(index, static_cast<std::int32_t>(empty[e]));
+      step.forget(index);
     }
     ++moved;
   }
@@ -127,132 +275,51 @@ LloydResult run_lloyd(const Points& points, std::span<const double> norms, const
   const std::size_t n = points.rows, d = points.cols, k = static_cast<std::size_t>(initial.rows());
   LloydResult result;
   RowMatrix centroids = std::move(initial);
+  LabelledSums state(points, norms, grids, k);
+  std::unique_ptr<AssignmentStep> step;
+  if (options.accelerate) step = std::make_unique<HamerlyStep>(points, norms);
+  else step = std::make_unique<PlainStep>(points, norms);
   std::int64_t first_iteration = 1;
-  if (resume != nullptr) {
-    centroids = resume->centroids;
-    result.inertia_history = resume->inertia_history;
-    result.empty_relocations = resume->empty_relocations;
-    first_iteration = resume->iteration + 1;
-  }
-  std::vector<std::int32_t> labels(n, -1), fresh(n);
-  std::vector<double> distances(n), upper, lower, second;
-  if (options.accelerate) {
-    upper.assign(n, kInfinity);
-    lower.assign(n, 0);
-    second.resize(n);
-  }
-  std::vector<std::uint32_t> todo;
-  std::vector<double> moved(k, 0.0);  // how far each centroid moved in the last update
-  double moved_largest = 0, moved_second = 0;
-  std::size_t moved_most = 0;
-  AssignmentKernel kernel;
-  ClusterSums local(k, d);
   bool first_pass = true;  // no labels yet: every point is assigned in full
   if (resume != nullptr) {
     // The sums are a function of the labels: rebuilt exactly. Bounds start unknown, so the first
     // resumed iteration examines every point, as plain Lloyd would.
-    labels = resume->labels;
-    for (std::size_t i = 0; i < n; ++i) local.add(static_cast<std::size_t>(labels[i]), points.row(i), points.weight(i), norms[i], grids);
+    centroids = resume->centroids;
+    result.inertia_history = resume->inertia_history;
+    result.empty_relocations = resume->empty_relocations;
+    first_iteration = resume->iteration + 1;
+    for (std::size_t i = 0; i < n; ++i) state.move(i, resume->labels[i]);
     first_pass = false;
   }
 
-  bool stopped_early = false;
   result.iterations = first_iteration - 1;
   for (std::int64_t iteration = first_iteration; iteration <= options.max_iter; ++iteration) {
-    const CentroidSet set(centroids);
-    std::uint64_t changed = 0;
-    auto apply = [&](std::size_t i, std::int32_t label) {
-      if (label == labels[i]) return;
-      const double w = points.weight(i);
-      if (labels[i] >= 0) local.remove(static_cast<std::size_t>(labels[i]), points.row(i), w, norms[i], grids);
-      local.add(static_cast<std::size_t>(label), points.row(i), w, norms[i], grids);
-      labels[i] = label;
-      ++changed;
-    };
-    auto assign_all = [&] {
-      kernel.assign(points, norms, {}, set, fresh.data(), distances.data(), options.accelerate ? second.data() : nullptr);
-      for (std::size_t i = 0; i < n; ++i) {
-        apply(i, fresh[i]);
-        if (options.accelerate) {
-          upper[i] = std::sqrt(distances[i]) * (1.0 + kBoundMargin);
-          lower[i] = second[i];
-        }
-      }
-    };
-    if (!options.accelerate || first_pass) {
-      assign_all();
-    } else {
-      // Hamerly: a point keeps its label while its upper bound is below both its lower bound and
-      // half the distance from its centroid to the nearest other one. The bounds first absorb
-      // the previous update's centroid moves (one pass over them, no point is read).
-      todo.clear();
-      for (std::size_t i = 0; i < n; ++i) {
-        const auto a = static_cast<std::size_t>(labels[i]);
-        upper[i] += moved[a];
-        lower[i] -= a == moved_most ? moved_second : moved_largest;
-        if (upper[i] >= std::max(set.half_separation(a), lower[i])) todo.push_back(static_cast<std::uint32_t>(i));
-      }
-      if (todo.size() > n / 4) {
-        // Many points to look at (early iterations): streaming all of them through the kernel is
-        // cheaper than reading a quarter of the rows at random. Same labels either way.
-        assign_all();
-      } else {
-        // Tighten the upper bound with the exact distance; only points that still fail get the
-        // full assignment.
-        std::size_t kept = 0;
-        for (const std::uint32_t i : todo) {
-          const auto a = static_cast<std::size_t>(labels[i]);
-          upper[i] = std::sqrt(squared_distance(points.row(i), set.row(a), d)) * (1.0 + kBoundMargin);
-          if (upper[i] >= std::max(set.half_separation(a), lower[i])) todo[kept++] = i;
-        }
-        todo.resize(kept);
-        kernel.assign(points, norms, todo, set, fresh.data(), distances.data(), second.data());
-        for (std::size_t t = 0; t < todo.size(); ++t) {
-          const std::size_t i = todo[t];
-          apply(i, fresh[t]);
-          upper[i] = std::sqrt(distances[t]) * (1.0 + kBoundMargin);
-          lower[i] = second[t];
-        }
-      }
-    }
+    state.changed = 0;
+    step->assign(CentroidSet(centroids), first_pass, state);
     first_pass = false;
 
-    local.counter() = changed;
-    ClusterSums global = local.reduce(comm);
+    state.local.counter() = state.changed;
+    ClusterSums global = state.local.reduce(comm);
     const auto changed_global = static_cast<std::uint64_t>(global.counter());
     bool any_empty = false;
     for (std::size_t j = 0; j < k; ++j) any_empty = any_empty || global.empty(j);
     if (any_empty) {
-      const std::uint64_t relocated = relocate_empty_clusters(points, norms, grids, global, local, centroids, labels,
-                                                          options.accelerate ? &upper : nullptr,
-                                                          options.accelerate ? &lower : nullptr, comm);
+      const std::uint64_t relocated = relocate_empty_clusters(global, centroids, state, *step, comm);
       result.empty_relocations += relocated;
       log::info("kmeans: iteration {}: {} empty cluster(s) re-seeded with the farthest point(s)", iteration, relocated);
-      local.counter() = 0;
-      global = local.reduce(comm);
+      state.local.counter() = 0;
+      global = state.local.reduce(comm);
     }
     RowMatrix updated = global.centroids(grids, centroids);
-
     std::vector<double> shift(k);
-    double largest = 0, second_largest = 0;
-    std::size_t largest_at = 0;
+    double largest = 0;
     for (std::size_t j = 0; j < k; ++j) {
       shift[j] = std::sqrt(squared_distance(centroids.row(static_cast<Eigen::Index>(j)).data(),
                                             updated.row(static_cast<Eigen::Index>(j)).data(), d));
-      if (shift[j] > largest) {
-        second_largest = largest;
-        largest = shift[j];
-        largest_at = j;
-      } else {
-        second_largest = std::max(second_largest, shift[j]);
-      }
+      largest = std::max(largest, shift[j]);
     }
     result.inertia_history.push_back(global.inertia(updated, grids));
-    // Centroid moves, applied to Hamerly's bounds at the start of the next iteration.
-    for (std::size_t j = 0; j < k; ++j) moved[j] = shift[j] * (1.0 + kBoundMargin);
-    moved_largest = largest * (1.0 + kBoundMargin);
-    moved_second = second_largest * (1.0 + kBoundMargin);
-    moved_most = largest_at;
+    step->centroids_moved(shift);
     centroids = std::move(updated);
     result.iterations = iteration;
 
@@ -267,19 +334,13 @@ LloydResult run_lloyd(const Points& points, std::span<const double> norms, const
       result.reason = StopReason::max_iter;
       done = true;
     }
-    if (hook) {
-      const LloydProgress progress{iteration, centroids, result.inertia_history, result.empty_relocations, {}};
-      if (!hook(progress, labels) && !done) {
-        stopped_early = true;
-        break;
-      }
+    if (hook && !hook(LloydProgress{iteration, centroids, result.inertia_history, result.empty_relocations, {}}, state.labels) &&
+        !done) {
+      result.interrupted = true;
+      result.centroids = std::move(centroids);
+      return result;
     }
     if (done) break;
-  }
-  if (stopped_early) {
-    result.interrupted = true;
-    result.centroids = std::move(centroids);
-    return result;
   }
   FinalAssignment final_pass = assign_final(points, norms, grids, centroids, comm);
   result.centroids = std::move(centroids);
