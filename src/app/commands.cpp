@@ -172,7 +172,7 @@ int run_kmeans(Invocation& call) {
   const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm);
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
     if (table.from_features) features::write_features(root, table.features);
-    kmeans::write_kmeans(root, settings, result, table.names,
+    kmeans::write_kmeans(root, result, table.names,
                          table.from_features ? table.features.transforms : std::vector<features::FeatureTransform>{}, table.keys);
   });
   const auto& chosen = result.sweep[result.chosen];

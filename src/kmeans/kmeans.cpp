@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
+#include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/random.hpp"
 #include "mpiseg/core/resources.hpp"
@@ -77,8 +78,18 @@ void renumber_segments(LloydResult& result, std::span<const std::int32_t> new_id
   result.cluster_size = std::move(size);
 }
 
-KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint) {
+KMeansResult fit(const KMeansSettings& configured, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint,
+                 const RowMatrix* warm_start) {
   KMeansResult result;
+  result.settings = configured;
+  if (warm_start != nullptr) {
+    if (static_cast<std::size_t>(warm_start->cols()) != points.cols)
+      throw InputError(fmt::format("the starting centroids have {} columns; the points have {}", warm_start->cols(), points.cols));
+    result.settings.k = {static_cast<std::int64_t>(warm_start->rows())};
+    result.settings.init = InitMethod::previous_model;
+    result.settings.n_init = 1;
+  }
+  const KMeansSettings& settings = result.settings;
   std::vector<double> norms(points.rows);
   for (std::size_t i = 0; i < points.rows; ++i) norms[i] = squared_norm(points.row(i), points.cols);
   const SumGrids grids = SumGrids::for_points(points, norms, comm);  // also rejects NaN and Inf
@@ -107,7 +118,14 @@ KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Com
         } else {
           const std::uint64_t seed = init == 0 ? settings.seed : hash_with_seed(settings.seed, static_cast<std::uint64_t>(init), 77);
           SeedingReport seeding;
-          initial = seed_centroids(settings, static_cast<std::size_t>(k), seed, points, comm, seeding);
+          if (warm_start != nullptr) {
+            const std::uint64_t total = comm.allreduce<std::uint64_t>(points.rows, comm::ReduceOp::sum);
+            if (total < static_cast<std::uint64_t>(k))
+              throw InputError(fmt::format("k = {} is larger than the number of points ({})", k, total));
+            initial = *warm_start;
+          } else {
+            initial = seed_centroids(settings, static_cast<std::size_t>(k), seed, points, comm, seeding);
+          }
         }
         IterationHook iteration_hook;
         if (checkpoint != nullptr)
@@ -159,9 +177,10 @@ KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Com
   return result;
 }
 
-void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansResult& result,
+void write_kmeans(h5::Group& root, const KMeansResult& result,
                   const std::vector<std::string>& feature_names, const std::vector<features::FeatureTransform>& transforms,
                   std::span<const std::uint64_t> keys) {
+  const KMeansSettings& settings = result.settings;
   const LloydResult& best = result.best;
   const KSummary& chosen = result.sweep.at(result.chosen);
   const auto k = static_cast<std::size_t>(best.centroids.rows()), d = static_cast<std::size_t>(best.centroids.cols());

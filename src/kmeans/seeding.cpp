@@ -1,6 +1,7 @@
 #include "mpiseg/kmeans/seeding.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
@@ -340,11 +341,7 @@ RowMatrix seed_centroids(const KMeansSettings& settings, std::size_t k, std::uin
     case InitMethod::file: return read_centroids(settings.init_file, k, points.cols, comm);
     case InitMethod::kmeans_parallel: return seed_parallel(settings, k, seed, points, comm, report);
     case InitMethod::previous_model:
-      if (settings.initial_centroids.size() != k * points.cols)
-        throw InputError(fmt::format("the previous model has {} centroid values; this run needs k x d = {} x {}",
-                                     settings.initial_centroids.size(), k, points.cols));
-      return Eigen::Map<const RowMatrix>(settings.initial_centroids.data(), static_cast<Eigen::Index>(k),
-                                         static_cast<Eigen::Index>(points.cols));
+      throw std::logic_error("previous_model centroids are a warm start given to kmeans::fit, never seeded");
   }
   return {};
 }

@@ -269,29 +269,28 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   }
 
   // 2. Segments.
-  kmeans::KMeansSettings kmeans_settings;
   kmeans::KMeansResult segments;
   SegmentProfiles profiles;
   const bool have_segments = stages.kmeans;
   std::optional<model::ModelComparison> comparison;
   if (have_segments) {
-    kmeans_settings = kmeans::KMeansSettings::from_job(job);
+    const auto kmeans_settings = kmeans::KMeansSettings::from_job(job);
     std::optional<model::SegmentModel> previous;
     model::CommonSpace space;
+    std::optional<kmeans::RowMatrix> warm_start;
     if (!previous_path.empty()) {
-      // Warm start: the previous centroids, mapped into this run's feature space, and its k.
+      // Warm start: the previous centroids, mapped into this run's feature space (and so its k).
       previous = model::read_segment_model(previous_path, comm);
       space = model::common_space(model::read_model_transforms(previous_path, comm), table.transforms);
-      kmeans_settings.initial_centroids = model::centroids_in_space(*previous, table.names, space);
-      kmeans_settings.k = {static_cast<std::int64_t>(previous->k)};
-      kmeans_settings.init = kmeans::InitMethod::previous_model;
-      kmeans_settings.n_init = 1;
+      const std::vector<double> centroids = model::centroids_in_space(*previous, table.names, space);
+      warm_start = Eigen::Map<const kmeans::RowMatrix>(centroids.data(), static_cast<Eigen::Index>(previous->k),
+                                                       static_cast<Eigen::Index>(table.cols()));
       log::info("run: previous model {}: k = {}, K-means starts from its centroids", previous_path, previous->k);
     }
     StageReport kmeans_stage("kmeans", comm);
     const kmeans::Points points{table.scaled, table.rows(), table.cols(), table.customer, {}};
     checkpoint.set_points(table.customer);
-    segments = kmeans::fit(kmeans_settings, points, comm, &checkpoint);
+    segments = kmeans::fit(kmeans_settings, points, comm, &checkpoint, warm_start ? &*warm_start : nullptr);
     if (segments.interrupted)
       throw Checkpointed(fmt::format("checkpoint requested: stopped in K-means; the checkpoint is in {} (run again to resume)",
                                      checkpoint.directory().string()));
@@ -355,7 +354,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   h5::Group root = file.root();
   if (have_features) features::write_features(root, table);
   if (have_segments) {
-    kmeans::write_kmeans(root, kmeans_settings, segments, table.names, table.transforms, table.customer);
+    kmeans::write_kmeans(root, segments, table.names, table.transforms, table.customer);
     h5::Group kmeans_group = root.open_group("kmeans");
     write_profiles(kmeans_group, profiles, table.cols());
     if (comparison) model::write_comparison(root, *comparison, previous_path);

@@ -31,6 +31,7 @@ struct KSummary {
 };
 
 struct KMeansResult {
+  KMeansSettings settings;      // as fitted: the configured ones, or those of a warm start
   std::vector<KSummary> sweep;  // in the order of [kmeans] k
   std::size_t chosen = 0;       // index into sweep
   LloydResult best;             // the chosen k: centroids, labels, distances, history
@@ -71,7 +72,11 @@ class FitCheckpoint {
 /// centroid coordinates, so ids do not depend on seeding order. With a checkpoint, finished runs
 /// are rebuilt and an interrupted one continues: the result is bit-identical to a run without
 /// interruption.
-KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint = nullptr);
+///
+/// `warm_start` (k x d, identical on every rank): one Lloyd run from these centroids instead of
+/// seeding, with k their number; the result's settings record it (init = previous_model, one start).
+KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint = nullptr,
+                 const RowMatrix* warm_start = nullptr);
 
 /// Renumbers segments: old segment j becomes new_id[j] (a permutation) in centroids, labels,
 /// sizes and weights.
@@ -80,7 +85,7 @@ void renumber_segments(LloydResult& result, std::span<const std::int32_t> new_id
 /// Collective. Writes /kmeans (centroids in scaled and, through `transforms`, original units;
 /// sizes; inertia history; stop reason; the sweep) and /assignments (key, segment, distance).
 /// `transforms` may be empty (a plain matrix: centroids are given in its units only).
-void write_kmeans(h5::Group& root, const KMeansSettings& settings, const KMeansResult& result,
+void write_kmeans(h5::Group& root, const KMeansResult& result,
                   const std::vector<std::string>& feature_names, const std::vector<features::FeatureTransform>& transforms,
                   std::span<const std::uint64_t> keys);
 

@@ -9,8 +9,8 @@
 
 namespace mpiseg::kmeans {
 
-/// previous_model: the centroids of an earlier model, mapped into this run's feature space by the
-/// pipeline (`mpiseg run` with [run] previous_model), given in KMeansSettings::initial_centroids.
+/// previous_model is never configured: fit() records it when it starts from given centroids (a
+/// warm start from an earlier model, `mpiseg run` with [run] previous_model).
 enum class InitMethod { kmeans_parallel, kmeans_plus_plus, random, file, previous_model };
 enum class Selection { silhouette, calinski_harabasz, davies_bouldin };
 
@@ -18,7 +18,6 @@ struct KMeansSettings {
   std::vector<std::int64_t> k = {8};  // one value, or a sweep
   InitMethod init = InitMethod::kmeans_parallel;
   std::string init_file;  // CSV (k rows) or model.h5 (its /kmeans/centroids_scaled) or file.h5:/dataset
-  std::vector<double> initial_centroids;  // previous_model: k x d, row-major, identical on every rank
   std::uint64_t seed = 42;
   std::int64_t max_iter = 300;
   double tol = 1e-4;
