@@ -79,6 +79,7 @@ FeatureSettings FeatureSettings::from_job(const JobConfig& job) {
       throw ConfigError(fmt::format("{}: '{}' listed twice", job.describe("features", "include"), name));
   }
   settings.default_transform = parse_transform(job.get_string("features", "default_transform"), job.describe("features", "default_transform"));
+  settings.transforms.clear();
   for (const std::string& entry : job.get_string_list("features", "transforms")) {
     const auto equals = entry.find('=');
     const std::string where = job.describe("features", "transforms");

@@ -82,6 +82,7 @@ PropensitySettings PropensitySettings::from_job(const JobConfig& job) {
   PropensitySettings s;
   const std::string where = job.describe("propensity", "targets");
   std::vector<std::string> names;
+  s.targets.clear();
   for (const std::string& text : job.get_string_list("propensity", "targets")) {
     s.targets.push_back(Target::parse(text, where));
     names.push_back(s.targets.back().group_name());

@@ -33,6 +33,7 @@ struct FpSettings {
   FpSettings for_segments(std::uint64_t population_baskets) const;
 
   static FpSettings from_job(const JobConfig& job);
+  friend bool operator==(const FpSettings&, const FpSettings&) = default;
 };
 
 std::span<const KeySpec> fpgrowth_keys();

@@ -42,6 +42,7 @@ struct CatalogueSettings {
   std::uint32_t segments = 6;
   std::uint32_t planted_itemsets = 12;
   int months = 12;
+  friend bool operator==(const CatalogueSettings&, const CatalogueSettings&) = default;
 };
 
 class Catalogue {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "mpiseg/comm/communicator.hpp"
+#include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/config.hpp"
 #include "mpiseg/generate/catalogue.hpp"
 
@@ -28,16 +29,17 @@ struct GeneratorSettings {
   CatalogueSettings catalogue;
   std::uint64_t customers = 10000;
   std::uint64_t line_items = 1000000;
-  std::int64_t start_seconds = 0;  // start_date at midnight
+  std::int64_t start_seconds = days_from_civil(2010, 12, 1) * kSecondsPerDay;  // start_date at midnight
   double missing_customer_rate = 0.1;
   double return_rate = 0.03;
   double malformed_rate = 0.0;
-  std::filesystem::path output;
-  std::filesystem::path truth;
+  std::filesystem::path output = "line_items.csv";
+  std::filesystem::path truth = "truth.h5";
   bool file_per_rank = false;
 
   /// Reads and validates [generate]; ConfigError names the offending key.
   static GeneratorSettings from_job(const JobConfig& job);
+  friend bool operator==(const GeneratorSettings&, const GeneratorSettings&) = default;
 };
 
 /// The [generate] keys of the job file.

@@ -61,6 +61,7 @@ struct IngestPolicy {
   std::uint64_t max_field_bytes = std::uint64_t{1} << 16;
 
   static IngestPolicy from_job(const JobConfig& job);
+  friend bool operator==(const IngestPolicy&, const IngestPolicy&) = default;
 };
 
 std::span<const KeySpec> input_keys();

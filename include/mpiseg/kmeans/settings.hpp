@@ -29,6 +29,7 @@ struct KMeansSettings {
   Selection selection = Selection::silhouette;
 
   static KMeansSettings from_job(const JobConfig& job);
+  friend bool operator==(const KMeansSettings&, const KMeansSettings&) = default;
 };
 
 std::span<const KeySpec> kmeans_keys();

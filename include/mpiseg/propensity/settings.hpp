@@ -20,6 +20,7 @@ struct Target {
   std::string group_name() const;
   /// Parses "churn", "purchase", "category:NAME", "items:CODE,CODE"; throws ConfigError naming `where`.
   static Target parse(const std::string& text, const std::string& where);
+  friend bool operator==(const Target&, const Target&) = default;
 };
 
 enum class ClassWeight { none, balanced };
@@ -34,10 +35,11 @@ struct LogisticSettings {
   ClassWeight class_weight = ClassWeight::none;
   double tol = 1e-8;   // stop when max |gradient| <= tol x the total sample weight
   std::int64_t max_iter = 100;
+  friend bool operator==(const LogisticSettings&, const LogisticSettings&) = default;
 };
 
 struct PropensitySettings {
-  std::vector<Target> targets;
+  std::vector<Target> targets = {Target::parse("churn", "the default targets")};
   std::int64_t cutoff = -1;         // seconds; -1: horizon_days before the end of the data
   std::int64_t horizon_days = 90;
   bool validate = true;
@@ -46,6 +48,7 @@ struct PropensitySettings {
   bool store_training_data = false;
   LogisticSettings logistic;
   static PropensitySettings from_job(const JobConfig& job);
+  friend bool operator==(const PropensitySettings&, const PropensitySettings&) = default;
 };
 
 const char* class_weight_name(ClassWeight weight);
