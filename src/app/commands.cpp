@@ -14,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/config.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
@@ -34,6 +35,7 @@
 #include "mpiseg/pipeline/points.hpp"
 #include "mpiseg/pipeline/run.hpp"
 #include "mpiseg/pipeline/score.hpp"
+#include "mpiseg/pipeline/stages.hpp"
 #include "mpiseg/propensity/propensity.hpp"
 
 namespace mpiseg::app {
@@ -183,40 +185,33 @@ int run_kmeans(Invocation& call) {
 
 int run_fpgrowth(Invocation& call) {
   const Stopwatch watch;
-  const auto settings = fpgrowth::FpSettings::from_job(call.job);
+  (void)fpgrowth::FpSettings::from_job(call.job);  // settings errors before the input is read
   const auto path = model::model_path(call.job);
   check_stage_outputs(call, path, true);
   model::RunRecord record = start_record(call, "fpgrowth");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
-  const fpgrowth::Baskets baskets = fpgrowth::build_baskets(data);
-  const fpgrowth::FrequentItemsets itemsets = fpgrowth::mine_itemsets(settings, baskets, data.items.size(), call.comm);
-  const fpgrowth::RuleTable rules = settings.rules ? fpgrowth::generate_rules(itemsets, settings, call.comm) : fpgrowth::RuleTable{};
-  write_stage_model(call, path, record, watch, [&](h5::Group& root) {
-    h5::Group group = root.create_group("fpgrowth");
-    model::write_item_dictionary(group, data.items);
-    fpgrowth::write_itemsets_and_rules(group, settings, itemsets, rules);
-  });
-  print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", path.string(), itemsets.total,
-                               call.comm.allreduce<std::uint64_t>(rules.size(), comm::ReduceOp::sum)));
+  const pipeline::BasketAnalysis analysis = pipeline::analyse_baskets(call.job, data, nullptr, nullptr, nullptr, call.comm);
+  write_stage_model(call, path, record, watch, [&](h5::Group& root) { pipeline::write_basket_analysis(root, analysis, data.items); });
+  print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", path.string(), analysis.itemsets.total,
+                               call.comm.allreduce<std::uint64_t>(analysis.rules.size(), comm::ReduceOp::sum)));
   return 0;
 }
 
 int run_propensity(Invocation& call) {
   const Stopwatch watch;
-  const auto settings = propensity::PropensitySettings::from_job(call.job);
-  const auto feature_settings = features::FeatureSettings::from_job(call.job);
+  (void)propensity::PropensitySettings::from_job(call.job);  // settings errors before the input is read
   const auto path = model::model_path(call.job);
   check_stage_outputs(call, path, true);
   model::RunRecord record = start_record(call, "propensity");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
-  const features::FeatureTable table = features::build_features(feature_settings, data, call.comm);
-  const propensity::PropensityResult result = propensity::fit_propensity(settings, feature_settings, data, table, nullptr, call.comm);
+  const features::FeatureTable table = features::build_features(features::FeatureSettings::from_job(call.job), data, call.comm);
+  const propensity::PropensityResult result = pipeline::predict_propensity(call.job, data, table, nullptr, call.comm);
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
     features::write_features(root, table);
     propensity::write_propensity(root, result);
   });
   print(call.comm, fmt::format("model: {} (/propensity: {} target(s), cutoff {})\n", path.string(), result.targets.size(),
-                               call.job.get_string("propensity", "cutoff").empty() ? "default" : call.job.get_string("propensity", "cutoff")));
+                               format_date(result.cutoff)));
   return 0;
 }
 

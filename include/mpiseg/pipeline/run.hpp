@@ -16,6 +16,7 @@
 #include "mpiseg/core/config.hpp"
 #include "mpiseg/features/features.hpp"
 #include "mpiseg/kmeans/kmeans.hpp"
+#include "mpiseg/pipeline/stages.hpp"
 
 namespace mpiseg::pipeline {
 
@@ -31,16 +32,5 @@ struct RunSummary {
 
 /// Collective. Runs the job; returns where the model went and a few figures.
 RunSummary run_job(const JobConfig& job, comm::Communicator& comm);
-
-/// Per-segment profile in original units: customers, share of revenue (monetary), and the mean
-/// and exact median of every raw feature. Collective; replicated on every rank.
-struct SegmentProfiles {
-  std::vector<std::uint64_t> customers;  // per segment
-  std::vector<double> revenue_share;     // per segment: sum of monetary / total (0 without monetary)
-  std::vector<double> mean;              // k x d
-  std::vector<double> median;            // k x d
-};
-SegmentProfiles segment_profiles(const features::FeatureTable& table, std::span<const std::int32_t> labels, std::size_t k,
-                                 comm::Communicator& comm);
 
 }  // namespace mpiseg::pipeline
