@@ -1,0 +1,143 @@
+// The record parser on its own (no file, no ranks): each record is classified exactly once, with
+// the reject reason a line deserves, the accepted ones appended as rows with their dictionary
+// codes, and the columns resolved from the header or refused with a clear error.
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "mpiseg/core/error.hpp"
+#include "mpiseg/ingest/record_parser.hpp"
+
+using namespace mpiseg;
+using namespace mpiseg::ingest;
+
+namespace {
+
+constexpr std::string_view kHeader = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
+
+InputSettings online_retail_columns() {
+  InputSettings settings;
+  settings.basket.name = "InvoiceNo";
+  settings.item.name = "StockCode";
+  settings.description.name = "Description";
+  settings.quantity.name = "Quantity";
+  settings.timestamp.name = "InvoiceDate";
+  settings.price.name = "UnitPrice";
+  settings.customer.name = "CustomerID";
+  settings.country.name = "Country";
+  return settings;
+}
+
+/// Parses `lines` as one file (the first one at offset 0 is the header); returns the accounting.
+struct Parsed {
+  LineItems rows;
+  Accounting accounting;
+  std::vector<RejectSample> samples;
+};
+
+Parsed parse_lines(const std::vector<std::string>& lines, const IngestPolicy& policy = {}) {
+  const InputSettings settings = online_retail_columns();
+  const ColumnMap columns = resolve_columns(settings, "test.csv", lines.front());
+  Parsed out;
+  RejectSampler sampler(100);
+  RecordParser parser(settings, policy, false, out.rows, out.accounting, sampler);
+  parser.begin_segment(0, &columns);
+  std::uint64_t offset = 0;
+  for (const std::string& line : lines) {
+    parser.parse(Record{line, offset, false});
+    offset += line.size() + 1;
+  }
+  out.samples = sampler.samples();
+  return out;
+}
+
+std::uint64_t rejected(const Parsed& parsed, RejectReason reason) { return parsed.accounting.rejected[static_cast<std::size_t>(reason)]; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(record_parser)
+
+BOOST_AUTO_TEST_CASE(accepts_a_line_and_classifies_header_and_blank) {
+  const Parsed parsed = parse_lines({std::string(kHeader), "536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom",
+                                     "", "\r"});
+  BOOST_TEST(parsed.accounting.lines_read == 4u);
+  BOOST_TEST(parsed.accounting.header == 1u);
+  BOOST_TEST(parsed.accounting.blank == 2u);
+  BOOST_TEST(parsed.accounting.accepted == 1u);
+  BOOST_TEST(parsed.rows.size() == 1u);
+  BOOST_TEST(parsed.rows.customer[0] == 17850u);
+  BOOST_TEST(parsed.rows.basket[0] == 536365u);
+  BOOST_TEST(parsed.rows.quantity[0] == 6);
+  BOOST_TEST(parsed.rows.price[0] == 2.55);
+  BOOST_TEST(parsed.rows.time[0] == 1291191960u);  // 2010-12-01 08:26:00, naive
+  BOOST_TEST(parsed.rows.flags[0] == 0);
+}
+
+BOOST_AUTO_TEST_CASE(every_reject_reason_once_and_the_balance) {
+  const std::vector<std::string> lines = {
+      std::string(kHeader),
+      "536365,85123A,A,6,2010-12-01 08:26:00,2.55,17850",                          // field_count
+      "536365,85123A,A\"B,6,2010-12-01 08:26:00,2.55,17850,UK",                    // quoted_newline (odd quotes)
+      "536365,85123A,\"A\"B,6,2010-12-01 08:26:00,2.55,17850,UK,\"\"",             // bad quote or field count
+      "536365,85123A,A,6,2010-13-01 08:26:00,2.55,17850,UK",                       // bad_timestamp
+      "536365,85123A,A,6.5,2010-12-01 08:26:00,2.55,17850,UK",                     // bad_quantity
+      "536365,85123A,A,6,2010-12-01 08:26:00,nan,17850,UK",                        // bad_price
+      ",85123A,A,6,2010-12-01 08:26:00,2.55,17850,UK",                             // missing_basket
+      "536365,,A,6,2010-12-01 08:26:00,2.55,17850,UK",                             // missing_item
+      "536365,85123A,A,6,2010-12-01 08:26:00,2.55,,UK",                            // missing_customer (drop policy)
+      std::string("536365,85123A,A\0B,6,2010-12-01 08:26:00,2.55,17850,UK", 53),  // nul_byte
+      "536365,85123A,\xC3\x28,6,2010-12-01 08:26:00,2.55,17850,UK",                // invalid_encoding
+  };
+  const Parsed parsed = parse_lines(lines);
+  const Accounting& a = parsed.accounting;
+  BOOST_TEST(a.lines_read == lines.size());
+  BOOST_TEST(a.lines_read == a.header + a.blank + a.accepted + a.rejected_total());
+  BOOST_TEST(a.accepted == 0u);
+  for (RejectReason reason : {RejectReason::field_count, RejectReason::quoted_newline, RejectReason::bad_timestamp,
+                              RejectReason::bad_quantity, RejectReason::bad_price, RejectReason::missing_basket,
+                              RejectReason::missing_item, RejectReason::missing_customer, RejectReason::nul_byte,
+                              RejectReason::invalid_encoding})
+    BOOST_TEST(rejected(parsed, reason) >= 1u, reason_name(reason));
+  // Samples name the record within the file (1-based, the header counted) and its byte offset.
+  BOOST_TEST(parsed.samples.size() == a.rejected_total());
+  BOOST_TEST(parsed.samples.front().line_number == 2u);
+  BOOST_TEST(parsed.samples.front().offset == kHeader.size() + 1);
+}
+
+BOOST_AUTO_TEST_CASE(flags_and_policies) {
+  IngestPolicy keep_all;
+  keep_all.missing_customer = PolicyAction::keep;
+  const Parsed parsed = parse_lines({std::string(kHeader), "C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527,United Kingdom",
+                                     "536380,22961,JAM,0,2010-12-01 09:41:00,0,,United Kingdom"},
+                                    keep_all);
+  BOOST_TEST(parsed.accounting.accepted == 2u);
+  BOOST_TEST(parsed.rows.flags[0] == (line_flags::cancellation | line_flags::return_line));
+  BOOST_TEST(parsed.rows.flags[1] == (line_flags::nonpositive_price | line_flags::missing_customer));
+  BOOST_TEST(parsed.rows.customer[1] == kMissingCustomer);
+  IngestPolicy drop_cancellations;
+  drop_cancellations.cancellations = PolicyAction::drop;
+  drop_cancellations.negative_quantity = PolicyAction::keep;
+  const Parsed dropped = parse_lines({std::string(kHeader), "C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527,United Kingdom"},
+                                     drop_cancellations);
+  BOOST_TEST(rejected(dropped, RejectReason::cancellation) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(string_ids_are_hashed_keys_with_their_names) {
+  const Parsed parsed = parse_lines({std::string(kHeader), "INV-1,85123A,A,1,2010-12-01 08:26:00,1.00,alice@example.com,UK"});
+  BOOST_TEST(parsed.accounting.accepted == 1u);
+  BOOST_TEST((parsed.rows.customer[0] & kHashedKeyBit) != 0u);
+  BOOST_TEST((parsed.rows.basket[0] & kHashedKeyBit) != 0u);
+}
+
+BOOST_AUTO_TEST_CASE(columns_resolve_or_fail_clearly) {
+  const InputSettings settings = online_retail_columns();
+  const ColumnMap columns = resolve_columns(settings, "a.csv", std::string("\xEF\xBB\xBF") + std::string(kHeader) + "\r");
+  BOOST_TEST(columns.basket == 0);
+  BOOST_TEST(columns.country == 7);
+  BOOST_TEST(columns.expected_fields == 8u);
+  BOOST_CHECK_THROW(resolve_columns(settings, "a.csv", "InvoiceNo,StockCode"), ConfigError);
+  BOOST_CHECK_THROW(resolve_columns(settings, "a.csv", "\xFF\xFEI\0n"), InputError);
+  BOOST_CHECK_THROW(resolve_columns(settings, "a.csv", std::string(kHeader) + "\r536365,85123A"), InputError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
