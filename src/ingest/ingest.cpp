@@ -97,6 +97,180 @@ bool same_row(const LineItems& rows, std::size_t a, std::size_t b) {
          rows.flags[a] == rows.flags[b];
 }
 
+/// (file, begin, value) of a segment, as gathered from every rank.
+struct SegmentValue {
+  std::uint64_t file, begin, value;
+};
+
+/// Collective: every rank's segments with one value each (segment order).
+std::vector<SegmentValue> gather_segment_values(const std::vector<Segment>& segments, std::span<const std::uint64_t> values,
+                                                comm::Communicator& comm) {
+  std::vector<std::uint64_t> mine;
+  for (std::size_t s = 0; s < segments.size(); ++s) mine.insert(mine.end(), {segments[s].file, segments[s].begin, values[s]});
+  const std::vector<std::uint64_t> flat = comm.allgatherv(std::span<const std::uint64_t>(mine));
+  std::vector<SegmentValue> all;
+  for (std::size_t i = 0; i + 2 < flat.size(); i += 3) all.push_back({flat[i], flat[i + 1], flat[i + 2]});
+  return all;
+}
+
+/// The sum of the values of the segments of `segment`'s file that begin before it.
+std::uint64_t sum_before(const std::vector<SegmentValue>& all, const Segment& segment) {
+  std::uint64_t sum = 0;
+  for (const SegmentValue& other : all)
+    if (other.file == segment.file && other.begin < segment.begin) sum += other.value;
+  return sum;
+}
+
+/// The value of the segment of the same file that begins last before `segment`, if any.
+std::optional<std::uint64_t> previous_value(const std::vector<SegmentValue>& all, const Segment& segment) {
+  std::optional<std::uint64_t> value;
+  std::uint64_t begin = 0;
+  for (const SegmentValue& other : all)
+    if (other.file == segment.file && other.begin < segment.begin && (!value || other.begin > begin)) {
+      begin = other.begin;
+      value = other.value;
+    }
+  return value;
+}
+
+/// Collective. Column positions per file, from each file's header (every rank reads the headers).
+std::vector<ColumnMap> read_headers(const InputSettings& settings, const std::vector<std::uint64_t>& sizes, const ReaderLimits& limits,
+                                    comm::Communicator& comm) {
+  std::vector<ColumnMap> columns(settings.paths.size());
+  comm::collectively(comm, "reading headers", [&] {
+    for (std::size_t f = 0; f < settings.paths.size(); ++f) {
+      if (sizes[f] == 0) continue;
+      std::string header;
+      if (settings.header) {
+        PosixFile file(settings.paths[f], O_RDONLY);
+        header = read_first_record(file, sizes[f], limits);
+      }
+      columns[f] = resolve_columns(settings, settings.paths[f], header);
+    }
+  });
+  return columns;
+}
+
+/// Collective. With quoted newlines, the parity of the quotes before each segment (of its file)
+/// decides where its records start.
+std::vector<bool> quote_parity_before(const InputSettings& settings, const std::vector<Segment>& segments, std::uint64_t chunk_bytes,
+                                      comm::Communicator& comm) {
+  std::vector<std::uint64_t> quotes(segments.size(), 0);
+  comm::collectively(comm, "counting quotes", [&] {
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+      PosixFile file(settings.paths[segments[s].file], O_RDONLY);
+      quotes[s] = count_quotes(file, segments[s].begin, segments[s].end, chunk_bytes);
+    }
+  });
+  const std::vector<SegmentValue> all = gather_segment_values(segments, quotes, comm);
+  std::vector<bool> odd(segments.size());
+  for (std::size_t s = 0; s < segments.size(); ++s) odd[s] = sum_before(all, segments[s]) % 2 != 0;
+  return odd;
+}
+
+/// Collective. With quoted newlines, a broken quote makes the reader resynchronise at the next
+/// line, which moves every later record start: each segment's guessed entry is checked against
+/// the exit of the segment before it (same file), and the segments whose guess was wrong are
+/// rescanned until all agree. Without broken quotes the guesses are right and this costs one scan
+/// of each range.
+std::vector<std::optional<std::uint64_t>> record_entries(const InputSettings& settings, const std::vector<Segment>& segments,
+                                                         const std::vector<std::uint64_t>& sizes, const ReaderLimits& limits,
+                                                         const std::vector<bool>& odd_before, comm::Communicator& comm) {
+  std::vector<std::optional<std::uint64_t>> entries(segments.size());
+  std::vector<std::uint64_t> exits(segments.size());
+  auto scan = [&](std::size_t s) {
+    PosixFile file(settings.paths[segments[s].file], O_RDONLY);
+    RecordReader reader(file, sizes[segments[s].file], segments[s].begin, segments[s].end, limits, odd_before[s], entries[s]);
+    exits[s] = reader.for_each([](const Record&) {});
+    entries[s] = reader.entry();
+  };
+  comm::collectively(comm, "finding record boundaries", [&] {
+    for (std::size_t s = 0; s < segments.size(); ++s) scan(s);
+  });
+  for (int round = 1;; ++round) {
+    const std::vector<SegmentValue> all = gather_segment_values(segments, exits, comm);
+    std::vector<std::size_t> wrong;
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+      if (segments[s].begin == 0) continue;
+      const std::optional<std::uint64_t> previous_exit = previous_value(all, segments[s]);
+      if (previous_exit && *previous_exit != *entries[s]) {
+        entries[s] = previous_exit;
+        wrong.push_back(s);
+      }
+    }
+    if (!comm::any_rank(comm, !wrong.empty())) break;
+    if (round == 1 && comm.rank() == 0) log::info("ingest: a quote that does not close moved record boundaries; rescanning ranges");
+    comm::collectively(comm, "finding record boundaries", [&] {
+      for (std::size_t s : wrong) scan(s);
+    });
+  }
+  return entries;
+}
+
+/// Collective. Sample line numbers were counted within their segment: the records of the same
+/// file's earlier segments come first.
+void number_samples(const std::vector<Segment>& segments, const std::vector<std::uint64_t>& records_per_segment,
+                    const std::vector<std::size_t>& samples_before_segment, RejectSampler& sampler, comm::Communicator& comm) {
+  const std::vector<SegmentValue> all = gather_segment_values(segments, records_per_segment, comm);
+  for (std::size_t s = 0; s < segments.size(); ++s) {
+    const std::uint64_t records_before = sum_before(all, segments[s]);
+    for (std::size_t k = samples_before_segment[s]; k < samples_before_segment[s + 1]; ++k) sampler.samples()[k].line_number += records_before;
+  }
+}
+
+/// Collective. Global dictionaries of items and countries; the rows' local ids become global ids.
+void merge_into_global_dictionaries(const InputSettings& settings, bool basket_file, RecordParser& parser, IngestResult& result,
+                                    comm::Communicator& comm) {
+  LineItems& rows = result.rows;
+  std::vector<std::uint32_t> item_ids, country_ids;
+  const auto items = merge_dictionaries(parser.items(), basket_file && settings.basket_items == BasketItems::integer
+                                                            ? DictionaryOrder::numeric : DictionaryOrder::bytes,
+                                        comm, item_ids);
+  for (std::uint32_t& item : rows.item) item = item_ids[item];
+  for (const auto& entry : items) {
+    result.items.code.push_back(entry.text);
+    result.items.description.push_back(entry.description);
+    result.items.category.push_back(entry.category);
+    result.items.first_seen.push_back(entry.first_seen);
+  }
+  if (!basket_file && settings.country.mapped()) {
+    const auto countries = merge_dictionaries(parser.countries(), DictionaryOrder::bytes, comm, country_ids);
+    for (std::uint16_t& country : rows.country) country = static_cast<std::uint16_t>(country_ids[country]);
+    for (const auto& entry : countries) result.countries.push_back(entry.text);
+    result.has_country = true;
+  }
+  result.has_category = !basket_file && settings.category.mapped();
+  check_key_collisions(parser.customers().checks(), "customer", comm);
+  check_key_collisions(parser.baskets().checks(), "invoice", comm);
+}
+
+/// Collective. All lines of a customer to one rank (ranks own ascending customer ranges), sorted
+/// canonically; exact repeats counted, and dropped under [ingest] duplicates = "drop".
+void partition_by_customer(const IngestPolicy& policy, RecordParser& parser, IngestResult& result, comm::Communicator& comm) {
+  LineItems& rows = result.rows;
+  const Stopwatch watch;
+  const auto partition = comm::KeyRangePartition::balanced(rows.customer, comm);
+  const comm::ShufflePlan plan(rows.customer, partition, comm);
+  rows.for_each_column([&](auto& column) { plan.exchange_in_place(column, comm); });
+  result.customer_names = route_names(parser.customers().names(), partition, comm);
+  const double shuffle_done = watch.seconds();
+  const std::uint64_t duplicates = comm.allreduce(sort_rows_and_count_duplicates(rows), comm::ReduceOp::sum);
+  log::debug("ingest: shuffle {:.2f} s, sort {:.2f} s", shuffle_done, watch.seconds() - shuffle_done);
+  result.accounting.duplicate_lines = duplicates;
+  log::info("ingest: {} accepted lines repeat an earlier line exactly ([ingest] duplicates = \"{}\")", duplicates,
+            policy.duplicates == PolicyAction::drop ? "drop" : "keep");
+  if (policy.duplicates == PolicyAction::drop && duplicates > 0) {
+    // Identical rows are adjacent after the sort; keep the first of each run.
+    std::vector<std::uint32_t> keep;
+    keep.reserve(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (i == 0 || !same_row(rows, i, i - 1)) keep.push_back(static_cast<std::uint32_t>(i));
+    rows.permute(keep);
+    result.accounting.accepted -= duplicates;
+    result.accounting.rejected[static_cast<std::size_t>(RejectReason::duplicate)] += duplicates;
+  }
+}
+
 }  // namespace
 
 std::vector<InputFileInfo> describe_inputs(const std::vector<std::filesystem::path>& paths) {
@@ -158,86 +332,15 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
   const std::vector<Segment> segments = plan_segments(sizes, comm.rank(), comm.size());
   const ReaderLimits limits{policy.chunk_bytes, policy.max_record_bytes, settings.quoted_newlines && !basket_file};
 
-  // Column positions per file, from each file's header (every rank reads the headers).
-  std::vector<ColumnMap> columns(settings.paths.size());
-  if (!basket_file) {
-    comm::collectively(comm, "reading headers", [&] {
-      for (std::size_t f = 0; f < settings.paths.size(); ++f) {
-        if (sizes[f] == 0) continue;
-        std::string header;
-        if (settings.header) {
-          PosixFile file(settings.paths[f], O_RDONLY);
-          header = read_first_record(file, sizes[f], limits);
-        }
-        columns[f] = resolve_columns(settings, settings.paths[f], header);
-      }
-    });
-  }
-
-  // With quoted newlines, the quote parity before each segment decides where records start.
-  std::vector<bool> odd_before(segments.size(), false);
-  if (limits.quoted_newlines) {
-    // Every rank reports (file, begin, quotes) for each of its segments; parity is the sum of
-    // the quotes of all earlier segments of the same file.
-    std::vector<std::uint64_t> mine;
-    comm::collectively(comm, "counting quotes", [&] {
-      for (const Segment& segment : segments) {
-        PosixFile file(settings.paths[segment.file], O_RDONLY);
-        mine.insert(mine.end(), {segment.file, segment.begin, count_quotes(file, segment.begin, segment.end, policy.chunk_bytes)});
-      }
-    });
-    const std::vector<std::uint64_t> all = comm.allgatherv(std::span<const std::uint64_t>(mine));
-    for (std::size_t s = 0; s < segments.size(); ++s) {
-      std::uint64_t quotes = 0;
-      for (std::size_t i = 0; i + 2 < all.size(); i += 3)
-        if (all[i] == segments[s].file && all[i + 1] < segments[s].begin) quotes += all[i + 2];
-      odd_before[s] = quotes % 2 != 0;
-    }
-  }
-
-  // With quoted newlines, a broken quote makes the reader resynchronise at the next line, which
-  // moves every later record start: check each segment's guessed entry against the exit of the
-  // segment before it (same file) and rescan the segments whose guess was wrong until all agree.
-  // Without broken quotes the guesses are right and this costs one scan of each range.
-  std::vector<std::optional<std::uint64_t>> entries(segments.size());
-  if (limits.quoted_newlines) {
-    std::vector<std::uint64_t> exits(segments.size());
-    auto scan = [&](std::size_t s) {
-      PosixFile file(settings.paths[segments[s].file], O_RDONLY);
-      RecordReader reader(file, sizes[segments[s].file], segments[s].begin, segments[s].end, limits, odd_before[s], entries[s]);
-      exits[s] = reader.for_each([](const Record&) {});
-      entries[s] = reader.entry();
-    };
-    comm::collectively(comm, "finding record boundaries", [&] {
-      for (std::size_t s = 0; s < segments.size(); ++s) scan(s);
-    });
-    for (int round = 1;; ++round) {
-      std::vector<std::uint64_t> mine;
-      for (std::size_t s = 0; s < segments.size(); ++s) mine.insert(mine.end(), {segments[s].file, segments[s].begin, exits[s]});
-      const std::vector<std::uint64_t> all = comm.allgatherv(std::span<const std::uint64_t>(mine));
-      std::vector<std::size_t> wrong;
-      for (std::size_t s = 0; s < segments.size(); ++s) {
-        if (segments[s].begin == 0) continue;
-        std::uint64_t previous_begin = 0, previous_exit = 0;
-        bool found = false;
-        for (std::size_t i = 0; i + 2 < all.size(); i += 3)
-          if (all[i] == segments[s].file && all[i + 1] < segments[s].begin && (!found || all[i + 1] > previous_begin)) {
-            previous_begin = all[i + 1];
-            previous_exit = all[i + 2];
-            found = true;
-          }
-        if (found && previous_exit != *entries[s]) {
-          entries[s] = previous_exit;
-          wrong.push_back(s);
-        }
-      }
-      if (!comm::any_rank(comm, !wrong.empty())) break;
-      if (round == 1 && comm.rank() == 0) log::info("ingest: a quote that does not close moved record boundaries; rescanning ranges");
-      comm::collectively(comm, "finding record boundaries", [&] {
-        for (std::size_t s : wrong) scan(s);
-      });
-    }
-  }
+  // The phases: headers, record boundaries (quoted newlines only), parsing, sample numbering,
+  // accounting and its threshold, dictionaries, the customer partition.
+  const std::vector<ColumnMap> columns = basket_file ? std::vector<ColumnMap>(settings.paths.size())
+                                                     : read_headers(settings, sizes, limits, comm);
+  const std::vector<bool> odd_before = limits.quoted_newlines ? quote_parity_before(settings, segments, policy.chunk_bytes, comm)
+                                                              : std::vector<bool>(segments.size(), false);
+  const std::vector<std::optional<std::uint64_t>> entries =
+      limits.quoted_newlines ? record_entries(settings, segments, sizes, limits, odd_before, comm)
+                             : std::vector<std::optional<std::uint64_t>>(segments.size());
 
   // Parse this rank's ranges. Records per segment are kept to number the sample lines.
   Accounting accounting;
@@ -268,19 +371,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
   const double parse_seconds = watch.seconds();
   const double slowest_parse = comm.allreduce(parse_seconds, comm::ReduceOp::max);
 
-  // Line numbers of the samples: records in earlier segments of the same file come first.
-  {
-    std::vector<std::uint64_t> mine;
-    for (std::size_t s = 0; s < segments.size(); ++s) mine.insert(mine.end(), {segments[s].file, segments[s].begin, records_per_segment[s]});
-    const std::vector<std::uint64_t> all = comm.allgatherv(std::span<const std::uint64_t>(mine));
-    for (std::size_t s = 0; s < segments.size(); ++s) {
-      std::uint64_t records_before = 0;
-      for (std::size_t i = 0; i + 2 < all.size(); i += 3)
-        if (all[i] == segments[s].file && all[i + 1] < segments[s].begin) records_before += all[i + 2];
-      for (std::size_t k = samples_before_segment[s]; k < samples_before_segment[s + 1]; ++k)
-        sampler.samples()[k].line_number += records_before;
-    }
-  }
+  number_samples(segments, records_per_segment, samples_before_segment, sampler, comm);
   result.accounting = accounting;
   result.accounting.reduce(comm);
   const Accounting& total = result.accounting;
@@ -301,52 +392,8 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
                                  100.0 * static_cast<double>(malformed) / static_cast<double>(std::max<std::uint64_t>(total.data_lines(), 1)),
                                  policy.max_reject_fraction, rejects_path.string()));
 
-  // Global dictionaries; local ids become global ids.
-  std::vector<std::uint32_t> item_ids, country_ids;
-  const auto items = merge_dictionaries(parser.items(), basket_file && settings.basket_items == BasketItems::integer
-                                                            ? DictionaryOrder::numeric : DictionaryOrder::bytes,
-                                        comm, item_ids);
-  for (std::uint32_t& item : rows.item) item = item_ids[item];
-  for (const auto& entry : items) {
-    result.items.code.push_back(entry.text);
-    result.items.description.push_back(entry.description);
-    result.items.category.push_back(entry.category);
-    result.items.first_seen.push_back(entry.first_seen);
-  }
-  if (!basket_file && settings.country.mapped()) {
-    const auto countries = merge_dictionaries(parser.countries(), DictionaryOrder::bytes, comm, country_ids);
-    for (std::uint16_t& country : rows.country) country = static_cast<std::uint16_t>(country_ids[country]);
-    for (const auto& entry : countries) result.countries.push_back(entry.text);
-    result.has_country = true;
-  }
-  result.has_category = !basket_file && settings.category.mapped();
-  check_key_collisions(parser.customers().checks(), "customer", comm);
-  check_key_collisions(parser.baskets().checks(), "invoice", comm);
-
-  if (!basket_file) {
-    // All lines of a customer to one rank; ranks own ascending customer ranges.
-    const auto partition = comm::KeyRangePartition::balanced(rows.customer, comm);
-    const comm::ShufflePlan plan(rows.customer, partition, comm);
-    rows.for_each_column([&](auto& column) { plan.exchange_in_place(column, comm); });
-    result.customer_names = route_names(parser.customers().names(), partition, comm);
-    const double shuffle_done = watch.seconds();
-    const std::uint64_t duplicates = comm.allreduce(sort_rows_and_count_duplicates(rows), comm::ReduceOp::sum);
-    log::debug("ingest: dictionaries and shuffle {:.2f} s, sort {:.2f} s", shuffle_done - parse_seconds,
-               watch.seconds() - shuffle_done);
-    result.accounting.duplicate_lines = duplicates;
-    log::info("ingest: {} accepted lines repeat an earlier line exactly ([ingest] duplicates = \"{}\")", duplicates,
-              policy.duplicates == PolicyAction::drop ? "drop" : "keep");
-    if (policy.duplicates == PolicyAction::drop && duplicates > 0) {
-      // Identical rows are adjacent after the sort; keep the first of each run.
-      std::vector<std::uint32_t> keep;
-      keep.reserve(rows.size());
-      for (std::size_t i = 0; i < rows.size(); ++i)
-        if (i == 0 || !same_row(rows, i, i - 1)) keep.push_back(static_cast<std::uint32_t>(i));
-      rows.permute(keep);
-      result.accounting.accepted -= duplicates;
-      result.accounting.rejected[static_cast<std::size_t>(RejectReason::duplicate)] += duplicates;
-    }
-  }
+  merge_into_global_dictionaries(settings, basket_file, parser, result, comm);
+  if (!basket_file) partition_by_customer(policy, parser, result, comm);
   shrink_columns(rows);
 
   const std::uint64_t row_count = comm.allreduce<std::uint64_t>(rows.size(), comm::ReduceOp::sum);
