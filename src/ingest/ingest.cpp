@@ -90,11 +90,11 @@ void shrink_columns(LineItems& rows) {
   });
 }
 
+/// Rows a and b are the same in every column, bit for bit.
 bool same_row(const LineItems& rows, std::size_t a, std::size_t b) {
-  return rows.customer[a] == rows.customer[b] && rows.time[a] == rows.time[b] && rows.basket[a] == rows.basket[b] &&
-         rows.item[a] == rows.item[b] && rows.quantity[a] == rows.quantity[b] &&
-         std::memcmp(&rows.price[a], &rows.price[b], sizeof(double)) == 0 && rows.country[a] == rows.country[b] &&
-         rows.flags[a] == rows.flags[b];
+  bool same = true;
+  rows.for_each_column([&](const auto& column) { same = same && std::memcmp(&column[a], &column[b], sizeof column[a]) == 0; });
+  return same;
 }
 
 /// (file, begin, value) of a segment, as gathered from every rank.

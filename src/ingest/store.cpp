@@ -81,14 +81,9 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
 
   const LineItems& rows = result.rows;
   h5::Group lines = root.create_group("lineitems");
-  h5::write_rows(lines, "customer", rows.customer);
-  h5::write_rows(lines, "basket", rows.basket);
-  h5::write_rows(lines, "time", rows.time);
-  h5::write_rows(lines, "item", rows.item);
-  h5::write_rows(lines, "quantity", rows.quantity);
-  h5::write_rows(lines, "price", rows.price);
-  h5::write_rows(lines, "flags", rows.flags);
-  if (result.has_country) h5::write_rows(lines, "country", rows.country);
+  rows.for_each_named_column([&](std::string_view name, const auto& column) {
+    if (name != "country" || result.has_country) h5::write_rows(lines, name, column);
+  });
   lines.write_dataset_attribute("time", "units", "seconds since 1970-01-01 00:00:00, local time as written in the input");
   lines.write_dataset_attribute("customer", "meaning",
                                 "numeric customer id, or 2^63 + hash of a non-numeric id (see /customers), 2^64-1: none");
@@ -192,15 +187,10 @@ IngestResult read_store(const std::filesystem::path& path, comm::Communicator& c
   const std::uint64_t count = end - begin;
 
   LineItems& table = result.rows;
-  table.customer = h5::read_rows<std::uint64_t>(lines, "customer", begin, count);
-  table.basket = h5::read_rows<std::uint64_t>(lines, "basket", begin, count);
-  table.time = h5::read_rows<std::uint32_t>(lines, "time", begin, count);
-  table.item = h5::read_rows<std::uint32_t>(lines, "item", begin, count);
-  table.quantity = h5::read_rows<std::int32_t>(lines, "quantity", begin, count);
-  table.price = h5::read_rows<double>(lines, "price", begin, count);
-  table.flags = h5::read_rows<std::uint8_t>(lines, "flags", begin, count);
-  table.country = result.has_country ? h5::read_rows<std::uint16_t>(lines, "country", begin, count)
-                                     : std::vector<std::uint16_t>(count, 0);
+  table.for_each_named_column([&](std::string_view name, auto& column) {
+    using Value = typename std::decay_t<decltype(column)>::value_type;
+    column = name == "country" && !result.has_country ? std::vector<Value>(count, 0) : h5::read_rows<Value>(lines, name, begin, count);
+  });
 
   h5::Group items = root.open_group("items");
   result.items.code = h5::read_strings(items, "code");

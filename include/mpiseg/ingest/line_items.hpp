@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mpiseg::ingest {
@@ -48,6 +49,15 @@ struct LineItems {
   void for_each_column(F&& f) const {
     visit_columns(*this, f);
   }
+  /// Calls f(name, column) for every column, in the same order: the store's dataset names.
+  template <class F>
+  void for_each_named_column(F&& f) {
+    visit_named_columns(*this, f);
+  }
+  template <class F>
+  void for_each_named_column(F&& f) const {
+    visit_named_columns(*this, f);
+  }
   void reserve(std::size_t rows);
   void clear();
   /// Bytes held by the columns (capacity, not size: what the allocator really gave).
@@ -59,14 +69,18 @@ struct LineItems {
  private:
   template <class Self, class F>
   static void visit_columns(Self& self, F& f) {
-    f(self.customer);
-    f(self.basket);
-    f(self.time);
-    f(self.item);
-    f(self.quantity);
-    f(self.price);
-    f(self.country);
-    f(self.flags);
+    visit_named_columns(self, [&f](std::string_view, auto& column) { f(column); });
+  }
+  template <class Self, class F>
+  static void visit_named_columns(Self& self, F&& f) {
+    f("customer", self.customer);
+    f("basket", self.basket);
+    f("time", self.time);
+    f("item", self.item);
+    f("quantity", self.quantity);
+    f("price", self.price);
+    f("country", self.country);
+    f("flags", self.flags);
   }
 };
 
