@@ -30,6 +30,7 @@
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
+#include "mpiseg/model/propensity_group.hpp"
 #include "mpiseg/model/summary.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
@@ -208,7 +209,7 @@ int run_propensity(Invocation& call) {
   const propensity::PropensityResult result = pipeline::predict_propensity(call.job, data, table, nullptr, call.comm);
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
     features::write_features(root, table);
-    propensity::write_propensity(root, result);
+    model::write_propensity(root, result);
   });
   print(call.comm, fmt::format("model: {} (/propensity: {} target(s), cutoff {})\n", path.string(), result.targets.size(),
                                format_date(result.cutoff)));

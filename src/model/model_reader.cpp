@@ -6,7 +6,7 @@
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/model_file.hpp"
-#include "mpiseg/propensity/propensity.hpp"
+#include "mpiseg/model/propensity_group.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -152,10 +152,10 @@ void validate_model_file(const std::filesystem::path& path, comm::Communicator& 
     for (std::int64_t s = 0; s < segments; ++s) (void)read_rule_columns(fp.open_group(fmt::format("segment_{}/rules", s)), items);
   }
   if (root.exists("propensity")) {
-    const propensity::StoredPropensity stored = propensity::read_propensity(root);
+    const StoredPropensity stored = read_propensity(root);
     const std::uint64_t customers = root.exists("features") ? h5::dataset_shape(root.open_group("features"), "customer").at(0) : 0;
     const h5::Group group = root.open_group("propensity");
-    for (const propensity::StoredTarget& target : stored.targets) {
+    for (const StoredTarget& target : stored.targets) {
       const h5::Group target_group = group.open_group(target.name);
       for (const char* name : {"scores", "scored_by"})
         if (h5::dataset_shape(target_group, name).at(0) != customers)

@@ -10,6 +10,7 @@
 #include "mpiseg/core/resources.hpp"
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "mpiseg/model/propensity_group.hpp"
 #include "mpiseg/pipeline/checkpoint.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
@@ -179,7 +180,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   if (have_features) features::write_features(root, table);
   if (segments) write_segmentation(root, *segments, table);
   if (baskets) write_basket_analysis(root, *baskets, transactions.items);
-  if (propensities) propensity::write_propensity(root, *propensities);
+  if (propensities) model::write_propensity(root, *propensities);
   if (have_transactions && segments) {
     const std::string csv = job.get_string("output", "assignments_csv");
     if (!csv.empty())

@@ -18,7 +18,7 @@
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
 #include "mpiseg/pipeline/input.hpp"
-#include "mpiseg/propensity/propensity.hpp"
+#include "mpiseg/model/propensity_group.hpp"
 
 namespace mpiseg::pipeline {
 namespace {
@@ -33,8 +33,8 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   if (!has_segments && !has_propensity)
     throw IoError(fmt::format("{}: no /kmeans and no /propensity: nothing to score with", model_path.string()));
   const model::KMeansGroup segments = has_segments ? model::read_kmeans_group(model.root()) : model::KMeansGroup{};
-  const std::optional<propensity::StoredPropensity> propensities =
-      has_propensity ? std::optional(propensity::read_propensity(model.root())) : std::nullopt;
+  const std::optional<model::StoredPropensity> propensities =
+      has_propensity ? std::optional(model::read_propensity(model.root())) : std::nullopt;
   if (propensities && propensities->segment_count != 0 && (!has_segments || segments.k != propensities->segment_count))
     throw IoError(fmt::format("{}: /propensity has models for {} segments, /kmeans {}", model_path.string(), propensities->segment_count,
                               has_segments ? fmt::format("has {}", segments.k) : std::string("is missing")));
@@ -108,11 +108,11 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   std::vector<std::vector<std::int32_t>> scored_by;
   if (propensities) {
     const std::vector<double> propensity_scaled = features::apply_transforms(propensities->transforms, raw);
-    for (const propensity::StoredTarget& target : propensities->targets) {
+    for (const model::StoredTarget& target : propensities->targets) {
       model::ScoreColumn column{"propensity:" + target.text, std::vector<double>(n)};
       std::vector<std::int32_t> by(n);
       for (std::size_t i = 0; i < n; ++i)
-        std::tie(column.values[i], by[i]) = propensity::score_row(*propensities, target, &propensity_scaled[i * d], labels[i]);
+        std::tie(column.values[i], by[i]) = model::score_row(*propensities, target, &propensity_scaled[i * d], labels[i]);
       score_columns.push_back(std::move(column));
       scored_by.push_back(std::move(by));
     }
