@@ -26,6 +26,7 @@
 #include "mpiseg/ingest/ingest.hpp"
 #include "mpiseg/ingest/store.hpp"
 #include "mpiseg/kmeans/kmeans.hpp"
+#include "mpiseg/model/stage_groups.hpp"
 #include "mpiseg/model/compare.hpp"
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
@@ -160,7 +161,7 @@ int run_features(Invocation& call) {
   model::RunRecord record = start_record(call, "features");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
   const features::FeatureTable table = features::build_features(settings, data, call.comm);
-  write_stage_model(call, path, record, watch, [&](h5::Group& root) { features::write_features(root, table); });
+  write_stage_model(call, path, record, watch, [&](h5::Group& root) { model::write_features(root, table); });
   print(call.comm, fmt::format("model: {} (/features: {} customers x {} features)\n", path.string(), table.customers, table.cols()));
   return 0;
 }
@@ -174,8 +175,8 @@ int run_kmeans(Invocation& call) {
   const pipeline::PointTable table = pipeline::load_points(call.job, call.comm);
   const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm);
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
-    if (table.from_features) features::write_features(root, table.features);
-    kmeans::write_kmeans(root, result, table.names,
+    if (table.from_features) model::write_features(root, table.features);
+    model::write_kmeans(root, result, table.names,
                          table.from_features ? table.features.transforms : std::vector<features::FeatureTransform>{}, table.keys);
   });
   const auto& chosen = result.sweep[result.chosen];
@@ -208,7 +209,7 @@ int run_propensity(Invocation& call) {
   const features::FeatureTable table = features::build_features(features::FeatureSettings::from_job(call.job), data, call.comm);
   const propensity::PropensityResult result = pipeline::predict_propensity(call.job, data, table, nullptr, call.comm);
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
-    features::write_features(root, table);
+    model::write_features(root, table);
     model::write_propensity(root, result);
   });
   print(call.comm, fmt::format("model: {} (/propensity: {} target(s), cutoff {})\n", path.string(), result.targets.size(),

@@ -13,6 +13,7 @@
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
+#include "mpiseg/model/stage_groups.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -278,7 +279,7 @@ ModelComparison compare_with_previous(const SegmentModel& older, const SegmentMo
 std::vector<features::FeatureTransform> read_model_transforms(const std::filesystem::path& path, comm::Communicator& comm) {
   h5::File file = open_model_file(path, comm);
   std::vector<features::FeatureTransform> transforms;
-  if (file.root().exists("features")) transforms = features::read_transforms(file.root());
+  if (file.root().exists("features")) transforms = model::read_transforms(file.root());
   file.close();
   return transforms;
 }

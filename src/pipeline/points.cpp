@@ -14,6 +14,7 @@
 #include "mpiseg/ingest/record_reader.hpp"
 #include "mpiseg/ingest/settings.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/stage_groups.hpp"
 #include "mpiseg/model/model_file.hpp"
 
 namespace mpiseg::pipeline {
@@ -132,7 +133,7 @@ PointTable load_points(const JobConfig& job, comm::Communicator& comm) {
   PointTable table;
   if (settings.format == ingest::InputFormat::features) {
     auto file = model::open_model_file(settings.path_pattern, comm);
-    table.features = features::read_features(file.root());
+    table.features = model::read_features(file.root());
     file.close();
     table.from_features = true;
     table.values = table.features.scaled;

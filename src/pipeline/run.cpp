@@ -8,6 +8,7 @@
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
+#include "mpiseg/model/stage_groups.hpp"
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/propensity_group.hpp"
@@ -177,7 +178,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   StageReport write_stage("write", comm);
   h5::File file = model::create_model_file(summary.model, comm);
   h5::Group root = file.root();
-  if (have_features) features::write_features(root, table);
+  if (have_features) model::write_features(root, table);
   if (segments) write_segmentation(root, *segments, table);
   if (baskets) write_basket_analysis(root, *baskets, transactions.items);
   if (propensities) model::write_propensity(root, *propensities);

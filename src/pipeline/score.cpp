@@ -14,6 +14,7 @@
 #include "mpiseg/features/features.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/kmeans/assignment.hpp"
+#include "mpiseg/model/stage_groups.hpp"
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
@@ -39,7 +40,7 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
     throw IoError(fmt::format("{}: /propensity has models for {} segments, /kmeans {}", model_path.string(), propensities->segment_count,
                               has_segments ? fmt::format("has {}", segments.k) : std::string("is missing")));
   const std::vector<features::FeatureTransform> transforms =
-      has_segments ? features::read_transforms(model.root()) : propensities->transforms;
+      has_segments ? model::read_transforms(model.root()) : propensities->transforms;
   const std::vector<std::string>& names = has_segments ? segments.feature_names : propensities->feature_names;
   const std::vector<double>& centroid_values = segments.centroids_scaled;
   model.close();

@@ -8,6 +8,7 @@
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/model/stage_groups.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
 #include "mpiseg/pipeline/checkpoint.hpp"
@@ -166,7 +167,7 @@ Segmentation segment_customers(const JobConfig& job, const features::FeatureTabl
 }
 
 void write_segmentation(h5::Group& root, const Segmentation& segments, const features::FeatureTable& table) {
-  kmeans::write_kmeans(root, segments.fit, table.names, table.transforms, table.customer);
+  model::write_kmeans(root, segments.fit, table.names, table.transforms, table.customer);
   h5::Group kmeans_group = root.open_group("kmeans");
   write_profiles(kmeans_group, segments.profiles, table.cols());
   if (segments.comparison) model::write_comparison(root, *segments.comparison, segments.previous_model);
@@ -200,11 +201,11 @@ BasketAnalysis analyse_baskets(const JobConfig& job, const ingest::IngestResult&
 void write_basket_analysis(h5::Group& root, const BasketAnalysis& analysis, const ingest::ItemDictionary& items) {
   h5::Group group = root.create_group("fpgrowth");
   model::write_item_dictionary(group, items);
-  fpgrowth::write_itemsets_and_rules(group, analysis.settings, analysis.itemsets, analysis.rules);
+  model::write_itemsets_and_rules(group, analysis.settings, analysis.itemsets, analysis.rules);
   group.write_attribute("segments", static_cast<std::int64_t>(analysis.segment_itemsets.size()));
   for (std::size_t s = 0; s < analysis.segment_itemsets.size(); ++s) {
     h5::Group segment_group = group.create_group(fmt::format("segment_{}", s));
-    fpgrowth::write_itemsets_and_rules(segment_group, analysis.per_segment, analysis.segment_itemsets[s], analysis.segment_rules[s]);
+    model::write_itemsets_and_rules(segment_group, analysis.per_segment, analysis.segment_itemsets[s], analysis.segment_rules[s]);
     h5::Group distinctive = segment_group.create_group("distinctive");
     h5::write_replicated(distinctive, "rule", analysis.segment_distinctive[s].rule);
     h5::write_replicated(distinctive, "population_lift", analysis.segment_distinctive[s].population_lift);

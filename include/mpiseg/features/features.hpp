@@ -17,7 +17,6 @@
 #include "mpiseg/comm/communicator.hpp"
 #include "mpiseg/features/settings.hpp"
 #include "mpiseg/ingest/ingest.hpp"
-#include "mpiseg/io/h5/h5.hpp"
 
 namespace mpiseg::features {
 
@@ -70,12 +69,5 @@ std::vector<std::string> share_categories(const FeatureTable& table);
 
 /// Applies fitted transforms to raw rows (scoring new customers with a model's scaler).
 std::vector<double> apply_transforms(const std::vector<FeatureTransform>& transforms, const std::vector<double>& raw);
-
-/// Collective. Writes /features (see the README's model schema) under `root`.
-void write_features(h5::Group& root, const FeatureTable& table);
-/// Collective. Reads /features of a model file; rows split evenly over the ranks (in key order).
-FeatureTable read_features(const h5::Group& root);
-/// Collective. Only the fitted transforms of /features (names and scaler), for scoring and comparing.
-std::vector<FeatureTransform> read_transforms(const h5::Group& root);
 
 }  // namespace mpiseg::features

@@ -27,7 +27,6 @@
 #include "mpiseg/fpgrowth/baskets.hpp"
 #include "mpiseg/fpgrowth/mining.hpp"
 #include "mpiseg/fpgrowth/settings.hpp"
-#include "mpiseg/io/h5/h5.hpp"
 
 namespace mpiseg::fpgrowth {
 
@@ -103,9 +102,5 @@ struct DistinctiveRules {
 /// Collective.
 DistinctiveRules distinctive_rules(const RuleTable& segment_rules, const FrequentItemsets& population, std::uint64_t count,
                                    comm::Communicator& comm);
-
-/// Collective. Writes itemsets, rules and F-list under `group` (e.g. /fpgrowth or /fpgrowth/segment_3).
-void write_itemsets_and_rules(h5::Group& group, const FpSettings& settings, const FrequentItemsets& itemsets,
-                              const RuleTable& rules);
 
 }  // namespace mpiseg::fpgrowth

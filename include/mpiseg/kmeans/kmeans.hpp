@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "mpiseg/features/features.hpp"
-#include "mpiseg/io/h5/h5.hpp"
 #include "mpiseg/kmeans/metrics.hpp"
 #include "mpiseg/kmeans/seeding.hpp"
 
@@ -81,12 +80,5 @@ KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Com
 /// Renumbers segments: old segment j becomes new_id[j] (a permutation) in centroids, labels,
 /// sizes and weights.
 void renumber_segments(LloydResult& result, std::span<const std::int32_t> new_id);
-
-/// Collective. Writes /kmeans (centroids in scaled and, through `transforms`, original units;
-/// sizes; inertia history; stop reason; the sweep) and /assignments (key, segment, distance).
-/// `transforms` may be empty (a plain matrix: centroids are given in its units only).
-void write_kmeans(h5::Group& root, const KMeansResult& result,
-                  const std::vector<std::string>& feature_names, const std::vector<features::FeatureTransform>& transforms,
-                  std::span<const std::uint64_t> keys);
 
 }  // namespace mpiseg::kmeans
