@@ -123,12 +123,20 @@ std::vector<double> apply_transforms(const std::vector<FeatureTransform>& transf
   return scaled;
 }
 
-std::vector<std::string> share_categories(const FeatureTable& table) {
-  static constexpr std::string_view kPrefix = "category_share:";
+std::vector<std::string> share_categories(std::span<const std::string> names) {
   std::vector<std::string> categories;
-  for (const std::string& name : table.names)
-    if (name.starts_with(kPrefix)) categories.push_back(name.substr(kPrefix.size()));
+  for (const std::string& name : names)
+    if (name.starts_with(kCategorySharePrefix)) categories.push_back(name.substr(kCategorySharePrefix.size()));
   return categories;
+}
+
+std::vector<std::int32_t> category_of_items(const ingest::ItemDictionary& items, const std::vector<std::string>& categories) {
+  std::vector<std::int32_t> category(items.size(), -1);
+  for (std::size_t i = 0; i < items.size() && i < items.category.size(); ++i) {
+    const auto found = std::find(categories.begin(), categories.end(), items.category[i]);
+    if (found != categories.end()) category[i] = static_cast<std::int32_t>(found - categories.begin());
+  }
+  return category;
 }
 
 FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm,
@@ -153,11 +161,8 @@ FeatureTable build_features(const FeatureSettings& settings, const ingest::Inges
   std::vector<std::int32_t> item_category;
   if (window.categories) {
     categories = *window.categories;
-    item_category.assign(ingested.items.size(), -1);
-    for (std::size_t i = 0; i < ingested.items.size() && ingested.has_category; ++i) {
-      const auto found = std::find(categories.begin(), categories.end(), ingested.items.category[i]);
-      if (found != categories.end()) item_category[i] = static_cast<std::int32_t>(found - categories.begin());
-    }
+    item_category = ingested.has_category ? category_of_items(ingested.items, categories)
+                                          : std::vector<std::int32_t>(ingested.items.size(), -1);
   } else {
     item_category = choose_categories(ingested, settings.top_categories, comm, categories);
   }
@@ -177,7 +182,7 @@ FeatureTable build_features(const FeatureSettings& settings, const ingest::Inges
     table.names.push_back(name);
     base_columns.push_back(static_cast<std::size_t>(std::find(base_names.begin(), base_names.end(), name) - base_names.begin()));
   }
-  for (const std::string& category : categories) table.names.push_back("category_share:" + category);
+  for (const std::string& category : categories) table.names.push_back(std::string(kCategorySharePrefix) + category);
   const std::size_t d = table.names.size();
   table.raw.resize(n * d);
   for (std::size_t i = 0; i < n; ++i) {

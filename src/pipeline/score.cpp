@@ -22,9 +22,6 @@
 #include "mpiseg/model/propensity_group.hpp"
 
 namespace mpiseg::pipeline {
-namespace {
-constexpr std::string_view kCategoryPrefix = "category_share:";
-}
 
 ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& model_path, const std::filesystem::path& out,
                              comm::Communicator& comm) {
@@ -64,14 +61,8 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
     last = comm.allreduce(last, comm::ReduceOp::max);
     reference = (static_cast<std::int64_t>(last) / kSecondsPerDay + 1) * kSecondsPerDay;
   }
-  std::vector<std::string> categories;
-  for (const auto& name : names)
-    if (name.rfind(kCategoryPrefix, 0) == 0) categories.push_back(name.substr(kCategoryPrefix.size()));
-  std::vector<std::int32_t> item_category(data.items.size(), -1);
-  for (std::size_t item = 0; item < data.items.size(); ++item) {
-    const auto found = std::find(categories.begin(), categories.end(), data.items.category[item]);
-    if (found != categories.end()) item_category[item] = static_cast<std::int32_t>(found - categories.begin());
-  }
+  const std::vector<std::string> categories = features::share_categories(names);
+  const std::vector<std::int32_t> item_category = features::category_of_items(data.items, categories);
   const features::LocalCustomerFeatures local = features::compute_customer_features(
       data.rows, reference, settings.monetary, settings.keep_no_purchase, item_category, categories.size());
   const auto base = features::base_feature_names();
@@ -79,7 +70,7 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   std::vector<double> raw(n * d);
   for (std::size_t j = 0; j < d; ++j) {
     const auto found = std::find(base.begin(), base.end(), names[j]);
-    const auto category = std::find(categories.begin(), categories.end(), names[j].substr(std::min(names[j].size(), kCategoryPrefix.size())));
+    const auto category = std::find(categories.begin(), categories.end(), names[j].substr(std::min(names[j].size(), features::kCategorySharePrefix.size())));
     for (std::size_t i = 0; i < n; ++i) {
       if (found != base.end())
         raw[i * d + j] = local.base[i * features::kBaseFeatureCount + static_cast<std::size_t>(found - base.begin())];

@@ -9,6 +9,7 @@
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
+#include "mpiseg/kmeans/assignment.hpp"
 
 namespace mpiseg::propensity {
 namespace {
@@ -54,20 +55,6 @@ std::vector<std::vector<std::uint8_t>> target_items(const std::vector<Target>& t
   return hits;
 }
 
-std::int32_t nearest_centroid(const Segments& segments, const double* row, std::size_t d) {
-  std::int32_t best = 0;
-  double best_distance = 0;
-  for (std::size_t s = 0; s < segments.k; ++s) {
-    double distance = 0;
-    for (std::size_t j = 0; j < d; ++j) {
-      const double diff = row[j] - segments.centroids_scaled[s * d + j];
-      distance += diff * diff;
-    }
-    if (s == 0 || distance < best_distance) best = static_cast<std::int32_t>(s), best_distance = distance;
-  }
-  return best;
-}
-
 Snapshot take_snapshot(std::int64_t time, std::int64_t horizon_end, const std::vector<Target>& targets,
                        const std::vector<std::vector<std::uint8_t>>& hits, const features::FeatureSettings& feature_settings,
                        const ingest::IngestResult& ingested, const FeatureTable& current, const Segments* segments,
@@ -76,7 +63,7 @@ Snapshot take_snapshot(std::int64_t time, std::int64_t horizon_end, const std::v
   snapshot.time = time;
   features::FeatureSettings settings = feature_settings;
   settings.reference_time = time;
-  snapshot.table = features::build_features(settings, ingested, comm, {time, features::share_categories(current)});
+  snapshot.table = features::build_features(settings, ingested, comm, {time, features::share_categories(current.names)});
   const FeatureTable& table = snapshot.table;
   if (table.names != current.names)
     throw InputError(fmt::format("propensity: the features at {} have other columns than the current table", format_date(time)));
@@ -98,9 +85,15 @@ Snapshot take_snapshot(std::int64_t time, std::int64_t horizon_end, const std::v
       for (std::uint8_t& label : snapshot.labels[t]) label = label ? 0 : 1;
   if (segments != nullptr) {
     const std::size_t d = table.cols();
+    // The nearest current centroid, by the same deterministic kernel as K-means and `score`.
     const std::vector<double> in_current_space = features::apply_transforms(current.transforms, table.raw);
+    const kmeans::Points points{in_current_space, n, d, table.customer, {}};
+    std::vector<double> norms(n), squared(n);
+    for (std::size_t i = 0; i < n; ++i) norms[i] = kmeans::squared_norm(points.row(i), d);
+    const kmeans::CentroidSet centroids(Eigen::Map<const kmeans::RowMatrix>(
+        segments->centroids_scaled.data(), static_cast<Eigen::Index>(segments->k), static_cast<Eigen::Index>(d)));
     snapshot.segment.resize(n);
-    for (std::size_t i = 0; i < n; ++i) snapshot.segment[i] = nearest_centroid(*segments, &in_current_space[i * d], d);
+    kmeans::AssignmentKernel().assign(points, norms, {}, centroids, snapshot.segment.data(), squared.data(), nullptr);
   }
   return snapshot;
 }

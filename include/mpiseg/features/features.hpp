@@ -11,7 +11,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mpiseg/comm/communicator.hpp"
@@ -64,8 +66,14 @@ struct FeatureWindow {
 FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm,
                             const FeatureWindow& window = {});
 
-/// The categories of a table's category_share columns, in column order.
-std::vector<std::string> share_categories(const FeatureTable& table);
+/// Prefix of the category-share columns: "category_share:NAME".
+inline constexpr std::string_view kCategorySharePrefix = "category_share:";
+
+/// The categories of the category_share columns among `names`, in column order.
+std::vector<std::string> share_categories(std::span<const std::string> names);
+
+/// For each item, the index of its category in `categories`, or -1.
+std::vector<std::int32_t> category_of_items(const ingest::ItemDictionary& items, const std::vector<std::string>& categories);
 
 /// Applies fitted transforms to raw rows (scoring new customers with a model's scaler).
 std::vector<double> apply_transforms(const std::vector<FeatureTransform>& transforms, const std::vector<double>& raw);
