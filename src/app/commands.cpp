@@ -32,6 +32,7 @@
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
 #include "mpiseg/model/propensity_group.hpp"
+#include "mpiseg/model/recommend_group.hpp"
 #include "mpiseg/model/summary.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
@@ -64,7 +65,8 @@ struct Command {
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
   for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
-                       kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), propensity::propensity_keys(), pipeline::run_keys(), model::output_keys()})
+                       kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), propensity::propensity_keys(),
+                       recommend::recommend_keys(), pipeline::run_keys(), model::output_keys()})
     keys.insert(keys.end(), section.begin(), section.end());
   return keys;
 }
@@ -217,6 +219,24 @@ int run_propensity(Invocation& call) {
   return 0;
 }
 
+int run_recommend(Invocation& call) {
+  const Stopwatch watch;
+  const auto settings = recommend::RecommendSettings::from_job(call.job);  // settings errors before the input is read
+  if (settings.uses(recommend::Method::segment_popularity))
+    throw ConfigError("[recommend] methods: segment_popularity needs segments; mpiseg run with the kmeans stage gives them");
+  if (settings.uses(recommend::Method::rules)) (void)fpgrowth::FpSettings::from_job(call.job);
+  const auto path = model::model_path(call.job);
+  check_stage_outputs(call, path, true);
+  model::RunRecord record = start_record(call, "recommend");
+  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
+  if (data.from_basket_file) throw ConfigError("mpiseg recommend needs line items with customers; the input is a basket file");
+  const recommend::RecommendResult result = pipeline::recommend_products(call.job, data, nullptr, nullptr, nullptr, call.comm);
+  write_stage_model(call, path, record, watch, [&](h5::Group& root) { model::write_recommend(root, result, data.items); });
+  print(call.comm, fmt::format("model: {} (/recommend: {} customers, {} methods, trained before {})\n", path.string(), result.customers,
+                               result.methods.size(), format_date(result.trained_until)));
+  return 0;
+}
+
 /// The positional arguments a tool needs, or a ConfigError saying what is missing.
 const std::vector<std::string>& require_positional(const Invocation& call, std::size_t count, std::string_view usage) {
   if (call.positional.size() != count) throw ConfigError(fmt::format("usage: {}", usage));
@@ -268,7 +288,7 @@ int run_compare(Invocation& call) {
 }
 
 int run_export(Invocation& call) {
-  const auto& args = require_positional(call, 1, "mpiseg export MODEL.h5 --what assignments|rules|centroids|propensity [--format csv] [--out FILE]");
+  const auto& args = require_positional(call, 1, "mpiseg export MODEL.h5 --what assignments|rules|centroids|propensity|recommendations [--format csv] [--out FILE]");
   const std::string what = call.options["what"].as<std::string>();
   const std::string format = call.options["format"].as<std::string>();
   if (format != "csv") throw ConfigError(fmt::format("mpiseg export: --format {} is not supported (csv)", format));
@@ -277,7 +297,8 @@ int run_export(Invocation& call) {
   else if (what == "rules") kind = model::ExportWhat::rules;
   else if (what == "centroids") kind = model::ExportWhat::centroids;
   else if (what == "propensity") kind = model::ExportWhat::propensity;
-  else throw ConfigError(fmt::format("mpiseg export: --what must be assignments, rules, centroids or propensity, not '{}'", what));
+  else if (what == "recommendations") kind = model::ExportWhat::recommendations;
+  else throw ConfigError(fmt::format("mpiseg export: --what must be assignments, rules, centroids, propensity or recommendations, not '{}'", what));
   const std::string out = call.options["out"].as<std::string>();
   if (!out.empty() && out != "-") pipeline::check_output_paths({{"--out", out}}, {{"the model", args[0]}});
   model::export_csv(args[0], kind, call.options["out"].as<std::string>(), call.options["segment"].as<int>(), call.options.count("raw") != 0,
@@ -368,7 +389,9 @@ const std::vector<Command>& commands() {
        [](po::options_description&) {}, run_fpgrowth},
       {"propensity", "churn and purchase-propensity models (logistic regression) on a time split, into [output] model", "",
        [](po::options_description&) {}, run_propensity},
-      {"run", "the whole job: ingest, features, K-means, FP-growth overall and per segment, propensity models, one model file",
+      {"recommend", "next-product recommendations per customer (popularity, rules, item_cf, als) judged on a time split, into [output] model",
+       "", [](po::options_description&) {}, run_recommend},
+      {"run", "the whole job: ingest, features, K-means, FP-growth overall and per segment, propensity models, recommendations, one model file",
        "[JOB.toml]",
        [](po::options_description& options) {
          options.add_options()("resume", "continue from this job's checkpoint (an error if there is none; by default a "
@@ -388,9 +411,9 @@ const std::vector<Command>& commands() {
        run_score},
       {"compare", "match the segments of two models; drift, migration matrix, adjusted Rand index", "OLD.h5 NEW.h5",
        [](po::options_description& options) { options.add_options()("json", "print JSON"); }, run_compare},
-      {"export", "a model's assignments, rules (sorted by lift), centroids or propensity scores as CSV", "MODEL.h5",
+      {"export", "a model's assignments, rules (sorted by lift), centroids, propensity scores or recommendations as CSV", "MODEL.h5",
        [](po::options_description& options) {
-         options.add_options()("what", po::value<std::string>()->default_value("rules"), "assignments, rules, centroids or propensity")(
+         options.add_options()("what", po::value<std::string>()->default_value("rules"), "assignments, rules, centroids, propensity or recommendations")(
              "format", po::value<std::string>()->default_value("csv"), "csv")(
              "segment", po::value<int>()->default_value(-1), "rules of this segment (default: all baskets)")(
              "out", po::value<std::string>()->default_value("-"), "output file (- : standard output)")(

@@ -13,6 +13,7 @@
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
+#include "mpiseg/model/recommend_group.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -140,6 +141,15 @@ void export_csv(const std::filesystem::path& model, ExportWhat what, const std::
         text += fmt::format("{},{},{},{},{}\n", customer[i], segment_of[i], cell, shortest(scores[i]),
                             by[i] == -1 ? "global" : by[i] >= 0 ? fmt::format("segment_{}", by[i]) : std::string("none"));
     }
+  } else if (what == ExportWhat::recommendations) {
+    const StoredRecommendations stored = read_recommend(root);
+    text = "customer,segment,method,rank,item,description,score\n";
+    for (const StoredMethod& method : stored.methods)
+      for (std::size_t c = 0; c < stored.customer.size(); ++c)
+        for (std::uint64_t e = method.offsets[c]; e < method.offsets[c + 1]; ++e)
+          text += fmt::format("{},{},{},{},{},{},{}\n", stored.customer[c], stored.segment[c], method.name, e - method.offsets[c] + 1,
+                              csv_cell(stored.items.code[method.item[e]], raw), csv_cell(stored.items.description[method.item[e]], raw),
+                              shortest(method.score[e]));
   } else {
     const h5::Group fp = root.open_group("fpgrowth");
     const std::string where = segment >= 0 ? fmt::format("segment_{}/rules", segment) : "rules";

@@ -12,6 +12,7 @@
 #include "mpiseg/model/export.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/propensity_group.hpp"
+#include "mpiseg/model/recommend_group.hpp"
 #include "mpiseg/pipeline/checkpoint.hpp"
 #include "mpiseg/pipeline/input.hpp"
 #include "mpiseg/pipeline/points.hpp"
@@ -23,8 +24,8 @@ namespace {
 
 constexpr KeySpec kKeys[] = {
     {"run", "stages", ValueKind::string_list, "[\"features\", \"kmeans\", \"fpgrowth\"]",
-     "stages after ingest: features, kmeans, fpgrowth, propensity (kmeans needs features, or [input] format = \"features\"; "
-     "propensity needs line items)"},
+     "stages after ingest: features, kmeans, fpgrowth, propensity, recommend (kmeans needs features, or [input] format = "
+     "\"features\"; propensity and recommend need line items)"},
     {"run", "previous_model", ValueKind::string, "\"\"",
      "the last run's model: K-means starts from its centroids (its k), segments keep its ids (Hungarian matching), and /compare "
      "holds drift and migration against it"},
@@ -36,7 +37,7 @@ constexpr KeySpec kKeys[] = {
 };
 
 struct Stages {
-  bool features = false, kmeans = false, fpgrowth = false, propensity = false;
+  bool features = false, kmeans = false, fpgrowth = false, propensity = false, recommend = false;
 };
 
 Stages parse_stages(const JobConfig& job) {
@@ -46,7 +47,9 @@ Stages parse_stages(const JobConfig& job) {
     else if (name == "kmeans") stages.kmeans = true;
     else if (name == "fpgrowth") stages.fpgrowth = true;
     else if (name == "propensity") stages.propensity = true;
-    else throw ConfigError(fmt::format("{}: unknown stage '{}' (features, kmeans, fpgrowth, propensity)", job.describe("run", "stages"), name));
+    else if (name == "recommend") stages.recommend = true;
+    else throw ConfigError(fmt::format("{}: unknown stage '{}' (features, kmeans, fpgrowth, propensity, recommend)",
+                                       job.describe("run", "stages"), name));
   }
   return stages;
 }
@@ -100,6 +103,12 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   const Stages stages = parse_stages(job);
   // Settings of later stages are checked now, not after ingest and K-means have run.
   if (stages.propensity) (void)propensity::PropensitySettings::from_job(job);
+  if (stages.recommend) {
+    const auto recommend_settings = recommend::RecommendSettings::from_job(job);
+    if (recommend_settings.uses(recommend::Method::segment_popularity) && !stages.kmeans)
+      throw ConfigError("[recommend] methods: segment_popularity needs the kmeans stage in [run] stages");
+    if (recommend_settings.uses(recommend::Method::rules)) (void)fpgrowth::FpSettings::from_job(job);
+  }
   RunSummary summary;
   summary.model = model::model_path(job);
   model::RunRecord record;
@@ -122,8 +131,8 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   features::FeatureTable table;
   bool have_transactions = false, have_features = false;
   if (input.format == ingest::InputFormat::features) {
-    if (stages.fpgrowth || stages.propensity)
-      throw ConfigError("[run] stages: fpgrowth and propensity need transactions; the input is a feature file");
+    if (stages.fpgrowth || stages.propensity || stages.recommend)
+      throw ConfigError("[run] stages: fpgrowth, propensity and recommend need transactions; the input is a feature file");
     PointTable points = load_points(job, comm);
     table = std::move(points.features);
     have_features = true;
@@ -136,6 +145,8 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     record.accounting = transactions.accounting;
     record.has_accounting = true;
     model::record_period(record, transactions, comm);
+    if (transactions.from_basket_file && stages.recommend)
+      throw ConfigError("[run] stages: recommend needs line items with customers; the input is a basket file");
     if (stages.features || stages.kmeans || stages.propensity) {
       if (transactions.from_basket_file)
         throw ConfigError("[run] stages: features, kmeans and propensity need line items; the input is a basket file");
@@ -174,7 +185,16 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     record.stages.push_back(propensity_stage.finish());
   }
 
-  // 5. The model file, complete or not at all.
+  // 5. Next-product recommendations, judged on a time split.
+  std::optional<recommend::RecommendResult> recommendations;
+  if (stages.recommend) {
+    StageReport recommend_stage("recommend", comm);
+    recommendations = recommend_products(job, transactions, have_features ? &table : nullptr, segments ? &*segments : nullptr,
+                                         baskets ? &*baskets : nullptr, comm);
+    record.stages.push_back(recommend_stage.finish());
+  }
+
+  // 6. The model file, complete or not at all.
   StageReport write_stage("write", comm);
   h5::File file = model::create_model_file(summary.model, comm);
   h5::Group root = file.root();
@@ -182,6 +202,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   if (segments) write_segmentation(root, *segments, table);
   if (baskets) write_basket_analysis(root, *baskets, transactions.items);
   if (propensities) model::write_propensity(root, *propensities);
+  if (recommendations) model::write_recommend(root, *recommendations, transactions.items);
   if (have_transactions && segments) {
     const std::string csv = job.get_string("output", "assignments_csv");
     if (!csv.empty())

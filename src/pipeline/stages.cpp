@@ -5,6 +5,7 @@
 
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/comm/order_statistics.hpp"
+#include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
@@ -91,6 +92,45 @@ model::ModelComparison follow_previous_model(kmeans::KMeansResult& segments, con
   segments.segment_order = "segments keep the ids of the previous model's segments they match (minimum-cost matching of centroids, see /compare)";
   current.centroids_scaled.assign(best.centroids.data(), best.centroids.data() + k * d);
   return model::compare_with_previous(previous, current, table.customer, best.labels, space, comm);
+}
+
+/// A basket analysis' rules as the recommender uses them: antecedent -> each consequent item,
+/// scored by confidence or lift; overall (segment -1) and per segment; on every rank.
+recommend::RuleSet rules_for_recommending(const BasketAnalysis& analysis, recommend::RuleScore score, comm::Communicator& comm) {
+  recommend::RuleSet local;
+  const auto add = [&](const fpgrowth::RuleTable& rules, std::int32_t segment) {
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      std::vector<std::uint32_t> antecedent(rules.antecedent.begin() + static_cast<std::ptrdiff_t>(rules.antecedent_offsets[r]),
+                                            rules.antecedent.begin() + static_cast<std::ptrdiff_t>(rules.antecedent_offsets[r + 1]));
+      std::sort(antecedent.begin(), antecedent.end());
+      for (std::uint64_t c = rules.consequent_offsets[r]; c < rules.consequent_offsets[r + 1]; ++c) {
+        local.antecedent.insert(local.antecedent.end(), antecedent.begin(), antecedent.end());
+        local.antecedent_offsets.push_back(local.antecedent.size());
+        local.item.push_back(rules.consequent[c]);
+        local.score.push_back(score == recommend::RuleScore::lift ? rules.lift[r] : rules.confidence[r]);
+        local.segment.push_back(segment);
+      }
+    }
+  };
+  add(analysis.rules, -1);
+  for (std::size_t s = 0; s < analysis.segment_rules.size(); ++s) add(analysis.segment_rules[s], static_cast<std::int32_t>(s));
+  return recommend::gather_rules(local, comm);
+}
+
+/// The transactions before `lines_before` (rows stay partitioned and sorted).
+ingest::IngestResult lines_before(const ingest::IngestResult& all, std::int64_t before) {
+  ingest::IngestResult window;
+  window.items = all.items;
+  window.countries = all.countries;
+  window.from_basket_file = all.from_basket_file;
+  window.has_country = all.has_country;
+  window.has_category = all.has_category;
+  std::vector<std::uint32_t> keep;
+  for (std::size_t line = 0; line < all.rows.size(); ++line)
+    if (static_cast<std::int64_t>(all.rows.time[line]) < before) keep.push_back(static_cast<std::uint32_t>(line));
+  window.rows = all.rows;
+  window.rows.permute(keep);  // keeps the selected rows, in order
+  return window;
 }
 
 }  // namespace
@@ -228,6 +268,26 @@ propensity::PropensityResult predict_propensity(const JobConfig& job, const inge
   }
   return propensity::fit_propensity(propensity::PropensitySettings::from_job(job), features::FeatureSettings::from_job(job),
                                     transactions, table, segments != nullptr ? &space : nullptr, comm);
+}
+
+recommend::RecommendResult recommend_products(const JobConfig& job, const ingest::IngestResult& transactions,
+                                              const features::FeatureTable* table, const Segmentation* segments,
+                                              const BasketAnalysis* baskets, comm::Communicator& comm) {
+  const auto settings = recommend::RecommendSettings::from_job(job);
+  const bool with_segments = segments != nullptr && table != nullptr;
+  std::int64_t last_line = 0;
+  for (const std::uint32_t time : transactions.rows.time) last_line = std::max<std::int64_t>(last_line, time);
+  last_line = comm.allreduce(last_line, comm::ReduceOp::max);
+  const recommend::RuleSource rules = [&](std::int64_t before) {
+    if (baskets != nullptr && before > last_line) return rules_for_recommending(*baskets, settings.rule_score, comm);
+    log::info("recommend: mining rules ([fpgrowth]) on the lines before {}", format_date(before));
+    const ingest::IngestResult window = lines_before(transactions, before);
+    const BasketAnalysis analysis = analyse_baskets(job, window, with_segments ? segments : nullptr, table, nullptr, comm);
+    return rules_for_recommending(analysis, settings.rule_score, comm);
+  };
+  recommend::SegmentLabels labels;
+  if (with_segments) labels = {static_cast<std::size_t>(segments->k()), table->customer, segments->fit.best.labels};
+  return recommend::fit_recommendations(settings, transactions, with_segments ? &labels : nullptr, rules, comm);
 }
 
 }  // namespace mpiseg::pipeline

@@ -25,7 +25,7 @@ void write_assignments_csv(const std::filesystem::path& path, std::span<const st
                            const ingest::CustomerNames& names, comm::Communicator& comm, bool raw = false,
                            std::span<const ScoreColumn> extra = {});
 
-enum class ExportWhat { assignments, rules, centroids, propensity };
+enum class ExportWhat { assignments, rules, centroids, propensity, recommendations };
 
 /// Collective. Writes `what` of the model as CSV to `out` ("-" or empty: standard output, rank
 /// 0). Propensity: customer, segment, target, score, model (one row per customer and target,

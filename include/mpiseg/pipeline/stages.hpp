@@ -24,6 +24,7 @@
 #include "mpiseg/kmeans/kmeans.hpp"
 #include "mpiseg/model/compare.hpp"
 #include "mpiseg/propensity/propensity.hpp"
+#include "mpiseg/recommend/recommend.hpp"
 
 namespace mpiseg::pipeline {
 
@@ -79,5 +80,13 @@ void write_basket_analysis(h5::Group& root, const BasketAnalysis& analysis, cons
 propensity::PropensityResult predict_propensity(const JobConfig& job, const ingest::IngestResult& transactions,
                                                 const features::FeatureTable& table, const Segmentation* segments,
                                                 comm::Communicator& comm);
+
+/// Collective. Recommendations ([recommend]) for every customer with a purchase, per method, judged
+/// on a time split. Rules come from FP-growth ([fpgrowth]) mined on the lines before each
+/// training window's end (the basket analysis of this run when it covers every line); segments,
+/// when given, with the table they label.
+recommend::RecommendResult recommend_products(const JobConfig& job, const ingest::IngestResult& transactions,
+                                              const features::FeatureTable* table, const Segmentation* segments,
+                                              const BasketAnalysis* baskets, comm::Communicator& comm);
 
 }  // namespace mpiseg::pipeline

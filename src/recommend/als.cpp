@@ -1,0 +1,241 @@
+// Implicit-feedback ALS: customers solved on their rank, items on their owner rank from sums
+// reduced exactly (fixed-point grid), factors shared after each half-step.
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "mpiseg/comm/collectives.hpp"
+#include "mpiseg/core/exact_sum.hpp"
+#include "mpiseg/core/log.hpp"
+#include "mpiseg/core/random.hpp"
+#include "mpiseg/recommend/methods.hpp"
+
+namespace mpiseg::recommend {
+namespace {
+
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vector = Eigen::VectorXd;
+constexpr std::uint64_t kStreamAlsFactors = 0x616c73;  // "als"
+
+/// Upper triangle of a k x k symmetric matrix, row by row: k (k + 1) / 2 entries.
+std::size_t triangle(std::size_t k) { return k * (k + 1) / 2; }
+
+Matrix from_triangle(const double* upper, std::size_t k) {
+  Matrix m(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(k));
+  std::size_t t = 0;
+  for (std::size_t a = 0; a < k; ++a)
+    for (std::size_t b = a; b < k; ++b, ++t) {
+      m(static_cast<Eigen::Index>(a), static_cast<Eigen::Index>(b)) = upper[t];
+      m(static_cast<Eigen::Index>(b), static_cast<Eigen::Index>(a)) = upper[t];
+    }
+  return m;
+}
+
+/// Y^T Y in a fixed order (items ascending): the same bits on every rank, which all hold Y.
+Matrix gram(const std::vector<double>& factors, std::size_t rows, std::size_t k) {
+  Matrix g = Matrix::Zero(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(k));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const double* y = &factors[r * k];
+    for (std::size_t a = 0; a < k; ++a)
+      for (std::size_t b = a; b < k; ++b) g(static_cast<Eigen::Index>(a), static_cast<Eigen::Index>(b)) += y[a] * y[b];
+  }
+  return g.selfadjointView<Eigen::Upper>();
+}
+
+Vector solve(const Matrix& a, const Vector& b) {
+  return a.ldlt().solve(b);
+}
+
+double max_abs(const std::vector<double>& values, comm::Communicator& comm) {
+  double local = 0;
+  for (const double v : values) local = std::max(local, std::abs(v));
+  return comm.allreduce(local, comm::ReduceOp::max);
+}
+
+}  // namespace
+
+double interaction_value(Values values, std::uint32_t lines) noexcept {
+  switch (values) {
+    case Values::binary: return 1.0;
+    case Values::counts: return static_cast<double>(std::min<std::uint32_t>(lines, 65535));
+    case Values::log1p: return std::log1p(static_cast<double>(lines));
+  }
+  return 0.0;
+}
+
+double initial_item_factor(std::uint64_t seed, std::uint32_t item, std::size_t f, std::size_t factors) noexcept {
+  CounterRng rng(seed, item, kStreamAlsFactors + f);
+  return rng.normal() * 0.1 / std::sqrt(static_cast<double>(factors));
+}
+
+AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, std::size_t n_items, comm::Communicator& comm) {
+  const std::size_t k = settings.factors, m = triangle(k), customers = interactions.customers();
+  const auto K = static_cast<Eigen::Index>(k);
+  const int ranks = comm.size(), rank = comm.rank();
+  const double lambda = settings.regularization;
+  AlsModel model;
+  model.factors = k;
+  model.item_factors.resize(n_items * k);
+  for (std::uint32_t i = 0; i < n_items; ++i)
+    for (std::size_t f = 0; f < k; ++f) model.item_factors[i * k + f] = initial_item_factor(settings.seed, i, f, k);
+  model.customer_factors.assign(customers * k, 0.0);
+  std::vector<double> confidence(interactions.items.item.size());
+  double largest_value = 0;
+  for (std::size_t e = 0; e < confidence.size(); ++e) {
+    const double value = interaction_value(settings.values, interactions.lines[e]);
+    largest_value = std::max(largest_value, value);
+    confidence[e] = 1.0 + settings.alpha * value;
+  }
+  const double largest_confidence = 1.0 + settings.alpha * comm.allreduce(largest_value, comm::ReduceOp::max);
+  const Buyers buyers = buyers_by_item(interactions, n_items);
+  std::vector<std::uint32_t> owned;  // items this rank solves: i mod P = rank
+  for (std::uint32_t i = static_cast<std::uint32_t>(rank); i < n_items; i += static_cast<std::uint32_t>(ranks)) owned.push_back(i);
+  const Matrix ridge = lambda * Matrix::Identity(K, K);
+
+  Matrix yty = gram(model.item_factors, n_items, k);
+  for (std::size_t iteration = 0; iteration < settings.iterations; ++iteration) {
+    // Customers: x_c = (Y^T Y + Y^T (C_c - I) Y + lambda I)^-1 Y^T C_c p_c, on this rank.
+    for (std::size_t c = 0; c < customers; ++c) {
+      Eigen::Map<Vector> x(&model.customer_factors[c * k], K);
+      if (interactions.items.offsets[c] == interactions.items.offsets[c + 1]) {
+        x.setZero();
+        continue;
+      }
+      Matrix a = yty + ridge;
+      Vector b = Vector::Zero(K);
+      for (std::uint64_t e = interactions.items.offsets[c]; e < interactions.items.offsets[c + 1]; ++e) {
+        const Eigen::Map<const Vector> y(&model.item_factors[interactions.items.item[e] * k], K);
+        a.selfadjointView<Eigen::Upper>().rankUpdate(y, confidence[e] - 1.0);
+        b += confidence[e] * y;
+      }
+      a.triangularView<Eigen::StrictlyLower>() = a.transpose();
+      x = solve(a, b);
+    }
+
+    // Items: X^T X over all customers, and per item the sums over its buyers, on exact grids.
+    const double x_bound = max_abs(model.customer_factors, comm);
+    const auto outer_grid = FixedPointGrid::for_bound(x_bound * x_bound * std::max(1.0, largest_confidence));
+    const auto linear_grid = FixedPointGrid::for_bound(x_bound * largest_confidence);
+    std::vector<int128> xtx(m, 0);
+    for (std::size_t c = 0; c < customers; ++c) {
+      const double* x = &model.customer_factors[c * k];
+      std::size_t t = 0;
+      for (std::size_t a = 0; a < k; ++a)
+        for (std::size_t b = a; b < k; ++b, ++t) xtx[t] += outer_grid.quantize(x[a] * x[b]);
+    }
+    comm::allreduce_exact(xtx, comm);
+    // Per item with buyers here: [item][A: m][b: k] to rank item mod P.
+    const std::size_t block = 1 + m + k;
+    std::vector<std::vector<int128>> to_owner(static_cast<std::size_t>(ranks));
+    for (std::uint32_t i = 0; i < n_items; ++i) {
+      if (buyers.offsets[i] == buyers.offsets[i + 1]) continue;
+      std::vector<int128>& out = to_owner[i % static_cast<std::uint32_t>(ranks)];
+      const std::size_t at = out.size();
+      out.resize(at + block, 0);
+      out[at] = i;
+      for (std::uint64_t u = buyers.offsets[i]; u < buyers.offsets[i + 1]; ++u) {
+        const double* x = &model.customer_factors[buyers.customer[u] * k];
+        const double weight = confidence[buyers.entry[u]];
+        std::size_t t = 0;
+        for (std::size_t a = 0; a < k; ++a)
+          for (std::size_t b = a; b < k; ++b, ++t) out[at + 1 + t] += outer_grid.quantize((weight - 1.0) * x[a] * x[b]);
+        for (std::size_t a = 0; a < k; ++a) out[at + 1 + m + a] += linear_grid.quantize(weight * x[a]);
+      }
+    }
+    std::vector<int128> send;
+    std::vector<std::uint64_t> send_counts, recv_counts;
+    for (int r = 0; r < ranks; ++r) {
+      const auto& part = to_owner[static_cast<std::size_t>(r)];
+      if (r != rank) model.bytes_sent += part.size() * sizeof(int128);
+      send_counts.push_back(part.size());
+      send.insert(send.end(), part.begin(), part.end());
+    }
+    to_owner.clear();
+    const std::vector<int128> received = comm.alltoallv<int128>(send, send_counts, recv_counts);
+    send.clear();
+    // Sum the blocks per owned item (integers: any order), then solve each owned item.
+    std::vector<int128> sums(owned.size() * (m + k), 0);
+    for (std::size_t at = 0; at < received.size(); at += block) {
+      const auto item = static_cast<std::uint32_t>(received[at]);
+      int128* into = &sums[(item / static_cast<std::uint32_t>(ranks)) * (m + k)];
+      for (std::size_t t = 0; t < m + k; ++t) into[t] += received[at + 1 + t];
+    }
+    std::vector<double> xtx_double(m), a_double(m);
+    for (std::size_t t = 0; t < m; ++t) xtx_double[t] = outer_grid.to_double(xtx[t]);
+    const Matrix xtx_matrix = from_triangle(xtx_double.data(), k) + ridge;
+    std::vector<double> solved(owned.size() * k, 0.0);
+    for (std::size_t o = 0; o < owned.size(); ++o) {
+      const int128* s = &sums[o * (m + k)];
+      Vector b(K);
+      bool any = false;
+      for (std::size_t a = 0; a < k; ++a) {
+        b(static_cast<Eigen::Index>(a)) = linear_grid.to_double(s[m + a]);
+        any = any || s[m + a] != 0;
+      }
+      if (!any) continue;  // no buyer: y = 0 minimises lambda |y|^2 + sum_c (x_c . y)^2
+      for (std::size_t t = 0; t < m; ++t) a_double[t] = outer_grid.to_double(s[t]);
+      const Vector y = solve(xtx_matrix + from_triangle(a_double.data(), k), b);
+      std::copy(y.data(), y.data() + K, &solved[o * k]);
+    }
+    // Share: rank r's block holds items r, r + P, ... in order.
+    std::vector<std::uint64_t> counts;
+    const std::vector<double> all = comm.allgatherv<double>(solved, &counts);
+    std::size_t at = 0;
+    for (int r = 0; r < ranks; ++r)
+      for (std::uint32_t i = static_cast<std::uint32_t>(r); i < n_items; i += static_cast<std::uint32_t>(ranks), at += k)
+        std::copy(&all[at], &all[at] + k, &model.item_factors[i * k]);
+
+    // Loss with the new factors: sum_c [x^T (Y^T Y) x + sum_{i in c} (C (1 - x.y)^2 - (x.y)^2) + lambda |x|^2] + lambda |Y|^2.
+    yty = gram(model.item_factors, n_items, k);
+    std::vector<double> customer_loss(customers, 0.0);
+    for (std::size_t c = 0; c < customers; ++c) {
+      const Eigen::Map<const Vector> x(&model.customer_factors[c * k], K);
+      double loss = x.dot(yty * x) + lambda * x.squaredNorm();
+      for (std::uint64_t e = interactions.items.offsets[c]; e < interactions.items.offsets[c + 1]; ++e) {
+        const double predicted = x.dot(Eigen::Map<const Vector>(&model.item_factors[interactions.items.item[e] * k], K));
+        loss += confidence[e] * (1.0 - predicted) * (1.0 - predicted) - predicted * predicted;
+      }
+      customer_loss[c] = loss;
+    }
+    const auto loss_grid = FixedPointGrid::for_bound(max_abs(customer_loss, comm));
+    int128 total = 0;
+    for (const double loss : customer_loss) total += loss_grid.quantize(loss);
+    comm::allreduce_exact(std::span(&total, 1), comm);
+    double item_penalty = 0;
+    for (const double y : model.item_factors) item_penalty += y * y;
+    model.loss.push_back(loss_grid.to_double(total) + lambda * item_penalty);
+    log::info("recommend: als iteration {}: loss {:.10g}", iteration + 1, model.loss.back());
+  }
+  return model;
+}
+
+Recommendations recommend_by_factors(const AlsModel& model, std::span<const std::uint8_t> candidates, const ItemLists& excluded,
+                                     std::size_t n) {
+  const std::size_t k = model.factors, n_items = candidates.size();
+  std::vector<std::uint32_t> candidate;
+  for (std::uint32_t j = 0; j < n_items; ++j)
+    if (candidates[j]) candidate.push_back(j);
+  Recommendations out;
+  std::vector<double> score(n_items, 0.0);
+  const std::size_t customers = model.customer_factors.size() / std::max<std::size_t>(k, 1);
+  for (std::size_t c = 0; c < customers; ++c) {
+    const double* x = &model.customer_factors[c * k];
+    bool any = false;
+    for (std::size_t f = 0; f < k; ++f) any = any || x[f] != 0.0;
+    if (!any) {  // no purchase to learn from: no factors, no recommendations
+      out.offsets.push_back(out.item.size());
+      continue;
+    }
+    for (const std::uint32_t j : candidate) {
+      const double* y = &model.item_factors[j * k];
+      double s = 0;
+      for (std::size_t f = 0; f < k; ++f) s += x[f] * y[f];
+      score[j] = s;
+    }
+    append_top(out, candidate, score, excluded.of(c), n);
+  }
+  return out;
+}
+
+}  // namespace mpiseg::recommend
