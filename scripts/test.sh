@@ -13,7 +13,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sanitized_build=${MPISEG_SANITIZE_BUILD_DIR:-$root/build/sanitize}
-unit_tests=(test_core test_ingest_units test_features_units test_fpgrowth_units test_model_units)
+unit_tests=(test_core test_ingest_units test_features_units test_fpgrowth_units test_model_units test_recommend_units)
 
 if [ "${1:-}" = --sanitize ]; then
   shift

@@ -11,6 +11,7 @@
 #include "mpiseg/ingest/settings.hpp"
 #include "mpiseg/kmeans/settings.hpp"
 #include "mpiseg/propensity/settings.hpp"
+#include "mpiseg/recommend/settings.hpp"
 
 using namespace mpiseg;
 
@@ -19,7 +20,8 @@ JobConfig empty_job() {
   static std::vector<KeySpec> schema = [] {
     std::vector<KeySpec> keys;
     for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
-                         kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), propensity::propensity_keys()})
+                         kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), propensity::propensity_keys(),
+                         recommend::recommend_keys()})
       keys.insert(keys.end(), section.begin(), section.end());
     return keys;
   }();
@@ -35,6 +37,9 @@ BOOST_AUTO_TEST_CASE(features_section) { BOOST_TEST((features::FeatureSettings::
 BOOST_AUTO_TEST_CASE(ingest_section) { BOOST_TEST((ingest::IngestPolicy::from_job(empty_job()) == ingest::IngestPolicy{})); }
 BOOST_AUTO_TEST_CASE(propensity_section) {
   BOOST_TEST((propensity::PropensitySettings::from_job(empty_job()) == propensity::PropensitySettings{}));
+}
+BOOST_AUTO_TEST_CASE(recommend_section) {
+  BOOST_TEST((recommend::RecommendSettings::from_job(empty_job()) == recommend::RecommendSettings{}));
 }
 BOOST_AUTO_TEST_CASE(generate_section) {
   BOOST_TEST((generate::GeneratorSettings::from_job(empty_job()) == generate::GeneratorSettings{}));
