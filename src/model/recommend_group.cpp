@@ -146,7 +146,7 @@ void write_recommend(h5::Group& root, const RecommendResult& result, const inges
   }
 }
 
-StoredRecommendations read_recommend(const h5::Group& root) {
+StoredRecommendations read_recommend(const h5::Group& root, bool lists) {
   const h5::Group group = root.open_group("recommend");
   StoredRecommendations stored;
   stored.n = group.read_int_attribute("n");
@@ -155,12 +155,17 @@ StoredRecommendations read_recommend(const h5::Group& root) {
   stored.trained_until = group.read_int_attribute("trained_until");
   stored.segments = group.read_int_attribute("segments");
   if (stored.n < 1 || stored.segments < 0 || stored.segments > 100000) malformed(group, "n", "n or segments out of range");
+  stored.cutoff_date = group.read_string_attribute("cutoff_date");
+  stored.data_end_date = group.read_string_attribute("data_end_date");
   stored.evaluated_customers = static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("evaluated_customers")));
   stored.cold_start_customers = static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("cold_start_customers")));
   stored.items = read_item_names(group);
   const std::size_t n_items = stored.items.code.size();
-  stored.customer = h5::read_all<std::uint64_t>(group, "customer");
-  stored.segment = h5::read_all<std::int32_t>(group, "segment");
+  stored.customers = h5::dataset_shape(group, "customer").at(0);
+  if (lists) {
+    stored.customer = h5::read_all<std::uint64_t>(group, "customer");
+    stored.segment = h5::read_all<std::int32_t>(group, "segment");
+  }
   if (stored.segment.size() != stored.customer.size())
     malformed(group, "segment", fmt::format("{} segments for {} customers", stored.segment.size(), stored.customer.size()));
   for (const std::int32_t s : stored.segment)
@@ -184,10 +189,12 @@ StoredRecommendations read_recommend(const h5::Group& root) {
     StoredMethod method;
     method.name = methods[m];
     if (!group.exists(method.name)) malformed(group, "methods", fmt::format("method '{}' has no group", method.name));
-    const h5::Group lists = group.open_group(method.name);
-    method.item = read_item_ids(lists, "items", n_items);
-    method.offsets = read_offsets(lists, "offsets", stored.customer.size(), method.item.size());
-    method.score = read_finite(lists, "scores", method.item.size());
+    const h5::Group method_group = group.open_group(method.name);
+    if (lists) {
+      method.item = read_item_ids(method_group, "items", n_items);
+      method.offsets = read_offsets(method_group, "offsets", stored.customer.size(), method.item.size());
+      method.score = read_finite(method_group, "scores", method.item.size());
+    }
     for (std::size_t col = 0; evaluated && col < columns; ++col) {
       RankingMetrics row;
       const std::size_t at = m * columns + col;
@@ -200,15 +207,16 @@ StoredRecommendations read_recommend(const h5::Group& root) {
       method.evaluation.push_back(row);
     }
     if (method.name == "item_cf") {
-      stored.neighbour_item = read_item_ids(lists, "neighbour_items", n_items);
-      stored.neighbour_offsets = read_offsets(lists, "neighbour_offsets", n_items, stored.neighbour_item.size());
-      stored.neighbour_similarity = read_finite(lists, "neighbour_similarity", stored.neighbour_item.size());
+      stored.neighbour_item = read_item_ids(method_group, "neighbour_items", n_items);
+      stored.neighbour_offsets = read_offsets(method_group, "neighbour_offsets", n_items, stored.neighbour_item.size());
+      stored.neighbour_similarity = read_finite(method_group, "neighbour_similarity", stored.neighbour_item.size());
     }
     if (method.name == "als") {
-      const std::int64_t factors = lists.read_int_attribute("factors");
-      if (factors < 1 || factors > 512) malformed(lists, "item_factors", "factors out of range");
+      const std::int64_t factors = method_group.read_int_attribute("factors");
+      if (factors < 1 || factors > 512) malformed(method_group, "item_factors", "factors out of range");
       stored.factors = static_cast<std::size_t>(factors);
-      stored.item_factors = read_finite(lists, "item_factors", n_items * stored.factors);
+      stored.item_factors = read_finite(method_group, "item_factors", n_items * stored.factors);
+      stored.loss = read_finite(method_group, "loss", h5::dataset_shape(method_group, "loss").at(0));
     }
     stored.methods.push_back(std::move(method));
   }

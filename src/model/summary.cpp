@@ -4,12 +4,15 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <numeric>
+#include <optional>
 
+#include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/json.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
+#include "mpiseg/model/recommend_group.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -73,6 +76,8 @@ struct ModelView {
   std::string cutoff, trained_at, validation_note;
   std::int64_t horizon_days = 0;
   std::vector<PropensityTarget> targets;
+  // /recommend
+  std::optional<StoredRecommendations> recommend;
 };
 
 ModelView::PropensityRow::Metrics read_score_metrics(const h5::Group& parent, std::string_view name) {
@@ -249,6 +254,7 @@ ModelView read_view(const std::filesystem::path& path, comm::Communicator& comm,
       view.targets.push_back(std::move(target));
     }
   }
+  if (root.exists("recommend")) view.recommend = read_recommend(root, false);
   file.close();
   return view;
 }
@@ -338,6 +344,35 @@ std::string summarize_model(const std::filesystem::path& path, comm::Communicato
       }
     }
   }
+  if (v.recommend) {
+    const StoredRecommendations& r = *v.recommend;
+    text += fmt::format("recommendations: top {} per customer for {} customers, trained on lines before {}\n", r.n, r.customers,
+                        format_date(r.trained_until));
+    if (r.cutoff >= 0) {
+      text += fmt::format("  judged on {} customers' new items from {} to {} ({} more bought only then: cold start, not judged)\n",
+                          r.evaluated_customers, r.cutoff_date, r.data_end_date, r.cold_start_customers);
+      text += fmt::format("  {:<20} {:>12} {:>10} {:>8} {:>8} {:>9}\n", "method", fmt::format("precision@{}", r.n),
+                          fmt::format("recall@{}", r.n), fmt::format("MAP@{}", r.n), fmt::format("NDCG@{}", r.n), "coverage");
+      for (const StoredMethod& method : r.methods) {
+        const recommend::RankingMetrics& m = method.evaluation.at(0);
+        text += fmt::format("  {:<20} {:>12.4f} {:>10.4f} {:>8.4f} {:>8.4f} {:>9.3f}\n", method.name, m.precision, m.recall, m.map,
+                            m.ndcg, m.coverage);
+      }
+      if (r.segments > 0) {
+        text += fmt::format("  {:<20}", fmt::format("recall@{} by segment", r.n));
+        for (std::int64_t s = 0; s < r.segments; ++s) text += fmt::format(" {:>8}", fmt::format("seg {}", s));
+        text += "\n";
+        for (const StoredMethod& method : r.methods) {
+          text += fmt::format("  {:<20}", method.name);
+          for (std::size_t s = 1; s < method.evaluation.size(); ++s)
+            text += method.evaluation[s].customers == 0 ? fmt::format(" {:>8}", "-") : fmt::format(" {:>8.4f}", method.evaluation[s].recall);
+          text += "\n";
+        }
+      }
+    } else {
+      text += "  not judged on a time split ([recommend] validate = false)\n";
+    }
+  }
   return text;
 }
 
@@ -408,6 +443,25 @@ std::string model_json(const std::filesystem::path& path, comm::Communicator& co
     }
     json += fmt::format(", \"propensity\": {{\"cutoff\": {}, \"trained_at\": {}, \"horizon_days\": {}, \"validation\": {}, \"targets\": {}]}}",
                         json_string(v.cutoff), json_string(v.trained_at), v.horizon_days, json_string(v.validation_note), targets);
+  }
+  if (v.recommend) {
+    const StoredRecommendations& r = *v.recommend;
+    std::string methods = "[";
+    for (std::size_t m = 0; m < r.methods.size(); ++m) {
+      std::string rows = "[";
+      for (std::size_t s = 0; s < r.methods[m].evaluation.size(); ++s) {
+        const recommend::RankingMetrics& e = r.methods[m].evaluation[s];
+        rows += fmt::format("{}{{\"segment\": {}, \"customers\": {}, \"precision\": {}, \"recall\": {}, \"map\": {}, \"ndcg\": {}, "
+                            "\"coverage\": {}}}",
+                            s ? ", " : "", s == 0 ? std::string("null") : std::to_string(s - 1), e.customers, json_number(e.precision),
+                            json_number(e.recall), json_number(e.map), json_number(e.ndcg), json_number(e.coverage));
+      }
+      methods += fmt::format("{}{{\"method\": {}, \"evaluation\": {}]}}", m ? ", " : "", json_string(r.methods[m].name), rows);
+    }
+    json += fmt::format(", \"recommend\": {{\"n\": {}, \"customers\": {}, \"trained_until\": {}, \"cutoff\": {}, \"evaluated_customers\": {}, "
+                        "\"cold_start_customers\": {}, \"methods\": {}]}}",
+                        r.n, r.customers, json_string(format_date(r.trained_until)), r.cutoff >= 0 ? json_string(r.cutoff_date) : "null",
+                        r.evaluated_customers, r.cold_start_customers, methods);
   }
   return json + "}\n";
 }

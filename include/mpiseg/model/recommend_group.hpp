@@ -30,7 +30,8 @@ struct StoredMethod {
 /// /recommend as read back, every dataset checked (lengths, offsets, item ids, finite scores).
 struct StoredRecommendations {
   std::int64_t n = 0, cutoff = -1, data_end = 0, trained_until = 0, segments = 0;
-  std::uint64_t evaluated_customers = 0, cold_start_customers = 0;
+  std::string cutoff_date, data_end_date;
+  std::uint64_t customers = 0, evaluated_customers = 0, cold_start_customers = 0;
   std::vector<std::uint64_t> customer;
   std::vector<std::int32_t> segment;
   ItemNames items;
@@ -41,8 +42,11 @@ struct StoredRecommendations {
   std::vector<double> neighbour_similarity;
   std::size_t factors = 0;
   std::vector<double> item_factors;  // items x factors
+  std::vector<double> loss;          // per iteration
   std::vector<std::uint64_t> item_buyers;
 };
-StoredRecommendations read_recommend(const h5::Group& root);
+/// `lists` false: everything but the per-customer lists (customers, segments and each method's
+/// offsets, items and scores stay empty): what inspect and report need, at any model size.
+StoredRecommendations read_recommend(const h5::Group& root, bool lists = true);
 
 }  // namespace mpiseg::model
