@@ -7,6 +7,7 @@
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/propensity_group.hpp"
+#include "mpiseg/model/recommend_group.hpp"
 
 namespace mpiseg::model {
 namespace {
@@ -163,6 +164,7 @@ void validate_model_file(const std::filesystem::path& path, comm::Communicator& 
                                     h5::dataset_shape(target_group, name).at(0), customers));
     }
   }
+  if (root.exists("recommend")) (void)read_recommend(root);
   file.close();
 }
 

@@ -63,8 +63,9 @@ def crashed(status, output):
 # ---------------------------------------------------------------- the model cases start from
 base_model = test.path("model.h5")
 status, output = run(["run"], sets=[f"input.path={DATA}/good.csv", "kmeans.k=3", "fpgrowth.min_support=0.05",
-                                    'run.stages=["features", "kmeans", "fpgrowth", "propensity"]', "propensity.per_segment=false",
-                                    "propensity.validate=false", f"output.model={base_model}"])
+                                    'run.stages=["features", "kmeans", "fpgrowth", "propensity", "recommend"]', "propensity.per_segment=false",
+                                    "propensity.validate=false", "recommend.validate=false", "recommend.factors=3",
+                                    f"output.model={base_model}"])
 if status != 0:
     sys.exit(f"FAIL: the base model did not build:\n{output}")
 
@@ -101,6 +102,10 @@ MUTATIONS = {
     "propensity_scaler_zero": lambda f: set_first(f, "propensity/scaler/scale", 0.0),
     "propensity_scores_short": lambda f: replace(f, "propensity/churn/scores", f["propensity/churn/scores"][:-1]),
     "propensity_target_missing": lambda f: f.__delitem__("propensity/churn"),
+    "recommend_item_out_of_range": lambda f: set_first(f, "recommend/item_cf/items", 1000000),
+    "recommend_offsets_short": lambda f: replace(f, "recommend/als/offsets", f["recommend/als/offsets"][:-1]),
+    "recommend_score_nan": lambda f: set_first(f, "recommend/popularity/scores", np.nan),
+    "recommend_method_missing": lambda f: f.__delitem__("recommend/rules"),
     "centroids_as_strings": lambda f: replace(f, "kmeans/centroids_scaled", np.array([b"a", b"b"] * 9, dtype="S8").reshape(3, 6)),
 }
 

@@ -59,7 +59,7 @@ struct RuleColumns {
 RuleColumns read_rule_columns(const h5::Group& rules, std::size_t item_count);
 
 /// Collective: opens a model and validates every group the readers above cover (/kmeans,
-/// /assignments, the item dictionary and every rule table); an IoError names the first problem.
+/// /assignments, the item dictionary and every rule table), /propensity and /recommend; an IoError names the first problem.
 /// For tools that hand the model to code outside mpiseg (scripts/report.py).
 void validate_model_file(const std::filesystem::path& path, comm::Communicator& comm);
 
