@@ -66,7 +66,7 @@ void write_assignments_csv(const std::filesystem::path& path, std::span<const st
       if (found != names.key.end() && *found == keys[i]) customer = csv_cell(names.name[static_cast<std::size_t>(found - names.key.begin())], raw);
     }
     text += fmt::format("{},{},{}", customer, labels[i], shortest(std::sqrt(squared_distances[i])));
-    for (const ScoreColumn& column : extra) (text += ',') += shortest(column.values[i]);
+    for (const ScoreColumn& column : extra) (text += ',') += column.text.empty() ? shortest(column.values[i]) : csv_cell(column.text[i], raw);
     text += '\n';
   }
   if (comm.rank() == 0 && !path.parent_path().empty()) std::filesystem::create_directories(path.parent_path());

@@ -105,7 +105,11 @@ void write_recommend(h5::Group& root, const RecommendResult& result, const inges
   h5::write_rows(group, "customer", result.customer);
   h5::write_rows(group, "segment", result.segment);
   h5::write_replicated(group, "item_buyers", result.popularity.buyers);
-  if (result.segments > 0) h5::write_replicated(group, "segment_item_buyers", result.popularity.segment_buyers, items.size());
+  group.write_attribute("buyers", static_cast<std::int64_t>(result.popularity.customers));
+  if (result.segments > 0) {
+    h5::write_replicated(group, "segment_item_buyers", result.popularity.segment_buyers, items.size());
+    h5::write_replicated(group, "segment_buyers", result.popularity.segment_customers);
+  }
   for (const MethodResult& method : result.methods) write_lists(group, method, comm);
 
   if (result.cutoff >= 0) {
@@ -159,6 +163,15 @@ StoredRecommendations read_recommend(const h5::Group& root, bool lists) {
   stored.data_end_date = group.read_string_attribute("data_end_date");
   stored.evaluated_customers = static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("evaluated_customers")));
   stored.cold_start_customers = static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("cold_start_customers")));
+  stored.exclude_days = group.read_int_attribute("exclude_days");
+  stored.max_items_per_customer = group.read_int_attribute("max_items_per_customer");
+  if (stored.exclude_days < 0 || stored.max_items_per_customer < 1)
+    malformed(group, "n", "exclude_days or max_items_per_customer out of range");
+  const std::string values = group.read_string_attribute("values");
+  if (values == "binary") stored.values = Values::binary;
+  else if (values == "counts") stored.values = Values::counts;
+  else if (values == "log1p") stored.values = Values::log1p;
+  else malformed(group, "values", fmt::format("unknown values '{}'", values));
   stored.items = read_item_names(group);
   const std::size_t n_items = stored.items.code.size();
   stored.customers = h5::dataset_shape(group, "customer").at(0);
@@ -170,8 +183,17 @@ StoredRecommendations read_recommend(const h5::Group& root, bool lists) {
     malformed(group, "segment", fmt::format("{} segments for {} customers", stored.segment.size(), stored.customer.size()));
   for (const std::int32_t s : stored.segment)
     if (s < -1 || s >= stored.segments) malformed(group, "segment", fmt::format("segment {} is not in [-1, {})", s, stored.segments));
-  stored.item_buyers = h5::read_all<std::uint64_t>(group, "item_buyers");
-  if (stored.item_buyers.size() != n_items) malformed(group, "item_buyers", "not one count per item");
+  stored.popularity.buyers = h5::read_all<std::uint64_t>(group, "item_buyers");
+  if (stored.popularity.buyers.size() != n_items) malformed(group, "item_buyers", "not one count per item");
+  stored.popularity.customers = static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("buyers")));
+  if (stored.segments > 0) {
+    stored.popularity.segment_customers = h5::read_all<std::uint64_t>(group, "segment_buyers");
+    if (stored.popularity.segment_customers.size() != static_cast<std::size_t>(stored.segments))
+      malformed(group, "segment_buyers", "not one count per segment");
+    stored.popularity.segment_buyers = h5::read_all<std::uint64_t>(group, "segment_item_buyers");
+    if (stored.popularity.segment_buyers.size() != n_items * static_cast<std::size_t>(stored.segments))
+      malformed(group, "segment_item_buyers", "not one count per segment and item");
+  }
   const std::vector<std::string> methods = h5::read_strings(group, "methods");
   const bool evaluated = stored.cutoff >= 0;
   const std::size_t columns = 1 + static_cast<std::size_t>(stored.segments);
@@ -215,6 +237,10 @@ StoredRecommendations read_recommend(const h5::Group& root, bool lists) {
       const std::int64_t factors = method_group.read_int_attribute("factors");
       if (factors < 1 || factors > 512) malformed(method_group, "item_factors", "factors out of range");
       stored.factors = static_cast<std::size_t>(factors);
+      stored.regularization = method_group.read_double_attribute("regularization");
+      stored.alpha = method_group.read_double_attribute("alpha");
+      if (!(stored.regularization >= 0) || !(stored.alpha >= 0) || !std::isfinite(stored.regularization) || !std::isfinite(stored.alpha))
+        malformed(method_group, "item_factors", "regularization or alpha is not a finite number >= 0");
       stored.item_factors = read_finite(method_group, "item_factors", n_items * stored.factors);
       stored.loss = read_finite(method_group, "loss", h5::dataset_shape(method_group, "loss").at(0));
     }

@@ -47,6 +47,32 @@ Vector solve(const Matrix& a, const Vector& b) {
   return a.ldlt().solve(b);
 }
 
+/// The customer half-step for fixed item factors (and their Gram matrix).
+void solve_customers(const Matrix& yty, const Matrix& ridge, const std::vector<double>& item_factors, const std::vector<double>& confidence,
+                     const Interactions& interactions, std::size_t k, std::vector<double>& customer_factors) {
+  const auto K = static_cast<Eigen::Index>(k);
+  customer_factors.assign(interactions.customers() * k, 0.0);
+  for (std::size_t c = 0; c < interactions.customers(); ++c) {
+    if (interactions.items.offsets[c] == interactions.items.offsets[c + 1]) continue;  // nothing bought: x = 0
+    Matrix a = yty + ridge;
+    Vector b = Vector::Zero(K);
+    for (std::uint64_t e = interactions.items.offsets[c]; e < interactions.items.offsets[c + 1]; ++e) {
+      const Eigen::Map<const Vector> y(&item_factors[interactions.items.item[e] * k], K);
+      a.selfadjointView<Eigen::Upper>().rankUpdate(y, confidence[e] - 1.0);
+      b += confidence[e] * y;
+    }
+    a.triangularView<Eigen::StrictlyLower>() = a.transpose();
+    Eigen::Map<Vector>(&customer_factors[c * k], K) = solve(a, b);
+  }
+}
+
+std::vector<double> confidences(const AlsSettings& settings, const Interactions& interactions) {
+  std::vector<double> confidence(interactions.items.item.size());
+  for (std::size_t e = 0; e < confidence.size(); ++e)
+    confidence[e] = 1.0 + settings.alpha * interaction_value(settings.values, interactions.lines[e]);
+  return confidence;
+}
+
 double max_abs(const std::vector<double>& values, comm::Communicator& comm) {
   double local = 0;
   for (const double v : values) local = std::max(local, std::abs(v));
@@ -80,14 +106,10 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
   for (std::uint32_t i = 0; i < n_items; ++i)
     for (std::size_t f = 0; f < k; ++f) model.item_factors[i * k + f] = initial_item_factor(settings.seed, i, f, k);
   model.customer_factors.assign(customers * k, 0.0);
-  std::vector<double> confidence(interactions.items.item.size());
-  double largest_value = 0;
-  for (std::size_t e = 0; e < confidence.size(); ++e) {
-    const double value = interaction_value(settings.values, interactions.lines[e]);
-    largest_value = std::max(largest_value, value);
-    confidence[e] = 1.0 + settings.alpha * value;
-  }
-  const double largest_confidence = 1.0 + settings.alpha * comm.allreduce(largest_value, comm::ReduceOp::max);
+  const std::vector<double> confidence = confidences(settings, interactions);
+  double largest = 1.0;
+  for (const double c : confidence) largest = std::max(largest, c);
+  const double largest_confidence = comm.allreduce(largest, comm::ReduceOp::max);
   const Buyers buyers = buyers_by_item(interactions, n_items);
   std::vector<std::uint32_t> owned;  // items this rank solves: i mod P = rank
   for (std::uint32_t i = static_cast<std::uint32_t>(rank); i < n_items; i += static_cast<std::uint32_t>(ranks)) owned.push_back(i);
@@ -96,22 +118,7 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
   Matrix yty = gram(model.item_factors, n_items, k);
   for (std::size_t iteration = 0; iteration < settings.iterations; ++iteration) {
     // Customers: x_c = (Y^T Y + Y^T (C_c - I) Y + lambda I)^-1 Y^T C_c p_c, on this rank.
-    for (std::size_t c = 0; c < customers; ++c) {
-      Eigen::Map<Vector> x(&model.customer_factors[c * k], K);
-      if (interactions.items.offsets[c] == interactions.items.offsets[c + 1]) {
-        x.setZero();
-        continue;
-      }
-      Matrix a = yty + ridge;
-      Vector b = Vector::Zero(K);
-      for (std::uint64_t e = interactions.items.offsets[c]; e < interactions.items.offsets[c + 1]; ++e) {
-        const Eigen::Map<const Vector> y(&model.item_factors[interactions.items.item[e] * k], K);
-        a.selfadjointView<Eigen::Upper>().rankUpdate(y, confidence[e] - 1.0);
-        b += confidence[e] * y;
-      }
-      a.triangularView<Eigen::StrictlyLower>() = a.transpose();
-      x = solve(a, b);
-    }
+    solve_customers(yty, ridge, model.item_factors, confidence, interactions, k, model.customer_factors);
 
     // Items: X^T X over all customers, and per item the sums over its buyers, on exact grids.
     const double x_bound = max_abs(model.customer_factors, comm);
@@ -208,6 +215,16 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
     log::info("recommend: als iteration {}: loss {:.10g}", iteration + 1, model.loss.back());
   }
   return model;
+}
+
+std::vector<double> solve_customer_factors(const AlsSettings& settings, const std::vector<double>& item_factors, std::size_t n_items,
+                                           const Interactions& interactions) {
+  const std::size_t k = settings.factors;
+  const auto K = static_cast<Eigen::Index>(k);
+  std::vector<double> factors;
+  solve_customers(gram(item_factors, n_items, k), settings.regularization * Matrix::Identity(K, K), item_factors,
+                  confidences(settings, interactions), interactions, k, factors);
+  return factors;
 }
 
 Recommendations recommend_by_factors(const AlsModel& model, std::span<const std::uint8_t> candidates, const ItemLists& excluded,

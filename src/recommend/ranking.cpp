@@ -83,6 +83,36 @@ std::uint64_t keep_recent_items(Interactions& interactions, std::size_t max_item
   return trimmed;
 }
 
+std::uint64_t translate_items(Interactions& interactions, std::span<const std::int64_t> model_id) {
+  struct Entry {
+    std::uint32_t item, lines, last_time;
+  };
+  Interactions out;
+  out.customer = interactions.customer;
+  std::uint64_t dropped = 0;
+  std::vector<Entry> entries;
+  for (std::size_t c = 0; c < interactions.customers(); ++c) {
+    entries.clear();
+    for (std::uint64_t e = interactions.items.offsets[c]; e < interactions.items.offsets[c + 1]; ++e) {
+      const std::int64_t id = model_id[interactions.items.item[e]];
+      if (id < 0) {
+        ++dropped;
+        continue;
+      }
+      entries.push_back({static_cast<std::uint32_t>(id), interactions.lines[e], interactions.last_time[e]});
+    }
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.item < b.item; });
+    for (const Entry& entry : entries) {
+      out.items.item.push_back(entry.item);
+      out.lines.push_back(entry.lines);
+      out.last_time.push_back(entry.last_time);
+    }
+    out.items.offsets.push_back(out.items.item.size());
+  }
+  interactions = std::move(out);
+  return dropped;
+}
+
 ItemLists items_since(const Interactions& interactions, std::int64_t since) {
   ItemLists out;
   for (std::size_t c = 0; c < interactions.customers(); ++c) {

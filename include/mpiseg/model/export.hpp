@@ -15,6 +15,7 @@ namespace mpiseg::model {
 struct ScoreColumn {
   std::string name;
   std::vector<double> values;  // this rank's points
+  std::vector<std::string> text;  // when not empty: written instead of values (e.g. item codes)
 };
 
 /// Collective. customer,segment,distance[,extra columns] for this rank's points (rank order = key

@@ -29,7 +29,9 @@ struct StoredMethod {
 
 /// /recommend as read back, every dataset checked (lengths, offsets, item ids, finite scores).
 struct StoredRecommendations {
-  std::int64_t n = 0, cutoff = -1, data_end = 0, trained_until = 0, segments = 0;
+  std::int64_t n = 0, cutoff = -1, data_end = 0, trained_until = 0, segments = 0, exclude_days = 0,
+               max_items_per_customer = 0;
+  recommend::Values values = recommend::Values::binary;
   std::string cutoff_date, data_end_date;
   std::uint64_t customers = 0, evaluated_customers = 0, cold_start_customers = 0;
   std::vector<std::uint64_t> customer;
@@ -41,9 +43,10 @@ struct StoredRecommendations {
   std::vector<std::uint32_t> neighbour_item;
   std::vector<double> neighbour_similarity;
   std::size_t factors = 0;
+  double regularization = 0, alpha = 0;
   std::vector<double> item_factors;  // items x factors
   std::vector<double> loss;          // per iteration
-  std::vector<std::uint64_t> item_buyers;
+  recommend::Popularity popularity;  // buyers per item (and per segment) of the training window
 };
 /// `lists` false: everything but the per-customer lists (customers, segments and each method's
 /// offsets, items and scores stay empty): what inspect and report need, at any model size.

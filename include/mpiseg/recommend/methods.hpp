@@ -56,6 +56,9 @@ struct Buyers {
   std::vector<std::uint64_t> entry;
 };
 Buyers buyers_by_item(const Interactions& interactions, std::size_t n_items);
+/// The same interactions with item ids translated by `model_id` (this data's id -> a model's id,
+/// or -1: the model does not know the item, and the entry is dropped); returns the entries dropped.
+std::uint64_t translate_items(Interactions& interactions, std::span<const std::int64_t> model_id);
 /// Items bought at or after `since` (all items when since < 0), per customer.
 ItemLists items_since(const Interactions& interactions, std::int64_t since);
 
@@ -150,6 +153,10 @@ double initial_item_factor(std::uint64_t seed, std::uint32_t item, std::size_t f
 /// P = 1 where c bought i (else 0), C = 1 + alpha r. Customers are solved on their rank; an
 /// item's sums over customers are reduced exactly on rank i mod P, solved there and shared.
 AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, std::size_t n_items, comm::Communicator& comm);
+/// The customers' factors for fixed item factors (fit_als' customer half-step): how a stored
+/// model scores customers it was not trained on.
+std::vector<double> solve_customer_factors(const AlsSettings& settings, const std::vector<double>& item_factors, std::size_t n_items,
+                                           const Interactions& interactions);
 /// score(c, j) = x_c . y_j over the `candidates` (items with candidate[j] != 0).
 Recommendations recommend_by_factors(const AlsModel& model, std::span<const std::uint8_t> candidates, const ItemLists& excluded,
                                      std::size_t n);
