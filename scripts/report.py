@@ -3,7 +3,7 @@ plus CSV files with the full tables beside it. `mpiseg report MODEL.h5 --out DIR
 
     /usr/bin/python3 scripts/report.py MODEL.h5 DIR [--top N]
 
-Sections (HTML ids): summary, choosing-k, segments, rules, propensity, comparison. A section whose group is
+Sections (HTML ids): summary, choosing-k, segments, rules, propensity, recommendations, comparison. A section whose group is
 missing from the model (a partial model: fpgrowth only, say) says so instead. Tables show the top
 N rows (rules by lift); the CSV files hold everything, so k = 50 and 1e5 rules still open fast.
 Colours: one per segment (tab10, tab20 beyond 10 segments, a sampled colormap beyond 20), the same
@@ -516,6 +516,81 @@ class Report:
                                    "Every propensity model's metrics"))
         self.sections.append(("propensity", "Churn and propensity", "".join(parts)))
 
+    # ---------------------------------------------------------------- recommendations
+    def recommendations(self, examples_per_segment=3, items_shown=5):
+        m = self.model
+        if "recommend" not in m:
+            self.sections.append(("recommendations", "Next-product recommendations",
+                                  "<p>No recommendations: add \"recommend\" to [run] stages ([recommend] methods).</p>"))
+            return
+        g = m["recommend"]
+        a = g.attrs
+        n = int(a["n"])
+        methods = text(g["methods"][:])
+        codes, descriptions = text(g["items/code"][:]), text(g["items/description"][:])
+        segments = int(a["segments"])
+        parts = [f"<p>The top {n} items each customer has not bought yet, for {number(int(a['customers']))} customers, by "
+                 f"{len(methods)} method(s); the stored lists were trained on lines before {escape(text(a['data_end_date']) if int(a['trained_until']) == int(a['data_end']) else text(a['cutoff_date']))}.</p>"]
+        table = []
+        best = methods[0]
+        if "evaluation" in g:
+            e = g["evaluation"]
+            parts.append(f"<p>Judged on a time split: each method trained on lines before {escape(text(a['cutoff_date']))} and measured on the "
+                         f"new items {number(int(a['evaluated_customers']))} customers bought from then to {escape(text(a['data_end_date']))} "
+                         f"({number(int(a['cold_start_customers']))} more customers bought only then: cold start, not judged). "
+                         f"Popularity is the baseline every other method must beat.</p>")
+            metrics = {key: e[key][:] for key in ("customers", "precision", "recall", "map", "ndcg", "coverage")}
+            rows = []
+            for i, method in enumerate(methods):
+                rows.append([escape(method)] + [number(float(metrics[key][i, 0]), 4) for key in ("precision", "recall", "map", "ndcg")] +
+                            [number(float(metrics["coverage"][i, 0]), 3)])
+                for column in range(metrics["customers"].shape[1]):
+                    table.append([method, "all" if column == 0 else column - 1, int(metrics["customers"][i, column])] +
+                                 [float(metrics[key][i, column]) for key in ("precision", "recall", "map", "ndcg", "coverage")])
+            parts.append(table_html(["method", f"precision@{n}", f"recall@{n}", f"MAP@{n}", f"NDCG@{n}", "catalogue coverage"], rows))
+            best = methods[int(np.argmax(metrics["ndcg"][:, 0]))]
+            figure, axes = plt.subplots(1, 2 if segments > 0 else 1, figsize=(12 if segments > 0 else 7, 4), squeeze=False)
+            positions = np.arange(len(methods))
+            for offset, key, colour in ((-0.2, "recall", "#1f77b4"), (0.2, "ndcg", "#ff7f0e")):
+                axes[0][0].bar(positions + offset, metrics[key][:, 0], width=0.4, color=colour, label=f"{key.upper() if key == 'ndcg' else key}@{n}")
+            axes[0][0].set_xticks(positions)
+            axes[0][0].set_xticklabels(methods, rotation=20, fontsize=8)
+            axes[0][0].set_title("All judged customers")
+            axes[0][0].legend(fontsize=8)
+            if segments > 0:
+                width = 0.8 / len(methods)
+                for i, method in enumerate(methods):
+                    axes[0][1].bar(np.arange(segments) + (i - (len(methods) - 1) / 2) * width, metrics["recall"][i, 1:], width=width,
+                                   label=method)
+                axes[0][1].set_xticks(range(segments))
+                axes[0][1].set_xlabel("segment")
+                axes[0][1].set_ylabel(f"recall@{n}")
+                axes[0][1].set_title(f"recall@{n} per segment")
+                axes[0][1].legend(fontsize=7)
+            figure.tight_layout()
+            parts.append(figure_html(figure, f"Recall@{n} and NDCG@{n} per method on the held-out period"))
+            parts.append(self.csv_link("recommendation_metrics.csv", ["method", "segment", "customers", "precision", "recall", "map", "ndcg",
+                                                                      "coverage"], table, "Every method's metrics, overall and per segment"))
+        # Examples: the first customers of each segment (by key) with a list, from the best method.
+        customers, segment = g["customer"][:], g["segment"][:]
+        offsets, items, scores = g[f"{best}/offsets"][:].astype(np.int64), g[f"{best}/items"][:], g[f"{best}/scores"][:]
+        rows = []
+        for s in (range(segments) if segments > 0 else [-1]):
+            shown = 0
+            for c in np.flatnonzero(segment == s):
+                if offsets[c + 1] == offsets[c]:
+                    continue
+                listed = [f"{escape(codes[items[e]])} {escape(descriptions[items[e]])} ({number(float(scores[e]), 3)})"
+                          for e in range(offsets[c], min(offsets[c + 1], offsets[c] + items_shown))]
+                rows.append([str(s) if s >= 0 else "", escape(str(customers[c])), "<br>".join(listed)])
+                shown += 1
+                if shown == examples_per_segment:
+                    break
+        parts.append(f"<p>Examples from <b>{escape(best)}</b> (the best NDCG@{n} where judged), the first {items_shown} items "
+                     f"of the first customers of each segment:</p>")
+        parts.append(table_html(["segment", "customer", "recommended (score)"], rows))
+        self.sections.append(("recommendations", "Next-product recommendations", "".join(parts)))
+
     # ---------------------------------------------------------------- comparison
     def comparison(self):
         m = self.model
@@ -564,6 +639,7 @@ class Report:
         self.segments()
         self.rules()
         self.propensity()
+        self.recommendations()
         self.comparison()
         navigation = " · ".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title, _ in self.sections)
         body = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{content}</section>' for sid, title, content in self.sections)
