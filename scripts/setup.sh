@@ -15,7 +15,7 @@ packages=(
   openmpi-bin libopenmpi-dev libboost-mpi-dev libboost-serialization-dev libboost-program-options-dev
   libboost-test-dev libhdf5-openmpi-dev hdf5-tools libeigen3-dev libtomlplusplus-dev libfmt-dev
   # reference computations in tests and benchmarks (Debian's python3, not a virtualenv)
-  python3 python3-numpy python3-h5py python3-pandas python3-sklearn python3-threadpoolctl
+  python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn python3-threadpoolctl
   # an optimised BLAS, so that scikit-learn runs at its best in the benchmarks (BENCHMARKING.md)
   libopenblas0-pthread
   # `mpiseg report` (plots), and the headless browser that checks the report in the tests

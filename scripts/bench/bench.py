@@ -697,6 +697,82 @@ def bench_propensity(mode):
     return rows
 
 
+def bench_recommend(mode):
+    """item_cf (similarity, pruning, top-n) and one ALS sweep against numpy/scipy.sparse
+    implementations of the same definitions and updates (scripts/bench/scipy_recommend.py), same
+    CSV, same threads as ranks; item_cf lists and ALS item factors are checked against mpiseg's
+    model in the same run. mpiseg's times come from its log (the method's own time, ingest
+    excluded); the reference's exclude reading the CSV."""
+    import h5py
+    import numpy
+    inputs = []
+    retail = shared_file("online_retail", "online_retail.csv")
+    if retail:
+        inputs.append(("Online Retail", retail))
+    lines = 2_000_000 if mode == "quick" else 10_000_000
+    generated = WORK / f"recommend_{lines}.csv"
+    if not generated.exists():  # no malformed lines: the reference reads the CSV with pandas, without mpiseg's validation
+        WORK.mkdir(parents=True, exist_ok=True)
+        run(mpirun(max(2, min(os.cpu_count() or 2, 16)), "generate", "--set", f"generate.customers={lines // 50}", "--set",
+                   f"generate.line_items={lines}", "--set", f"generate.output={generated}", "--set", "generate.truth=",
+                   "--set", "generate.malformed_rate=0"))
+    inputs.append((f"generated, {lines:,} lines", generated))
+    repeats = 3 if mode == "quick" else 5
+    neighbours, n, factors, sweeps = 50, 10, 16, 3
+    model = WORK / "bench_recommend.h5"
+    reference = WORK / "bench_recommend.npz"
+    script = str(ROOT / "scripts" / "bench" / "scipy_recommend.py")
+    common = ["--set", "ingest.missing_customer=drop", "--set", "ingest.store=", "--set", f"output.model={model}",
+              "--set", "recommend.validate=false", "--set", "recommend.max_items_per_customer=1000000", "--set", f"recommend.n={n}"]
+    rows = []
+    for name, path in inputs:
+        for ranks in (1, 2):
+            env = dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks))
+            # item_cf
+            ours, theirs, log, out = [], [], "", ""
+            for _ in range(repeats):
+                _, log = run(mpirun(ranks, "recommend", "--set", f"input.path={path}", *common, "--set", 'recommend.methods=["item_cf"]',
+                                    "--set", f"recommend.neighbours={neighbours}"))
+                ours.append(float(re.search(r"item_cf trained and recommended in ([0-9.]+) s", log).group(1)))
+                _, out = run([PYTHON, script, str(path), "item_cf", str(neighbours), str(n), str(reference)], env=env)
+                theirs.append(float(re.search(r"seconds ([0-9.]+)", out).group(1)))
+            sent = re.search(r"([0-9.]+) MB of pair weights sent by this rank", log).group(1)
+            with h5py.File(model, "r") as f, numpy.load(reference) as ref:
+                offsets, items = f["recommend/item_cf/offsets"][:], f["recommend/item_cf/items"][:]
+                lengths = numpy.diff(offsets)
+                same = numpy.array_equal(lengths, ref["lengths"]) and numpy.array_equal(items, ref["items"])
+                share = numpy.mean([set(items[offsets[c]:offsets[c + 1]]) == set(ref["items"][numpy.sum(ref["lengths"][:c]):numpy.sum(ref["lengths"][:c + 1])])
+                                    for c in range(min(len(lengths), 2000))]) if not same else 1.0
+            median, spread = median_spread(ours)
+            reference_median, _ = median_spread(theirs)
+            rows.append({"benchmark": "recommend item_cf", "case": f"{name}: {len(lengths):,} customers, {neighbours} neighbours, top {n}",
+                         "ranks": ranks, "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
+                         "per_rank": f"{sent} MB of pair weights sent by the last rank; peak {peak_megabytes(log)} MB per rank",
+                         "reference": f"numpy/scipy.sparse cosine (V^T V), {ranks} thread(s)", "reference_s": round(reference_median, 3),
+                         "ratio": round(median / reference_median, 3),
+                         "timing": f"method only (ingest and CSV reading excluded); lists identical: {'yes' if same else f'{share:.1%} of customers'}"})
+            # ALS: seconds per sweep (customers then items), the same start
+            ours, theirs = [], []
+            for _ in range(repeats):
+                _, log = run(mpirun(ranks, "recommend", "--set", f"input.path={path}", *common, "--set", 'recommend.methods=["als"]',
+                                    "--set", f"recommend.factors={factors}", "--set", f"recommend.iterations={sweeps}"))
+                ours += [float(x) for x in re.findall(r"als iteration \d+: loss [0-9.e+]+ \(([0-9.]+) s\)", log)]
+                _, out = run([PYTHON, script, str(path), "als", str(factors), str(sweeps), "0.1", "10.0", "1", str(reference)], env=env)
+                theirs += [float(x) for x in re.findall(r"iteration ([0-9.]+)", out)]
+            with h5py.File(model, "r") as f, numpy.load(reference) as ref:
+                difference = float(numpy.max(numpy.abs(f["recommend/als/item_factors"][:] - ref["item_factors"])) /
+                                   numpy.max(numpy.abs(ref["item_factors"])))
+            median, spread = median_spread(ours)
+            reference_median, _ = median_spread(theirs)
+            rows.append({"benchmark": "recommend als", "case": f"{name}: {factors} factors, one sweep (customers, then items)",
+                         "ranks": ranks, "mpiseg_s": round(median, 4), "spread_s": round(spread, 4),
+                         "per_rank": f"peak {peak_megabytes(log)} MB per rank",
+                         "reference": f"numpy batched solves (same updates), {ranks} thread(s)", "reference_s": round(reference_median, 4),
+                         "ratio": round(median / reference_median, 3),
+                         "timing": f"per sweep, median of {len(ours)}; item factors after {sweeps} sweeps within {difference:.0e} of the reference"})
+    return rows
+
+
 class h5py_model:
     """The final inertia of an mpiseg model (read with h5py, which is a test/bench dependency)."""
 
@@ -712,7 +788,8 @@ class h5py_model:
 
 
 BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "store": bench_store, "features": bench_features,
-              "kmeans": bench_kmeans, "fpgrowth": bench_fpgrowth, "propensity": bench_propensity, "scaling": bench_scaling, "scaling_wide": bench_scaling_wide,
+              "kmeans": bench_kmeans, "fpgrowth": bench_fpgrowth, "propensity": bench_propensity, "recommend": bench_recommend,
+              "scaling": bench_scaling, "scaling_wide": bench_scaling_wide,
               "end_to_end": bench_end_to_end, "scale": bench_scale, "scale_wide": bench_scale_wide}
 
 

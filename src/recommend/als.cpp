@@ -9,6 +9,7 @@
 #include "mpiseg/core/exact_sum.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/random.hpp"
+#include "mpiseg/core/resources.hpp"
 #include "mpiseg/recommend/methods.hpp"
 
 namespace mpiseg::recommend {
@@ -117,6 +118,7 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
 
   Matrix yty = gram(model.item_factors, n_items, k);
   for (std::size_t iteration = 0; iteration < settings.iterations; ++iteration) {
+    const Stopwatch watch;
     // Customers: x_c = (Y^T Y + Y^T (C_c - I) Y + lambda I)^-1 Y^T C_c p_c, on this rank.
     solve_customers(yty, ridge, model.item_factors, confidence, interactions, k, model.customer_factors);
 
@@ -212,7 +214,7 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
     double item_penalty = 0;
     for (const double y : model.item_factors) item_penalty += y * y;
     model.loss.push_back(loss_grid.to_double(total) + lambda * item_penalty);
-    log::info("recommend: als iteration {}: loss {:.10g}", iteration + 1, model.loss.back());
+    log::info("recommend: als iteration {}: loss {:.10g} ({:.3f} s)", iteration + 1, model.loss.back(), watch.seconds());
   }
   return model;
 }

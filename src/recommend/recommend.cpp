@@ -79,6 +79,7 @@ WindowFit fit_window(const RecommendSettings& settings, const ingest::IngestResu
       }
     }
     fit.seconds.push_back(comm.allreduce(watch.seconds(), comm::ReduceOp::max));
+    log::info("recommend: {} trained and recommended in {:.3f} s (slowest rank)", method_name(method), fit.seconds.back());
   }
   return fit;
 }
