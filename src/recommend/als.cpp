@@ -18,6 +18,7 @@ namespace {
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vector = Eigen::VectorXd;
 constexpr std::uint64_t kStreamAlsFactors = 0x616c73;  // "als"
+constexpr double kLog1pUnit = 0x1p-20;                 // log1p values are multiples of it (integer sums)
 
 /// Upper triangle of a k x k symmetric matrix, row by row: k (k + 1) / 2 entries.
 std::size_t triangle(std::size_t k) { return k * (k + 1) / 2; }
@@ -86,7 +87,7 @@ double interaction_value(Values values, std::uint32_t lines) noexcept {
   switch (values) {
     case Values::binary: return 1.0;
     case Values::counts: return static_cast<double>(std::min<std::uint32_t>(lines, 65535));
-    case Values::log1p: return std::log1p(static_cast<double>(lines));
+    case Values::log1p: return std::ldexp(std::nearbyint(std::ldexp(std::log1p(static_cast<double>(lines)), 20)), -20);
   }
   return 0.0;
 }
@@ -108,10 +109,23 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
     for (std::size_t f = 0; f < k; ++f) model.item_factors[i * k + f] = initial_item_factor(settings.seed, i, f, k);
   model.customer_factors.assign(customers * k, 0.0);
   const std::vector<double> confidence = confidences(settings, interactions);
-  double largest = 1.0;
-  for (const double c : confidence) largest = std::max(largest, c);
-  const double largest_confidence = comm.allreduce(largest, comm::ReduceOp::max);
-  const Buyers buyers = buyers_by_item(interactions, n_items);
+  // Each entry's value in integer units (C - 1 = alpha r value_unit), and a slot for every item
+  // bought on this rank, in item order.
+  const double value_unit = settings.values == Values::log1p ? kLog1pUnit : 1.0;
+  std::vector<std::int64_t> value_units(interactions.items.item.size());
+  for (std::size_t e = 0; e < value_units.size(); ++e)
+    value_units[e] = std::llrint(interaction_value(settings.values, interactions.lines[e]) / value_unit);
+  std::vector<std::size_t> slot_of(n_items, 0);
+  std::vector<std::uint32_t> item_slots;
+  {
+    std::vector<std::uint8_t> bought_here(n_items, 0);
+    for (const std::uint32_t item : interactions.items.item) bought_here[item] = 1;
+    for (std::uint32_t i = 0; i < n_items; ++i)
+      if (bought_here[i]) {
+        slot_of[i] = item_slots.size();
+        item_slots.push_back(i);
+      }
+  }
   std::vector<std::uint32_t> owned;  // items this rank solves: i mod P = rank
   for (std::uint32_t i = static_cast<std::uint32_t>(rank); i < n_items; i += static_cast<std::uint32_t>(ranks)) owned.push_back(i);
   const Matrix ridge = lambda * Matrix::Identity(K, K);
@@ -122,36 +136,51 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
     // Customers: x_c = (Y^T Y + Y^T (C_c - I) Y + lambda I)^-1 Y^T C_c p_c, on this rank.
     solve_customers(yty, ridge, model.item_factors, confidence, interactions, k, model.customer_factors);
 
-    // Items: X^T X over all customers, and per item the sums over its buyers, on exact grids.
+    // Items: X^T X over all customers, and per item the sums over its buyers, exactly. Each
+    // customer's x x^T and x are rounded once onto grids from the global bound of |x|; an entry
+    // adds them to its item's sums, plain and times its integer value units r (C - 1 = alpha r u):
+    //   A_i = alpha u sum r x x^T,  b_i = sum x + alpha u sum r x.
+    // Integer sums do not depend on the order or on which rank adds them.
     const double x_bound = max_abs(model.customer_factors, comm);
-    const auto outer_grid = FixedPointGrid::for_bound(x_bound * x_bound * std::max(1.0, largest_confidence));
-    const auto linear_grid = FixedPointGrid::for_bound(x_bound * largest_confidence);
-    std::vector<int128> xtx(m, 0);
+    const auto outer_grid = FixedPointGrid::for_bound(x_bound * x_bound);
+    const auto linear_grid = FixedPointGrid::for_bound(x_bound);
+    const std::size_t width = m + 2 * k;  // [sum r x x^T: m][sum x: k][sum r x: k]
+    std::vector<int128> xtx(m, 0), local(item_slots.size() * width, 0);
+    std::vector<std::int64_t> outer(m), linear(k);
     for (std::size_t c = 0; c < customers; ++c) {
       const double* x = &model.customer_factors[c * k];
-      std::size_t t = 0;
-      for (std::size_t a = 0; a < k; ++a)
-        for (std::size_t b = a; b < k; ++b, ++t) xtx[t] += outer_grid.quantize(x[a] * x[b]);
-    }
-    comm::allreduce_exact(xtx, comm);
-    // Per item with buyers here: [item][A: m][b: k] to rank item mod P.
-    const std::size_t block = 1 + m + k;
-    std::vector<std::vector<int128>> to_owner(static_cast<std::size_t>(ranks));
-    for (std::uint32_t i = 0; i < n_items; ++i) {
-      if (buyers.offsets[i] == buyers.offsets[i + 1]) continue;
-      std::vector<int128>& out = to_owner[i % static_cast<std::uint32_t>(ranks)];
-      const std::size_t at = out.size();
-      out.resize(at + block, 0);
-      out[at] = i;
-      for (std::uint64_t u = buyers.offsets[i]; u < buyers.offsets[i + 1]; ++u) {
-        const double* x = &model.customer_factors[buyers.customer[u] * k];
-        const double weight = confidence[buyers.entry[u]];
-        std::size_t t = 0;
-        for (std::size_t a = 0; a < k; ++a)
-          for (std::size_t b = a; b < k; ++b, ++t) out[at + 1 + t] += outer_grid.quantize((weight - 1.0) * x[a] * x[b]);
-        for (std::size_t a = 0; a < k; ++a) out[at + 1 + m + a] += linear_grid.quantize(weight * x[a]);
+      for (std::size_t a = 0, t = 0; a < k; ++a) {
+        linear[a] = linear_grid.quantize(x[a]);
+        for (std::size_t b = a; b < k; ++b, ++t) {
+          outer[t] = outer_grid.quantize(x[a] * x[b]);
+          xtx[t] += outer[t];
+        }
+      }
+      for (std::uint64_t e = interactions.items.offsets[c]; e < interactions.items.offsets[c + 1]; ++e) {
+        int128* sums = &local[slot_of[interactions.items.item[e]] * width];
+        const std::int64_t r = value_units[e];
+        if (r == 1) {
+          for (std::size_t t = 0; t < m; ++t) sums[t] += outer[t];
+          for (std::size_t a = 0; a < k; ++a) sums[m + k + a] += linear[a];
+        } else {
+          for (std::size_t t = 0; t < m; ++t) sums[t] += static_cast<int128>(r) * outer[t];
+          for (std::size_t a = 0; a < k; ++a) sums[m + k + a] += static_cast<int128>(r) * linear[a];
+        }
+        for (std::size_t a = 0; a < k; ++a) sums[m + a] += linear[a];
       }
     }
+    comm::allreduce_exact(xtx, comm);
+    // Per item with buyers here: [item][sums: width] to rank item mod P.
+    const std::size_t block = 1 + width;
+    std::vector<std::vector<int128>> to_owner(static_cast<std::size_t>(ranks));
+    for (std::size_t slot = 0; slot < item_slots.size(); ++slot) {
+      const std::uint32_t i = item_slots[slot];
+      std::vector<int128>& out = to_owner[i % static_cast<std::uint32_t>(ranks)];
+      out.push_back(i);
+      out.insert(out.end(), local.begin() + static_cast<std::ptrdiff_t>(slot * width),
+                 local.begin() + static_cast<std::ptrdiff_t>((slot + 1) * width));
+    }
+    std::vector<int128>().swap(local);
     std::vector<int128> send;
     std::vector<std::uint64_t> send_counts, recv_counts;
     for (int r = 0; r < ranks; ++r) {
@@ -164,26 +193,25 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
     const std::vector<int128> received = comm.alltoallv<int128>(send, send_counts, recv_counts);
     send.clear();
     // Sum the blocks per owned item (integers: any order), then solve each owned item.
-    std::vector<int128> sums(owned.size() * (m + k), 0);
+    std::vector<int128> sums(owned.size() * width, 0);
+    std::vector<std::uint8_t> bought(owned.size(), 0);
     for (std::size_t at = 0; at < received.size(); at += block) {
-      const auto item = static_cast<std::uint32_t>(received[at]);
-      int128* into = &sums[(item / static_cast<std::uint32_t>(ranks)) * (m + k)];
-      for (std::size_t t = 0; t < m + k; ++t) into[t] += received[at + 1 + t];
+      const auto o = static_cast<std::size_t>(static_cast<std::uint32_t>(received[at]) / static_cast<std::uint32_t>(ranks));
+      bought[o] = 1;
+      for (std::size_t t = 0; t < width; ++t) sums[o * width + t] += received[at + 1 + t];
     }
     std::vector<double> xtx_double(m), a_double(m);
     for (std::size_t t = 0; t < m; ++t) xtx_double[t] = outer_grid.to_double(xtx[t]);
     const Matrix xtx_matrix = from_triangle(xtx_double.data(), k) + ridge;
+    const double weight = settings.alpha * value_unit;
     std::vector<double> solved(owned.size() * k, 0.0);
     for (std::size_t o = 0; o < owned.size(); ++o) {
-      const int128* s = &sums[o * (m + k)];
+      if (!bought[o]) continue;  // no buyer: y = 0 minimises lambda |y|^2 + sum_c (x_c . y)^2
+      const int128* s = &sums[o * width];
       Vector b(K);
-      bool any = false;
-      for (std::size_t a = 0; a < k; ++a) {
-        b(static_cast<Eigen::Index>(a)) = linear_grid.to_double(s[m + a]);
-        any = any || s[m + a] != 0;
-      }
-      if (!any) continue;  // no buyer: y = 0 minimises lambda |y|^2 + sum_c (x_c . y)^2
-      for (std::size_t t = 0; t < m; ++t) a_double[t] = outer_grid.to_double(s[t]);
+      for (std::size_t a = 0; a < k; ++a)
+        b(static_cast<Eigen::Index>(a)) = linear_grid.to_double(s[m + a]) + weight * linear_grid.to_double(s[m + k + a]);
+      for (std::size_t t = 0; t < m; ++t) a_double[t] = weight * outer_grid.to_double(s[t]);
       const Vector y = solve(xtx_matrix + from_triangle(a_double.data(), k), b);
       std::copy(y.data(), y.data() + K, &solved[o * k]);
     }

@@ -144,7 +144,8 @@ struct AlsModel {
   std::vector<double> loss;              // after each iteration
   std::uint64_t bytes_sent = 0;          // this rank: item sums sent to owners
 };
-/// The value r of a customer's purchases of an item (confidence 1 + alpha r).
+/// The value r of a customer's purchases of an item (confidence 1 + alpha r); log1p values are
+/// rounded to multiples of 2^-20, so that sums of them over customers are exact.
 double interaction_value(Values values, std::uint32_t lines) noexcept;
 /// Initial factor f of item i: counter-based normal draws keyed by (seed, item), scaled by 0.1 / sqrt(factors).
 double initial_item_factor(std::uint64_t seed, std::uint32_t item, std::size_t f, std::size_t factors) noexcept;
