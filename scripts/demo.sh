@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the main job end to end on generated data, on 2 ranks, after installing and building:
 # generate line items with planted segments -> mpiseg run (ingest, features, K-means sweep,
-# FP-growth overall and per segment) -> model file, summary, CSV exports.
+# FP-growth overall and per segment, churn, recommendations) -> model file, summary, CSV exports.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -19,10 +19,11 @@ echo "== run: ingest with accounting, features, K-means sweep, FP-growth overall
 "${launch[@]}" "$mpiseg" run jobs/demo.toml
 
 echo
-echo "== export: rules by lift, centroids, churn scores"
+echo "== export: rules by lift, centroids, churn scores, recommendations"
 "$mpiseg" export build/demo/model.h5 --what rules --out build/demo/rules.csv
 "$mpiseg" export build/demo/model.h5 --what centroids --out build/demo/centroids.csv
 "$mpiseg" export build/demo/model.h5 --what propensity --out build/demo/propensity.csv
+"$mpiseg" export build/demo/model.h5 --what recommendations --out build/demo/recommendations.csv
 
 echo
 echo "== planted segments recovered (adjusted Rand index against the generator's truth)"
@@ -48,6 +49,7 @@ echo "  assignments  build/demo/assignments.csv"
 echo "  rules        build/demo/rules.csv"
 echo "  centroids    build/demo/centroids.csv"
 echo "  churn scores build/demo/propensity.csv      (customer, segment, target, score, model)"
+echo "  next items   build/demo/recommendations.csv (customer, segment, method, rank, item, description, score)"
 echo "  store        build/demo/store.h5           (rerun from it: --set input.format=store --set input.path=build/demo/store.h5)"
 echo "  rejects      build/demo/store.h5.rejects.csv"
 echo "  report       $report"

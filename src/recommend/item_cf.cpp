@@ -23,14 +23,18 @@ struct Neighbour {
 
 constexpr std::uint32_t kCountCap = 65535;  // counts above it weigh as it: a product of two fits 32 bits
 
-/// This rank's co-occurrence rows (Gustavson's row-by-row sparse product), row i for rank i mod P.
+/// This rank's co-occurrence rows (Gustavson's row-by-row sparse product), appended to `send` in
+/// the order of their owners (row i belongs to rank i mod P); `send_counts` per owner.
 template <Values kValues>
-void local_pairs(const Interactions& interactions, const Buyers& buyers, std::size_t n_items, int ranks,
-                 std::vector<std::vector<PairWeight>>& to_owner) {
+void local_pairs(const Interactions& interactions, const Buyers& buyers, std::size_t n_items, int ranks, std::vector<PairWeight>& send,
+                 std::vector<std::uint64_t>& send_counts) {
   std::vector<std::int64_t> accumulator(n_items, 0);
   std::vector<std::uint8_t> touched_flag(n_items, 0);
   std::vector<std::uint32_t> touched;
-  for (std::uint32_t i = 0; i < n_items; ++i) {
+  const auto step = static_cast<std::uint32_t>(ranks);
+  send_counts.assign(static_cast<std::size_t>(ranks), 0);
+  for (std::uint32_t owner = 0; owner < step; ++owner)
+  for (std::uint32_t i = owner; i < n_items; i += step) {
     if (buyers.offsets[i] == buyers.offsets[i + 1]) continue;
     touched.clear();
     for (std::uint64_t b = buyers.offsets[i]; b < buyers.offsets[i + 1]; ++b) {
@@ -46,9 +50,9 @@ void local_pairs(const Interactions& interactions, const Buyers& buyers, std::si
         accumulator[j] += pair_weight(kValues, lines_i, interactions.lines[e]);
       }
     }
-    std::vector<PairWeight>& out = to_owner[i % static_cast<std::uint32_t>(ranks)];
+    send_counts[owner] += touched.size();
     for (const std::uint32_t j : touched) {
-      out.push_back({i, j, accumulator[j]});
+      send.push_back({i, j, accumulator[j]});
       accumulator[j] = 0;
       touched_flag[j] = 0;
     }
@@ -93,40 +97,56 @@ ItemNeighbours item_neighbours(const Interactions& interactions, Values values, 
     norm[interactions.items.item[e]] += pair_weight(values, interactions.lines[e], interactions.lines[e]);
   comm.allreduce(std::span(norm), comm::ReduceOp::sum);
 
-  std::vector<std::vector<PairWeight>> to_owner(static_cast<std::size_t>(ranks));
-  {
-    const Buyers buyers = buyers_by_item(interactions, n_items);
-    if (values == Values::binary) local_pairs<Values::binary>(interactions, buyers, n_items, ranks, to_owner);
-    else if (values == Values::counts) local_pairs<Values::counts>(interactions, buyers, n_items, ranks, to_owner);
-    else local_pairs<Values::log1p>(interactions, buyers, n_items, ranks, to_owner);
-  }
   std::vector<PairWeight> send;
   std::vector<std::uint64_t> send_counts;
-  for (int r = 0; r < ranks; ++r) {
-    auto& block = to_owner[static_cast<std::size_t>(r)];
-    model.local_pairs += block.size();
-    if (r != comm.rank()) model.bytes_sent += block.size() * sizeof(PairWeight);
-    send_counts.push_back(block.size());
-    send.insert(send.end(), block.begin(), block.end());
-    std::vector<PairWeight>().swap(block);
+  {
+    const Buyers buyers = buyers_by_item(interactions, n_items);
+    if (values == Values::binary) local_pairs<Values::binary>(interactions, buyers, n_items, ranks, send, send_counts);
+    else if (values == Values::counts) local_pairs<Values::counts>(interactions, buyers, n_items, ranks, send, send_counts);
+    else local_pairs<Values::log1p>(interactions, buyers, n_items, ranks, send, send_counts);
   }
+  model.local_pairs = send.size();
+  for (int r = 0; r < ranks; ++r)
+    if (r != comm.rank()) model.bytes_sent += send_counts[static_cast<std::size_t>(r)] * sizeof(PairWeight);
   std::vector<std::uint64_t> recv_counts;
   std::vector<PairWeight> received = comm.alltoallv<PairWeight>(send, send_counts, recv_counts);
   std::vector<PairWeight>().swap(send);
 
-  // Reduce: the same (i, j) from several ranks summed (integers), then the top `keep` per item.
-  std::sort(received.begin(), received.end(), [](const PairWeight& a, const PairWeight& b) { return a.i != b.i ? a.i < b.i : a.j < b.j; });
+  // Reduce: row i's pieces from every rank, grouped by item (a counting sort on the owned items),
+  // summed in a dense accumulator (integers: any order), then the top `keep` per item.
+  const auto step = static_cast<std::uint32_t>(ranks);
+  const std::size_t owned = (n_items + step - 1 - static_cast<std::uint32_t>(comm.rank())) / step;
+  std::vector<std::uint64_t> row_begin(owned + 1, 0);
+  for (const PairWeight& p : received) ++row_begin[p.i / step + 1];
+  std::partial_sum(row_begin.begin(), row_begin.end(), row_begin.begin());
+  std::vector<std::uint32_t> by_row(received.size());
+  {
+    std::vector<std::uint64_t> next(row_begin.begin(), row_begin.end() - 1);
+    for (std::size_t at = 0; at < received.size(); ++at) by_row[next[received[at].i / step]++] = static_cast<std::uint32_t>(at);
+  }
+  std::vector<std::int64_t> accumulator(n_items, 0);
+  std::vector<std::uint8_t> touched_flag(n_items, 0);
+  std::vector<std::uint32_t> touched;
   std::vector<Neighbour> kept, row;
   std::uint64_t distinct_pairs = 0;
-  for (std::size_t b = 0; b < received.size();) {
-    const std::uint32_t i = received[b].i;
+  for (std::size_t o = 0; o < owned; ++o) {
+    if (row_begin[o] == row_begin[o + 1]) continue;
+    const std::uint32_t i = static_cast<std::uint32_t>(o) * step + static_cast<std::uint32_t>(comm.rank());
+    touched.clear();
+    for (std::uint64_t at = row_begin[o]; at < row_begin[o + 1]; ++at) {
+      const PairWeight& p = received[by_row[at]];
+      if (!touched_flag[p.j]) {
+        touched_flag[p.j] = 1;
+        touched.push_back(p.j);
+      }
+      accumulator[p.j] += p.weight;
+    }
     row.clear();
-    while (b < received.size() && received[b].i == i) {
-      const std::uint32_t j = received[b].j;
-      std::int64_t weight = 0;
-      for (; b < received.size() && received[b].i == i && received[b].j == j; ++b) weight += received[b].weight;
-      const double similarity = static_cast<double>(weight) / std::sqrt(static_cast<double>(norm[i]) * static_cast<double>(norm[j]));
+    for (const std::uint32_t j : touched) {
+      const double similarity = static_cast<double>(accumulator[j]) / std::sqrt(static_cast<double>(norm[i]) * static_cast<double>(norm[j]));
       row.push_back({i, j, similarity});
+      accumulator[j] = 0;
+      touched_flag[j] = 0;
     }
     distinct_pairs += row.size();
     const std::size_t take = std::min(keep, row.size());

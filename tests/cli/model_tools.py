@@ -63,8 +63,12 @@ segment_min_support = 0.05
 segment_max_len = 3
 [propensity]
 targets = ["churn"]
+[recommend]
+methods = ["popularity", "segment_popularity", "rules", "item_cf", "als"]
+factors = 4
+iterations = 3
 [run]
-stages = ["features", "kmeans", "fpgrowth", "propensity"]
+stages = ["features", "kmeans", "fpgrowth", "propensity", "recommend"]
 [output]
 model = "{test.path('model.h5')}"
 """)
