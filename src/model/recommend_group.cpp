@@ -37,8 +37,8 @@ void write_lists(h5::Group& parent, const MethodResult& method, comm::Communicat
   h5::write_rows(group, "items", method.recommendations.item);
   h5::write_rows(group, "scores", method.recommendations.score);
   group.write_attribute("meaning",
-                        "customer c (/recommend/customer[c]) is recommended items[offsets[c]:offsets[c+1]] (item ids, /recommend/items), "
-                        "best first, with their scores");
+                        "customer c (/recommend/customer[c]) is recommended items[offsets[c]:offsets[c+1]] (item ids into "
+                        "/recommend/items/code), best first, with their scores");
 }
 
 [[noreturn]] void malformed(const h5::Group& group, std::string_view dataset, std::string_view problem) {
@@ -105,6 +105,9 @@ void write_recommend(h5::Group& root, const RecommendResult& result, const inges
   h5::write_rows(group, "customer", result.customer);
   h5::write_rows(group, "segment", result.segment);
   h5::write_replicated(group, "item_buyers", result.popularity.buyers);
+  group.write_dataset_attribute("customer", "meaning", "every customer with a purchase line, ascending keys (the rows of every method's lists)");
+  group.write_dataset_attribute("segment", "meaning", "the customer's K-means segment, -1 without one");
+  group.write_dataset_attribute("item_buyers", "meaning", "per item id: customers who bought it in the stored training window");
   group.write_attribute("buyers", static_cast<std::int64_t>(result.popularity.customers));
   if (result.segments > 0) {
     h5::write_replicated(group, "segment_item_buyers", result.popularity.segment_buyers, items.size());
@@ -136,12 +139,18 @@ void write_recommend(h5::Group& root, const RecommendResult& result, const inges
     h5::write_replicated(cf, "neighbour_items", result.neighbours.neighbours.item);
     h5::write_replicated(cf, "neighbour_similarity", result.neighbours.similarity);
     cf.write_attribute("pairs", static_cast<std::int64_t>(result.neighbours.pairs));
+    cf.write_dataset_attribute("neighbour_items", "meaning",
+                               "item i's most similar items: neighbour_items[neighbour_offsets[i]:neighbour_offsets[i+1]], by cosine "
+                               "similarity (neighbour_similarity) descending");
   }
   if (s.uses(Method::als)) {
     h5::Group als = group.open_group("als");
     h5::write_replicated(als, "item_factors", result.als.item_factors, static_cast<std::uint64_t>(s.factors));
     h5::write_rows(als, "customer_factors", result.als.customer_factors, static_cast<std::uint64_t>(s.factors));
     h5::write_replicated(als, "loss", result.als.loss);
+    als.write_dataset_attribute("item_factors", "meaning", "y_i per item id (rows), the stored model's item side");
+    als.write_dataset_attribute("customer_factors", "meaning", "x_c per customer of /recommend/customer, from the last customer half-step");
+    als.write_dataset_attribute("loss", "meaning", "the objective after each sweep (data term over all customer-item pairs + lambda |X|^2 + lambda |Y|^2)");
     als.write_attribute("factors", s.factors);
     als.write_attribute("regularization", s.regularization);
     als.write_attribute("alpha", s.alpha);
