@@ -57,15 +57,24 @@ result = test.run(1, "report", model, "--out", report_dir)
 index = os.path.join(report_dir, "index.html")
 test.check(os.path.exists(index) and index in result.stdout, f"{label}: report written, its path printed")
 page = open(index, encoding="utf-8").read()
-for section in ("summary", "choosing-k", "segments", "rules", "propensity", "comparison"):
+for section in ("summary", "choosing-k", "segments", "rules", "propensity", "recommendations", "comparison"):
     test.check(f'<section id="{section}">' in page, f"section '{section}' present")
 plots = page.count("data:image/png;base64,")
-test.check(plots == 5 and "Migration matrix" in page and "Calibration and cumulative gains of the churn model" in page,
-           f"{plots} plots embedded: sizes, centroids, R/F/M, churn calibration and gains, migration")
+test.check(plots == 6 and "Migration matrix" in page and "Calibration and cumulative gains of the churn model" in page and
+           "Recall@10 and NDCG@10 per method" in page,
+           f"{plots} plots embedded: sizes, centroids, R/F/M, churn calibration and gains, recommendation metrics, migration")
 with h5py.File(model, "r") as m:
     auc = float(m["propensity/churn/validation"].attrs["auc"])
     test.check(f"<td>{auc:.3f}</td>" in page and "more likely to churn" in page and os.path.exists(os.path.join(report_dir, "propensity_models.csv")),
                f"propensity: the churn model's validation AUC ({auc:.3f}), its coefficients in words, the metrics CSV")
+    methods = [name.decode() if isinstance(name, bytes) else str(name) for name in m["recommend/methods"][:]]
+    recall = m["recommend/evaluation/recall"][:, 0]
+    codes = [c.decode() for c in m["recommend/items/code"][:]]
+    best = methods[int(m["recommend/evaluation/ndcg"][:, 0].argmax())]
+    first_item = codes[m[f"recommend/{best}/items"][0]] if len(m[f"recommend/{best}/items"]) else ""
+    test.check(all(f"<td>{name}</td><td>" in page for name in methods) and all(f"<td>{r:.4f}</td>" in page for r in recall) and
+               os.path.exists(os.path.join(report_dir, "recommendation_metrics.csv")) and f"<b>{best}</b>" in page and first_item in page,
+               f"recommendations: every method's recall@10 as the model has it, the best method ({best}) named with examples, the metrics CSV")
 
 
 def shown(element_id):
