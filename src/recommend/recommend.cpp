@@ -84,6 +84,17 @@ WindowFit fit_window(const RecommendSettings& settings, const ingest::IngestResu
   return fit;
 }
 
+/// The stored model's training window: what the tools score new customers with.
+void adopt_item_side(RecommendResult& result, WindowFit&& fit, std::int64_t trained_until) {
+  result.trained_until = trained_until;
+  result.catalogue_items = fit.catalogue_items;
+  result.trimmed_customers = fit.trimmed_customers;
+  result.rules = fit.rules;
+  result.popularity = std::move(fit.popularity);
+  result.neighbours = std::move(fit.neighbours);
+  result.als = std::move(fit.als);
+}
+
 std::vector<std::int32_t> segments_of(std::span<const std::uint64_t> customers, const SegmentLabels* segments) {
   std::vector<std::int32_t> label(customers.size(), -1);
   if (segments == nullptr) return label;
@@ -182,13 +193,7 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
       result.methods.push_back(std::move(method));
     }
     if (!settings.refit) {
-      result.trained_until = cutoff;
-      result.catalogue_items = fit.catalogue_items;
-      result.trimmed_customers = fit.trimmed_customers;
-      result.rules = fit.rules;
-      result.popularity = std::move(fit.popularity);
-      result.neighbours = std::move(fit.neighbours);
-      result.als = std::move(fit.als);
+      adopt_item_side(result, std::move(fit), cutoff);
       return result;
     }
   }
@@ -199,13 +204,7 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
     result.methods[m].method = settings.methods[m];
     result.methods[m].recommendations = std::move(fit.recommendations[m]);
   }
-  result.trained_until = result.data_end;
-  result.catalogue_items = fit.catalogue_items;
-  result.trimmed_customers = fit.trimmed_customers;
-  result.rules = fit.rules;
-  result.popularity = std::move(fit.popularity);
-  result.neighbours = std::move(fit.neighbours);
-  result.als = std::move(fit.als);
+  adopt_item_side(result, std::move(fit), result.data_end);
   return result;
 }
 
