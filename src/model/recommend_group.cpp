@@ -91,6 +91,7 @@ void write_recommend(h5::Group& root, const RecommendResult& result, const inges
   group.write_attribute("cutoff_date", result.cutoff >= 0 ? format_date(result.cutoff) : std::string("not validated"));
   group.write_attribute("trained_until", result.trained_until);
   group.write_attribute("customers", static_cast<std::int64_t>(result.customers));
+  group.write_attribute("customers_without_purchase", static_cast<std::int64_t>(result.customers_without_purchase));
   group.write_attribute("catalogue_items", static_cast<std::int64_t>(result.catalogue_items));
   group.write_attribute("trimmed_customers", static_cast<std::int64_t>(result.trimmed_customers));
   group.write_attribute("evaluated_customers", static_cast<std::int64_t>(result.evaluated_customers));
@@ -170,6 +171,8 @@ StoredRecommendations read_recommend(const h5::Group& root, bool lists) {
   if (stored.n < 1 || stored.segments < 0 || stored.segments > 100000) malformed(group, "n", "n or segments out of range");
   stored.cutoff_date = group.read_string_attribute("cutoff_date");
   stored.data_end_date = group.read_string_attribute("data_end_date");
+  stored.customers_without_purchase =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("customers_without_purchase")));
   stored.evaluated_customers = static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("evaluated_customers")));
   stored.cold_start_customers = static_cast<std::uint64_t>(std::max<std::int64_t>(0, group.read_int_attribute("cold_start_customers")));
   stored.exclude_days = group.read_int_attribute("exclude_days");

@@ -346,8 +346,11 @@ std::string summarize_model(const std::filesystem::path& path, comm::Communicato
   }
   if (v.recommend) {
     const StoredRecommendations& r = *v.recommend;
-    text += fmt::format("recommendations: top {} per customer for {} customers, trained on lines before {}\n", r.n, r.customers,
-                        format_date(r.trained_until));
+    text += fmt::format("recommendations: top {} per customer for {} customers, trained on lines before {}{}\n", r.n, r.customers,
+                        format_date(r.trained_until),
+                        r.customers_without_purchase > 0
+                            ? fmt::format(" ({} more have only returns or cancellations: none for them)", r.customers_without_purchase)
+                            : std::string());
     if (r.cutoff >= 0) {
       text += fmt::format("  judged on {} customers' new items from {} to {} ({} more bought only then: cold start, not judged)\n",
                           r.evaluated_customers, r.cutoff_date, r.data_end_date, r.cold_start_customers);
@@ -458,9 +461,9 @@ std::string model_json(const std::filesystem::path& path, comm::Communicator& co
       }
       methods += fmt::format("{}{{\"method\": {}, \"evaluation\": {}]}}", m ? ", " : "", json_string(r.methods[m].name), rows);
     }
-    json += fmt::format(", \"recommend\": {{\"n\": {}, \"customers\": {}, \"trained_until\": {}, \"cutoff\": {}, \"evaluated_customers\": {}, "
+    json += fmt::format(", \"recommend\": {{\"n\": {}, \"customers\": {}, \"customers_without_purchase\": {}, \"trained_until\": {}, \"cutoff\": {}, \"evaluated_customers\": {}, "
                         "\"cold_start_customers\": {}, \"methods\": {}]}}",
-                        r.n, r.customers, json_string(format_date(r.trained_until)), r.cutoff >= 0 ? json_string(r.cutoff_date) : "null",
+                        r.n, r.customers, r.customers_without_purchase, json_string(format_date(r.trained_until)), r.cutoff >= 0 ? json_string(r.cutoff_date) : "null",
                         r.evaluated_customers, r.cold_start_customers, methods);
   }
   return json + "}\n";

@@ -127,6 +127,15 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
   result.customer = purchasing_customers(data.rows);
   result.customers = comm.allreduce<std::uint64_t>(result.customer.size(), comm::ReduceOp::sum);
   if (result.customers == 0) throw InputError("recommend: no customer has a purchase line (quantity > 0, not a cancellation)");
+  // Customers whose lines are all returns or cancellations get no list: counted, not dropped silently.
+  std::uint64_t with_lines = 0;
+  for (std::size_t line = 0; line < data.rows.size(); ++line)
+    if (data.rows.customer[line] != ingest::kMissingCustomer && (line == 0 || data.rows.customer[line] != data.rows.customer[line - 1]))
+      ++with_lines;
+  result.customers_without_purchase = comm.allreduce(with_lines, comm::ReduceOp::sum) - result.customers;
+  if (result.customers_without_purchase > 0)
+    log::info("recommend: {} customers have no purchase line (only returns or cancellations): no recommendations for them",
+              result.customers_without_purchase);
   result.segments = segments != nullptr ? segments->k : 0;
   result.segment = segments_of(result.customer, segments);
   if ((settings.uses(Method::segment_popularity)) && segments == nullptr)

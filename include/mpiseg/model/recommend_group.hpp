@@ -33,7 +33,7 @@ struct StoredRecommendations {
                max_items_per_customer = 0;
   recommend::Values values = recommend::Values::binary;
   std::string cutoff_date, data_end_date;
-  std::uint64_t customers = 0, evaluated_customers = 0, cold_start_customers = 0;
+  std::uint64_t customers = 0, customers_without_purchase = 0, evaluated_customers = 0, cold_start_customers = 0;
   std::vector<std::uint64_t> customer;
   std::vector<std::int32_t> segment;
   ItemNames items;

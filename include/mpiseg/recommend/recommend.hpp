@@ -50,6 +50,7 @@ struct RecommendResult {
   std::vector<std::int32_t> segment;     // per customer: its segment, or -1
   std::size_t segments = 0;
   std::uint64_t customers = 0;           // global
+  std::uint64_t customers_without_purchase = 0;  // global: customers with lines, none a purchase (no list)
   std::uint64_t catalogue_items = 0;     // items bought in the stored training window
   std::uint64_t trimmed_customers = 0;   // global: customers whose items max_items_per_customer cut
   std::uint64_t evaluated_customers = 0; // global
