@@ -191,4 +191,15 @@ double ClusterSums::inertia(const RowMatrix& centroids, const SumGrids& grids) c
   return static_cast<double>(total);
 }
 
+std::vector<std::int32_t> nearest_centroids(std::span<const double> rows, std::size_t n, std::size_t d, std::span<const double> centroids,
+                                            std::size_t k, double* squared) {
+  const Points points{rows, n, d, {}, {}};
+  std::vector<double> norms(n), distances(n);
+  for (std::size_t i = 0; i < n; ++i) norms[i] = squared_norm(points.row(i), d);
+  const CentroidSet set(Eigen::Map<const RowMatrix>(centroids.data(), static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(d)));
+  std::vector<std::int32_t> labels(n, -1);
+  AssignmentKernel().assign(points, norms, {}, set, labels.data(), squared != nullptr ? squared : distances.data(), nullptr);
+  return labels;
+}
+
 }  // namespace mpiseg::kmeans

@@ -148,15 +148,7 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   // Nearest centroid with the same deterministic kernel as K-means.
   std::vector<std::int32_t> labels(n, -1);
   std::vector<double> squared(n, std::numeric_limits<double>::quiet_NaN());
-  if (has_segments) {
-    const kmeans::Points points{scaled, n, d, local.customer, {}};
-    std::vector<double> norms(n);
-    for (std::size_t i = 0; i < n; ++i) norms[i] = kmeans::squared_norm(points.row(i), d);
-    const kmeans::CentroidSet centroids(Eigen::Map<const kmeans::RowMatrix>(centroid_values.data(), static_cast<Eigen::Index>(k),
-                                                                            static_cast<Eigen::Index>(d)));
-    kmeans::AssignmentKernel kernel;
-    kernel.assign(points, norms, {}, centroids, labels.data(), squared.data(), nullptr);
-  }
+  if (has_segments) labels = kmeans::nearest_centroids(scaled, n, d, centroid_values, k, squared.data());
 
   // Propensity: the stored scaler, then each target's model (the segment's own where it scores its segment).
   std::vector<model::ScoreColumn> score_columns;

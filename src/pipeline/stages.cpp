@@ -1,6 +1,7 @@
 #include "mpiseg/pipeline/stages.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <fmt/format.h>
 
 #include "mpiseg/comm/collectives.hpp"
@@ -9,6 +10,7 @@
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "mpiseg/kmeans/assignment.hpp"
 #include "mpiseg/model/stage_groups.hpp"
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
@@ -275,19 +277,43 @@ recommend::RecommendResult recommend_products(const JobConfig& job, const ingest
                                               const BasketAnalysis* baskets, comm::Communicator& comm) {
   const auto settings = recommend::RecommendSettings::from_job(job);
   const bool with_segments = segments != nullptr && table != nullptr;
-  std::int64_t last_line = 0;
-  for (const std::uint32_t time : transactions.rows.time) last_line = std::max<std::int64_t>(last_line, time);
+  std::uint32_t first_line = std::numeric_limits<std::uint32_t>::max(), last_line = 0;
+  for (const std::uint32_t time : transactions.rows.time) {
+    first_line = std::min(first_line, time);
+    last_line = std::max(last_line, time);
+  }
+  first_line = comm.allreduce(first_line, comm::ReduceOp::min);
   last_line = comm.allreduce(last_line, comm::ReduceOp::max);
+  const std::int64_t data_end = (static_cast<std::int64_t>(last_line) / kSecondsPerDay + 1) * kSecondsPerDay;
+  // The evaluation's segments: each customer's nearest current centroid to its features at the
+  // cutoff (as the propensity snapshots do), so that nothing past the cutoff shapes them.
+  std::optional<Segmentation> segments_then;
+  features::FeatureTable table_then;
+  recommend::SegmentLabels labels, labels_then;
+  if (with_segments) labels = {static_cast<std::size_t>(segments->k()), table->customer, segments->fit.best.labels};
+  const std::int64_t cutoff = recommend::evaluation_cutoff(settings, data_end);
+  if (with_segments && settings.validate && cutoff > static_cast<std::int64_t>(first_line) && cutoff < data_end) {
+    features::FeatureSettings feature_settings = features::FeatureSettings::from_job(job);
+    feature_settings.reference_time = cutoff;
+    table_then = features::build_features(feature_settings, transactions, comm, {cutoff, features::share_categories(table->names)});
+    const kmeans::RowMatrix& centroids = segments->fit.best.centroids;
+    segments_then = *segments;
+    segments_then->fit.best.labels = kmeans::nearest_centroids(features::apply_transforms(table->transforms, table_then.raw), table_then.rows(),
+                                                               table->cols(), std::span(centroids.data(), static_cast<std::size_t>(centroids.size())),
+                                                               static_cast<std::size_t>(segments->k()));
+    labels_then = {labels.k, table_then.customer, segments_then->fit.best.labels};
+  }
   const recommend::RuleSource rules = [&](std::int64_t before) {
-    if (baskets != nullptr && before > last_line) return rules_for_recommending(*baskets, settings.rule_score, comm);
+    if (baskets != nullptr && before > static_cast<std::int64_t>(last_line)) return rules_for_recommending(*baskets, settings.rule_score, comm);
     log::info("recommend: mining rules ([fpgrowth]) on the lines before {}", format_date(before));
     const ingest::IngestResult window = lines_before(transactions, before);
-    const BasketAnalysis analysis = analyse_baskets(job, window, with_segments ? segments : nullptr, table, nullptr, comm);
+    const bool then = segments_then.has_value() && before == cutoff;
+    const BasketAnalysis analysis = analyse_baskets(job, window, then ? &*segments_then : with_segments ? segments : nullptr,
+                                                    then ? &table_then : table, nullptr, comm);
     return rules_for_recommending(analysis, settings.rule_score, comm);
   };
-  recommend::SegmentLabels labels;
-  if (with_segments) labels = {static_cast<std::size_t>(segments->k()), table->customer, segments->fit.best.labels};
-  return recommend::fit_recommendations(settings, transactions, with_segments ? &labels : nullptr, rules, comm);
+  return recommend::fit_recommendations(settings, transactions, with_segments ? &labels : nullptr,
+                                        segments_then ? &labels_then : nullptr, rules, comm);
 }
 
 }  // namespace mpiseg::pipeline

@@ -87,13 +87,7 @@ Snapshot take_snapshot(std::int64_t time, std::int64_t horizon_end, const std::v
     const std::size_t d = table.cols();
     // The nearest current centroid, by the same deterministic kernel as K-means and `score`.
     const std::vector<double> in_current_space = features::apply_transforms(current.transforms, table.raw);
-    const kmeans::Points points{in_current_space, n, d, table.customer, {}};
-    std::vector<double> norms(n), squared(n);
-    for (std::size_t i = 0; i < n; ++i) norms[i] = kmeans::squared_norm(points.row(i), d);
-    const kmeans::CentroidSet centroids(Eigen::Map<const kmeans::RowMatrix>(
-        segments->centroids_scaled.data(), static_cast<Eigen::Index>(segments->k), static_cast<Eigen::Index>(d)));
-    snapshot.segment.resize(n);
-    kmeans::AssignmentKernel().assign(points, norms, {}, centroids, snapshot.segment.data(), squared.data(), nullptr);
+    snapshot.segment = kmeans::nearest_centroids(in_current_space, n, d, segments->centroids_scaled, segments->k);
   }
   return snapshot;
 }

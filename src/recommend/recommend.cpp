@@ -120,8 +120,12 @@ RuleSet gather_rules(const RuleSet& local, comm::Communicator& comm) {
   return all;
 }
 
+std::int64_t evaluation_cutoff(const RecommendSettings& settings, std::int64_t data_end) {
+  return settings.cutoff >= 0 ? settings.cutoff : data_end - settings.test_days * kSecondsPerDay;
+}
+
 RecommendResult fit_recommendations(const RecommendSettings& settings, const ingest::IngestResult& data, const SegmentLabels* segments,
-                                    const RuleSource& rules, comm::Communicator& comm) {
+                                    const SegmentLabels* segments_at_cutoff, const RuleSource& rules, comm::Communicator& comm) {
   RecommendResult result;
   result.settings = settings;
   result.customer = purchasing_customers(data.rows);
@@ -152,14 +156,15 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
   result.data_end = (static_cast<std::int64_t>(last) / kSecondsPerDay + 1) * kSecondsPerDay;
 
   if (settings.validate) {
-    const std::int64_t cutoff = settings.cutoff >= 0 ? settings.cutoff : result.data_end - settings.test_days * kSecondsPerDay;
+    const std::int64_t cutoff = evaluation_cutoff(settings, result.data_end);
     if (cutoff <= static_cast<std::int64_t>(first) || cutoff >= result.data_end)
       throw ConfigError(fmt::format("[recommend] cutoff {} lies outside the data ({} to {}): nothing to train on or nothing to judge",
                                     format_date(cutoff), format_date(first), format_date(result.data_end)));
     result.cutoff = cutoff;
     log::info("recommend: evaluation: trained on lines before {}, judged on the new items bought from then to {}", format_date(cutoff),
               format_date(result.data_end));
-    WindowFit fit = fit_window(settings, data, result.customer, result.segment, result.segments, cutoff, rules, comm);
+    const std::vector<std::int32_t> segment_then = segments_at_cutoff != nullptr ? segments_of(result.customer, segments_at_cutoff) : result.segment;
+    WindowFit fit = fit_window(settings, data, result.customer, segment_then, result.segments, cutoff, rules, comm);
     // Truth: items bought from the cutoff on that the customer had not bought before it.
     const Interactions after = collect_interactions(data.rows, result.customer, cutoff, std::numeric_limits<std::int64_t>::max());
     ItemLists truth;
@@ -191,7 +196,7 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
     for (std::size_t m = 0; m < settings.methods.size(); ++m) {
       MethodResult method;
       method.method = settings.methods[m];
-      method.evaluation = evaluate(fit.recommendations[m], truth, result.segment, result.segments, static_cast<std::size_t>(settings.n),
+      method.evaluation = evaluate(fit.recommendations[m], truth, segment_then, result.segments, static_cast<std::size_t>(settings.n),
                                    fit.catalogue_items, data.items.size(), comm);
       method.evaluation_seconds = fit.seconds[m];
       const RankingMetrics& all = method.evaluation[0];

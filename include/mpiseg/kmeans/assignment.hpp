@@ -101,6 +101,12 @@ class AssignmentKernel {
   std::vector<double> gathered_norms_;
 };
 
+/// The nearest of `centroids` (k x d, row-major) to each of the n rows of `rows` (n x d), by the
+/// kernel K-means uses (so ties and rounding are K-means' own): the labels, and in `squared` (when
+/// given, n values) the squared distances. For scoring customers against a stored or current model.
+std::vector<std::int32_t> nearest_centroids(std::span<const double> rows, std::size_t n, std::size_t d, std::span<const double> centroids,
+                                            std::size_t k, double* squared = nullptr);
+
 /// Fixed-point grids of the three kinds of sums, from global bounds (identical on every rank).
 struct SumGrids {
   FixedPointGrid coordinate = FixedPointGrid::for_bound(1.0);  // |w x_k|

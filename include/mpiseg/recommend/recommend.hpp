@@ -8,8 +8,10 @@
 ///               purchase before c; those without a purchase before c are counted as cold start)
 ///   stored:     trained on every line (refit), or the evaluated recommendations (refit = false)
 ///
-/// Segments (when K-means ran) are the customers' current segments: segment_popularity, the
-/// segments' rules and the per-segment metrics use them.
+/// Segments (when K-means ran): the stored lists use the customers' current segments; the
+/// evaluation uses their segments at the cutoff (given by the caller: the nearest current
+/// centroid to the customer's features then), so that segment_popularity, the segments' rules and
+/// the per-segment metrics do not look past the cutoff.
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -62,10 +64,14 @@ struct RecommendResult {
   AlsModel als;                          // als
 };
 
-/// Collective. `rows` partitioned by customer (as ingest gives them); `segments` may be null;
-/// `rules` is needed when methods include rules.
+/// Collective. `rows` partitioned by customer (as ingest gives them); `segments` (current) and
+/// `segments_at_cutoff` (for the evaluation; null: the current ones) may be null; `rules` is
+/// needed when methods include rules.
 RecommendResult fit_recommendations(const RecommendSettings& settings, const ingest::IngestResult& data, const SegmentLabels* segments,
-                                    const RuleSource& rules, comm::Communicator& comm);
+                                    const SegmentLabels* segments_at_cutoff, const RuleSource& rules, comm::Communicator& comm);
+
+/// The cutoff of the evaluation: [recommend] cutoff, or test_days before `data_end`.
+std::int64_t evaluation_cutoff(const RecommendSettings& settings, std::int64_t data_end);
 
 /// This rank's share of a rule list gathered onto every rank, in rank order.
 RuleSet gather_rules(const RuleSet& local, comm::Communicator& comm);
