@@ -14,6 +14,7 @@
 
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/comm/shuffle.hpp"
+#include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/exact_sum.hpp"
 #include "mpiseg/core/hash.hpp"
@@ -402,6 +403,21 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
             row_count == 0 ? 0.0 : static_cast<double>(memory) / static_cast<double>(row_count), result.items.size(),
             result.has_country ? fmt::format(", {} countries", result.countries.size()) : "", watch.seconds());
   return result;
+}
+
+std::int64_t LineSpan::data_end() const noexcept {
+  return (static_cast<std::int64_t>(last) / kSecondsPerDay + 1) * kSecondsPerDay;
+}
+
+LineSpan line_span(const LineItems& rows, comm::Communicator& comm) {
+  LineSpan span;
+  for (const std::uint32_t time : rows.time) {
+    span.first = std::min(span.first, time);
+    span.last = std::max(span.last, time);
+  }
+  span.first = comm.allreduce(span.first, comm::ReduceOp::min);
+  span.last = comm.allreduce(span.last, comm::ReduceOp::max);
+  return span;
 }
 
 }  // namespace mpiseg::ingest

@@ -76,17 +76,11 @@ void write_item_dictionary(h5::Group& group, const ingest::ItemDictionary& items
 
 void record_period(RunRecord& record, const ingest::IngestResult& transactions, comm::Communicator& comm) {
   if (transactions.from_basket_file) return;
-  std::uint32_t first = std::numeric_limits<std::uint32_t>::max(), last = 0;
-  for (const std::uint32_t time : transactions.rows.time) {
-    first = std::min(first, time);
-    last = std::max(last, time);
-  }
-  first = comm.allreduce(first, comm::ReduceOp::min);
-  last = comm.allreduce(last, comm::ReduceOp::max);
-  if (first > last) return;  // no accepted line item anywhere
+  const ingest::LineSpan span = ingest::line_span(transactions.rows, comm);
+  if (span.empty()) return;  // no accepted line item anywhere
   record.has_period = true;
-  record.first_timestamp = first;
-  record.last_timestamp = last;
+  record.first_timestamp = span.first;
+  record.last_timestamp = span.last;
 }
 
 void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& comm) {

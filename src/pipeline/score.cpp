@@ -117,12 +117,7 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
   if (data.from_basket_file) throw ConfigError("score needs line items with customers, not a basket file");
   const features::FeatureSettings settings = features::FeatureSettings::from_job(job);
   std::int64_t reference = settings.reference_time;
-  if (reference < 0) {
-    std::uint32_t last = 0;
-    for (std::uint32_t time : data.rows.time) last = std::max(last, time);
-    last = comm.allreduce(last, comm::ReduceOp::max);
-    reference = (static_cast<std::int64_t>(last) / kSecondsPerDay + 1) * kSecondsPerDay;
-  }
+  if (reference < 0) reference = ingest::line_span(data.rows, comm).data_end();
   const std::vector<std::string> categories = features::share_categories(names);
   const std::vector<std::int32_t> item_category = features::category_of_items(data.items, categories);
   features::LocalCustomerFeatures local = features::compute_customer_features(

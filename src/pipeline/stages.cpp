@@ -277,14 +277,8 @@ recommend::RecommendResult recommend_products(const JobConfig& job, const ingest
                                               const BasketAnalysis* baskets, comm::Communicator& comm) {
   const auto settings = recommend::RecommendSettings::from_job(job);
   const bool with_segments = segments != nullptr && table != nullptr;
-  std::uint32_t first_line = std::numeric_limits<std::uint32_t>::max(), last_line = 0;
-  for (const std::uint32_t time : transactions.rows.time) {
-    first_line = std::min(first_line, time);
-    last_line = std::max(last_line, time);
-  }
-  first_line = comm.allreduce(first_line, comm::ReduceOp::min);
-  last_line = comm.allreduce(last_line, comm::ReduceOp::max);
-  const std::int64_t data_end = (static_cast<std::int64_t>(last_line) / kSecondsPerDay + 1) * kSecondsPerDay;
+  const ingest::LineSpan span = ingest::line_span(transactions.rows, comm);
+  const std::int64_t data_end = span.data_end();
   // The evaluation's segments: each customer's nearest current centroid to its features at the
   // cutoff (as the propensity snapshots do), so that nothing past the cutoff shapes them.
   std::optional<Segmentation> segments_then;
@@ -292,7 +286,7 @@ recommend::RecommendResult recommend_products(const JobConfig& job, const ingest
   recommend::SegmentLabels labels, labels_then;
   if (with_segments) labels = {static_cast<std::size_t>(segments->k()), table->customer, segments->fit.best.labels};
   const std::int64_t cutoff = recommend::evaluation_cutoff(settings, data_end);
-  if (with_segments && settings.validate && cutoff > static_cast<std::int64_t>(first_line) && cutoff < data_end) {
+  if (with_segments && settings.validate && cutoff > static_cast<std::int64_t>(span.first) && cutoff < data_end) {
     features::FeatureSettings feature_settings = features::FeatureSettings::from_job(job);
     feature_settings.reference_time = cutoff;
     table_then = features::build_features(feature_settings, transactions, comm, {cutoff, features::share_categories(table->names)});
@@ -304,7 +298,7 @@ recommend::RecommendResult recommend_products(const JobConfig& job, const ingest
     labels_then = {labels.k, table_then.customer, segments_then->fit.best.labels};
   }
   const recommend::RuleSource rules = [&](std::int64_t before) {
-    if (baskets != nullptr && before > static_cast<std::int64_t>(last_line)) return rules_for_recommending(*baskets, settings.rule_score, comm);
+    if (baskets != nullptr && before > static_cast<std::int64_t>(span.last)) return rules_for_recommending(*baskets, settings.rule_score, comm);
     log::info("recommend: mining rules ([fpgrowth]) on the lines before {}", format_date(before));
     const ingest::IngestResult window = lines_before(transactions, before);
     const bool then = segments_then.has_value() && before == cutoff;

@@ -202,13 +202,10 @@ PropensityResult fit_propensity(const PropensitySettings& settings, const featur
     log::info("propensity: per-segment models need the kmeans stage; only the global models are trained");
 
   // The data's span: the first line and midnight after the last.
-  std::uint32_t bounds[2] = {~std::uint32_t{0}, 0};
-  for (std::uint32_t time : ingested.rows.time) bounds[0] = std::min(bounds[0], time), bounds[1] = std::max(bounds[1], time);
-  bounds[0] = comm.allreduce(bounds[0], comm::ReduceOp::min);
-  bounds[1] = comm.allreduce(bounds[1], comm::ReduceOp::max);
-  if (bounds[0] > bounds[1]) throw InputError("propensity: no line items");
-  const std::int64_t first = bounds[0];
-  result.data_end = (static_cast<std::int64_t>(bounds[1]) / kSecondsPerDay + 1) * kSecondsPerDay;
+  const ingest::LineSpan span = ingest::line_span(ingested.rows, comm);
+  if (span.empty()) throw InputError("propensity: no line items");
+  const std::int64_t first = span.first;
+  result.data_end = span.data_end();
   const std::int64_t horizon = settings.horizon_days * kSecondsPerDay;
   result.cutoff = settings.cutoff >= 0 ? settings.cutoff : result.data_end - horizon;
   if (result.cutoff <= first)

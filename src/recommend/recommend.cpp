@@ -145,19 +145,13 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
   if ((settings.uses(Method::segment_popularity)) && segments == nullptr)
     throw ConfigError("[recommend] methods: segment_popularity needs segments (the kmeans stage of mpiseg run)");
 
-  // The data's span: midnight after the last line ends it.
-  std::uint32_t first = std::numeric_limits<std::uint32_t>::max(), last = 0;
-  for (const std::uint32_t time : data.rows.time) {
-    first = std::min(first, time);
-    last = std::max(last, time);
-  }
-  first = comm.allreduce(first, comm::ReduceOp::min);
-  last = comm.allreduce(last, comm::ReduceOp::max);
-  result.data_end = (static_cast<std::int64_t>(last) / kSecondsPerDay + 1) * kSecondsPerDay;
+  const ingest::LineSpan span = ingest::line_span(data.rows, comm);
+  const std::int64_t first = span.first;
+  result.data_end = span.data_end();
 
   if (settings.validate) {
     const std::int64_t cutoff = evaluation_cutoff(settings, result.data_end);
-    if (cutoff <= static_cast<std::int64_t>(first) || cutoff >= result.data_end)
+    if (cutoff <= first || cutoff >= result.data_end)
       throw ConfigError(fmt::format("[recommend] cutoff {} lies outside the data ({} to {}): nothing to train on or nothing to judge",
                                     format_date(cutoff), format_date(first), format_date(result.data_end)));
     result.cutoff = cutoff;

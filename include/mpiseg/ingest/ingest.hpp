@@ -50,6 +50,18 @@ struct IngestResult {
 IngestResult read_input(const InputSettings& settings, const IngestPolicy& policy,
                         const std::filesystem::path& rejects_path, comm::Communicator& comm);
 
+/// The period the line items of all ranks cover: the first and last timestamp (first > last when
+/// there is no line anywhere), and the data's end, midnight after the last line, which the
+/// features' default reference date and the time splits measure from.
+struct LineSpan {
+  std::uint32_t first = ~std::uint32_t{0};
+  std::uint32_t last = 0;
+  bool empty() const noexcept { return first > last; }
+  std::int64_t data_end() const noexcept;
+};
+/// Collective.
+LineSpan line_span(const LineItems& rows, comm::Communicator& comm);
+
 /// Size and modification time of each input file (for provenance).
 std::vector<InputFileInfo> describe_inputs(const std::vector<std::filesystem::path>& paths);
 
