@@ -14,6 +14,8 @@ packages=(
   # MPI, Boost (mpi, serialization, program_options, unit tests), parallel HDF5, Eigen, toml++, fmt
   openmpi-bin libopenmpi-dev libboost-mpi-dev libboost-serialization-dev libboost-program-options-dev
   libboost-test-dev libhdf5-openmpi-dev hdf5-tools libeigen3-dev libtomlplusplus-dev libfmt-dev
+  # compressed inputs (.csv.gz, .csv.zst), and the command-line tools that make them in the tests
+  zlib1g-dev libzstd-dev gzip zstd
   # reference computations in tests and benchmarks (Debian's python3, not a virtualenv)
   python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn python3-threadpoolctl
   # an optimised BLAS, so that scikit-learn runs at its best in the benchmarks (BENCHMARKING.md)

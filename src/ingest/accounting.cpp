@@ -119,10 +119,25 @@ std::string Accounting::summary() const {
 
 void RejectSampler::offer(RejectReason reason, std::uint32_t file, std::uint64_t offset, std::uint64_t line_number,
                           std::string_view content) {
-  auto& kept = kept_[static_cast<std::size_t>(reason)];
-  if (kept >= per_reason_) return;
-  ++kept;
-  samples_.push_back(RejectSample{reason, file, offset, line_number, escape_for_sample(content)});
+  const auto r = static_cast<std::size_t>(reason);
+  auto later = [](const RejectSample& sample, std::uint32_t f, std::uint64_t o) { return std::tie(sample.file, sample.offset) > std::tie(f, o); };
+  // Once full, the sample latest in input order gives way to an earlier line.
+  auto find_latest = [&] {
+    std::size_t latest = samples_.size();
+    for (std::size_t i = 0; i < samples_.size(); ++i)
+      if (samples_[i].reason == reason && (latest == samples_.size() || later(samples_[i], samples_[latest].file, samples_[latest].offset)))
+        latest = i;
+    last_kept_[r] = latest;
+  };
+  if (kept_[r] < per_reason_) {
+    ++kept_[r];
+    samples_.push_back(RejectSample{reason, file, offset, line_number, escape_for_sample(content)});
+    if (kept_[r] == per_reason_) find_latest();
+    return;
+  }
+  if (per_reason_ == 0 || !later(samples_[last_kept_[r]], file, offset)) return;
+  samples_[last_kept_[r]] = RejectSample{reason, file, offset, line_number, escape_for_sample(content)};
+  find_latest();
 }
 
 bool write_reject_samples(std::vector<RejectSample> local, std::uint64_t per_reason, const std::vector<std::string>& files,

@@ -20,6 +20,7 @@
 #include "mpiseg/core/hash.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
+#include "mpiseg/ingest/compressed_input.hpp"
 #include "mpiseg/ingest/dictionary.hpp"
 #include "mpiseg/ingest/record_parser.hpp"
 #include "mpiseg/ingest/record_reader.hpp"
@@ -135,14 +136,17 @@ std::optional<std::uint64_t> previous_value(const std::vector<SegmentValue>& all
 }
 
 /// Collective. Column positions per file, from each file's header (every rank reads the headers).
-std::vector<ColumnMap> read_headers(const InputSettings& settings, const std::vector<std::uint64_t>& sizes, const ReaderLimits& limits,
-                                    comm::Communicator& comm) {
+std::vector<ColumnMap> read_headers(const InputSettings& settings, const std::vector<std::uint64_t>& sizes,
+                                    const std::vector<CompressedFile>& compressed, const ReaderLimits& limits, comm::Communicator& comm) {
   std::vector<ColumnMap> columns(settings.paths.size());
   comm::collectively(comm, "reading headers", [&] {
     for (std::size_t f = 0; f < settings.paths.size(); ++f) {
       if (sizes[f] == 0) continue;
       std::string header;
-      if (settings.header) {
+      const auto packed = std::find_if(compressed.begin(), compressed.end(), [&](const CompressedFile& c) { return c.file == f; });
+      if (settings.header && packed != compressed.end()) {
+        header = read_first_compressed_record(*packed, limits);
+      } else if (settings.header) {
         PosixFile file(settings.paths[f], O_RDONLY);
         header = read_first_record(file, sizes[f], limits);
       }
@@ -208,15 +212,68 @@ std::vector<std::optional<std::uint64_t>> record_entries(const InputSettings& se
   return entries;
 }
 
-/// Collective. Sample line numbers were counted within their segment: the records of the same
-/// file's earlier segments come first.
-void number_samples(const std::vector<Segment>& segments, const std::vector<std::uint64_t>& records_per_segment,
-                    const std::vector<std::size_t>& samples_before_segment, RejectSampler& sampler, comm::Communicator& comm) {
-  const std::vector<SegmentValue> all = gather_segment_values(segments, records_per_segment, comm);
-  for (std::size_t s = 0; s < segments.size(); ++s) {
-    const std::uint64_t records_before = sum_before(all, segments[s]);
-    for (std::size_t k = samples_before_segment[s]; k < samples_before_segment[s + 1]; ++k) sampler.samples()[k].line_number += records_before;
+/// Collective. Sample line numbers were counted within the piece (byte range or dealt chunk)
+/// that held the line: the records of the same file's earlier pieces, on any rank, come first.
+/// A sample's piece is this rank's piece of its file that begins last at or before its offset.
+void number_samples(const std::vector<Segment>& pieces, const std::vector<std::uint64_t>& records_per_piece, RejectSampler& sampler,
+                    comm::Communicator& comm) {
+  const std::vector<SegmentValue> all = gather_segment_values(pieces, records_per_piece, comm);
+  for (RejectSample& sample : sampler.samples()) {
+    const Segment* piece = nullptr;
+    for (const Segment& candidate : pieces)
+      if (candidate.file == sample.file && candidate.begin <= sample.offset && (piece == nullptr || candidate.begin > piece->begin))
+        piece = &candidate;
+    if (piece == nullptr) throw std::logic_error("a rejected line outside every piece this rank parsed");
+    sample.line_number += sum_before(all, *piece);
   }
+}
+
+/// Collective. The compressed input files (detected by rank 0 from their first bytes), with the
+/// rank that reads each; logged, since one rank reading a large file is worth knowing about.
+std::pair<std::vector<CompressedFile>, std::vector<int>> find_compressed_files(const InputSettings& settings,
+                                                                               const std::vector<std::uint64_t>& sizes,
+                                                                               std::uint64_t deal_bytes, comm::Communicator& comm) {
+  std::vector<std::uint8_t> kinds(settings.paths.size(), 0);
+  comm::collectively(comm, "opening the input files", [&] {
+    if (comm.rank() == 0)
+      for (std::size_t f = 0; f < kinds.size(); ++f)
+        if (sizes[f] > 0) kinds[f] = static_cast<std::uint8_t>(detect_compression(settings.paths[f]));
+  });
+  comm.broadcast(std::span(kinds), 0);
+  std::vector<CompressedFile> compressed;
+  for (std::uint32_t f = 0; f < kinds.size(); ++f)
+    if (kinds[f] != 0) compressed.push_back(CompressedFile{f, settings.paths[f], static_cast<Compression>(kinds[f]), sizes[f]});
+  std::vector<int> readers = assign_readers(compressed, comm.size());
+  if (comm.rank() == 0)
+    for (std::size_t c = 0; c < compressed.size(); ++c)
+      log::info("ingest: {} is {}-compressed ({:.1f} MB): read whole by rank {}, its lines dealt out in chunks of {:.1f} MB",
+                compressed[c].path.string(), compression_name(compressed[c].compression), static_cast<double>(compressed[c].compressed_bytes) / 1e6,
+                readers[c], static_cast<double>(deal_bytes) / 1e6);
+  return {std::move(compressed), std::move(readers)};
+}
+
+/// Collective. Basket rows of compressed files are parsed where their chunks were dealt, and the
+/// byte ranges of the plain files were planned without the compressed ones: every row moves to
+/// the rank whose byte range of the decompressed inputs holds its line, and the rows go back into
+/// file order, which is exactly where reading the decompressed files puts them.
+void restore_file_order(LineItems& rows, const std::vector<std::uint64_t>& decompressed_sizes, comm::Communicator& comm) {
+  std::vector<std::uint64_t> file_start(decompressed_sizes.size(), 0);
+  for (std::size_t f = 1; f < file_start.size(); ++f) file_start[f] = file_start[f - 1] + decompressed_sizes[f - 1];
+  const std::uint64_t total = file_start.empty() ? 0 : file_start.back() + decompressed_sizes.back();
+  const auto ranks = static_cast<std::uint64_t>(comm.size());
+  const std::uint64_t share = total / ranks, longer = total % ranks;  // plan_segments: the first `longer` ranks get share + 1
+  std::vector<int> destinations(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::uint64_t at = file_start[rows.basket[i] >> kPositionFileShift] + (rows.basket[i] & ((std::uint64_t{1} << kPositionFileShift) - 1));
+    const std::uint64_t rank = at < (share + 1) * longer ? at / (share + 1) : longer + (at - (share + 1) * longer) / std::max<std::uint64_t>(share, 1);
+    destinations[i] = static_cast<int>(std::min(rank, ranks - 1));
+  }
+  const comm::ShufflePlan plan(std::span<const int>(destinations), comm);
+  rows.for_each_column([&](auto& column) { plan.exchange_in_place(column, comm); });
+  std::vector<std::uint32_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return rows.basket[a] < rows.basket[b]; });
+  rows.permute(order);
 }
 
 /// Collective. Global dictionaries of items and countries; the rows' local ids become global ids.
@@ -330,29 +387,47 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
     names.push_back(input.path);
   }
   const std::uint64_t total_bytes = std::accumulate(sizes.begin(), sizes.end(), std::uint64_t{0});
-  const std::vector<Segment> segments = plan_segments(sizes, comm.rank(), comm.size());
   const ReaderLimits limits{policy.chunk_bytes, policy.max_record_bytes, settings.quoted_newlines && !basket_file};
+  // Compressed files are read whole, one rank each, and dealt out in chunks small enough that a
+  // reader serving every rank holds about 256 MiB at a time; the byte ranges cover the others.
+  const std::uint64_t deal_bytes =
+      std::min<std::uint64_t>(policy.chunk_bytes, std::max<std::uint64_t>(std::uint64_t{1} << 20, (std::uint64_t{256} << 20) / static_cast<std::uint64_t>(comm.size())));
+  const auto [compressed, readers] = find_compressed_files(settings, sizes, deal_bytes, comm);
+  std::vector<std::uint64_t> plain_sizes = sizes;
+  for (const CompressedFile& file : compressed) plain_sizes[file.file] = 0;
+  const std::vector<Segment> segments = plan_segments(plain_sizes, comm.rank(), comm.size());
 
   // The phases: headers, record boundaries (quoted newlines only), parsing, sample numbering,
   // accounting and its threshold, dictionaries, the customer partition.
   const std::vector<ColumnMap> columns = basket_file ? std::vector<ColumnMap>(settings.paths.size())
-                                                     : read_headers(settings, sizes, limits, comm);
+                                                     : read_headers(settings, sizes, compressed, limits, comm);
   const std::vector<bool> odd_before = limits.quoted_newlines ? quote_parity_before(settings, segments, policy.chunk_bytes, comm)
                                                               : std::vector<bool>(segments.size(), false);
   const std::vector<std::optional<std::uint64_t>> entries =
       limits.quoted_newlines ? record_entries(settings, segments, sizes, limits, odd_before, comm)
                              : std::vector<std::optional<std::uint64_t>>(segments.size());
 
-  // Parse this rank's ranges. Records per segment are kept to number the sample lines.
+  // Parse this rank's ranges, then the chunks of compressed files dealt to it: the pieces. Records
+  // per piece are kept to number the sample lines.
   Accounting accounting;
   for (std::size_t r = 0; r < kReasonCount; ++r) accounting.malformed[r] = r < static_cast<std::size_t>(RejectReason::negative_quantity);
   accounting.malformed[static_cast<std::size_t>(RejectReason::negative_quantity)] = policy.negative_quantity == PolicyAction::reject;
   accounting.malformed[static_cast<std::size_t>(RejectReason::nonpositive_price)] = policy.nonpositive_price == PolicyAction::reject;
   RejectSampler sampler(policy.rejects_per_reason);
-  std::vector<std::uint64_t> records_per_segment(segments.size(), 0);
-  std::vector<std::size_t> samples_before_segment(segments.size() + 1, 0);
+  std::vector<Segment> pieces;
+  std::vector<std::uint64_t> records_per_piece;
   LineItems& rows = result.rows;
   RecordParser parser(settings, policy, basket_file, rows, accounting, sampler);
+  std::uint64_t lines_before_piece = 0;
+  auto end_piece = [&] {
+    if (records_per_piece.size() < pieces.size()) records_per_piece.push_back(accounting.lines_read - lines_before_piece);
+  };
+  auto begin_piece = [&](std::uint32_t file, std::uint64_t begin) {
+    end_piece();
+    pieces.push_back(Segment{file, begin, begin});
+    lines_before_piece = accounting.lines_read;
+    parser.begin_segment(file, basket_file ? nullptr : &columns[file]);
+  };
   comm::collectively(comm, "parsing", [&] {
     std::uint64_t my_bytes = 0;
     for (const Segment& segment : segments) my_bytes += segment.end - segment.begin;
@@ -360,19 +435,23 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
     for (std::size_t s = 0; s < segments.size(); ++s) {
       const Segment& segment = segments[s];
       PosixFile file(settings.paths[segment.file], O_RDONLY);
-      parser.begin_segment(segment.file, basket_file ? nullptr : &columns[segment.file]);
-      samples_before_segment[s] = sampler.samples().size();
-      const std::uint64_t before = accounting.lines_read;
+      begin_piece(segment.file, segment.begin);
       RecordReader reader(file, sizes[segment.file], segment.begin, segment.end, limits, odd_before[s], entries[s]);
       reader.for_each([&](const Record& record) { parser.parse(record); });
-      records_per_segment[s] = accounting.lines_read - before;
     }
-    samples_before_segment[segments.size()] = sampler.samples().size();
   });
+  std::vector<std::uint64_t> decompressed_sizes = sizes;
+  if (!compressed.empty()) {
+    const std::vector<std::uint64_t> unpacked = deal_compressed_records(
+        compressed, readers, limits, deal_bytes, ChunkConsumer{begin_piece, [&](const Record& record) { parser.parse(record); }}, comm);
+    for (std::size_t c = 0; c < compressed.size(); ++c) decompressed_sizes[compressed[c].file] = unpacked[c];
+  }
+  end_piece();
+  const std::uint64_t parsed_bytes = std::accumulate(decompressed_sizes.begin(), decompressed_sizes.end(), std::uint64_t{0});
   const double parse_seconds = watch.seconds();
   const double slowest_parse = comm.allreduce(parse_seconds, comm::ReduceOp::max);
 
-  number_samples(segments, records_per_segment, samples_before_segment, sampler, comm);
+  number_samples(pieces, records_per_piece, sampler, comm);
   result.accounting = accounting;
   result.accounting.reduce(comm);
   const Accounting& total = result.accounting;
@@ -381,9 +460,10 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
 
   const bool wrote_rejects = total.rejected_total() > 0 &&
                              write_reject_samples(std::move(sampler.samples()), policy.rejects_per_reason, names, rejects_path.string(), comm);
-  log::info("ingest: {:.1f} MB in {} file(s) on {} rank(s), parsed in {:.2f} s ({:.0f} MB/s per rank): {}",
-            static_cast<double>(total_bytes) / 1e6, names.size(), comm.size(), slowest_parse,
-            static_cast<double>(total_bytes) / 1e6 / std::max(slowest_parse, 1e-9) / comm.size(), total.summary());
+  log::info("ingest: {:.1f} MB in {} file(s){} on {} rank(s), parsed in {:.2f} s ({:.0f} MB/s per rank): {}",
+            static_cast<double>(parsed_bytes) / 1e6, names.size(),
+            compressed.empty() ? "" : fmt::format(" ({:.1f} MB on disk, {} compressed)", static_cast<double>(total_bytes) / 1e6, compressed.size()),
+            comm.size(), slowest_parse, static_cast<double>(parsed_bytes) / 1e6 / std::max(slowest_parse, 1e-9) / comm.size(), total.summary());
   if (wrote_rejects) log::info("ingest: sample rejected lines in {}", rejects_path.string());
   const std::uint64_t malformed = total.malformed_total();
   if (static_cast<double>(malformed) > policy.max_reject_fraction * static_cast<double>(total.data_lines()))
@@ -394,6 +474,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
                                  policy.max_reject_fraction, rejects_path.string()));
 
   merge_into_global_dictionaries(settings, basket_file, parser, result, comm);
+  if (basket_file && !compressed.empty()) restore_file_order(rows, decompressed_sizes, comm);
   if (!basket_file) partition_by_customer(policy, parser, result, comm);
   shrink_columns(rows);
 

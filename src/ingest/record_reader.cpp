@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace mpiseg::ingest {
 namespace {
@@ -19,7 +20,12 @@ std::size_t count_char(const char* data, std::size_t size, char c) {
 
 RecordReader::RecordReader(const PosixFile& file, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end,
                            const ReaderLimits& limits, bool odd_quotes_before, std::optional<std::uint64_t> entry)
-    : file_(file),
+    : RecordReader([&file](std::uint64_t offset, std::span<std::byte> buffer) { return file.read_at(offset, buffer); }, file_size,
+                   begin, end, limits, odd_quotes_before, entry) {}
+
+RecordReader::RecordReader(ReadAt read_at, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end, const ReaderLimits& limits,
+                           bool odd_quotes_before, std::optional<std::uint64_t> entry)
+    : read_at_(std::move(read_at)),
       file_size_(file_size),
       begin_(begin),
       end_(std::min(end, file_size)),
@@ -36,7 +42,7 @@ bool RecordReader::fill() {
   if (next_read_ >= file_size_) return false;
   const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limits_.chunk_bytes, file_size_ - next_read_));
   if (buffer_.size() < buffer_size_ + want) buffer_.resize(buffer_size_ + want);
-  const std::size_t got = file_.read_at(next_read_, std::as_writable_bytes(std::span(buffer_.data() + buffer_size_, want)));
+  const std::size_t got = read_at_(next_read_, std::as_writable_bytes(std::span(buffer_.data() + buffer_size_, want)));
   buffer_size_ += got;
   next_read_ += got;
   return got > 0;

@@ -1,6 +1,7 @@
 // The record parser on its own (no file, no ranks): each record is classified exactly once, with
 // the reject reason a line deserves, the accepted ones appended as rows with their dictionary
 // codes, and the columns resolved from the header or refused with a clear error.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
@@ -138,6 +139,21 @@ BOOST_AUTO_TEST_CASE(columns_resolve_or_fail_clearly) {
   BOOST_CHECK_THROW(resolve_columns(settings, "a.csv", "InvoiceNo,StockCode"), ConfigError);
   BOOST_CHECK_THROW(resolve_columns(settings, "a.csv", "\xFF\xFEI\0n"), InputError);
   BOOST_CHECK_THROW(resolve_columns(settings, "a.csv", std::string(kHeader) + "\r536365,85123A"), InputError);
+}
+
+BOOST_AUTO_TEST_CASE(the_sampler_keeps_the_first_lines_in_input_order_whatever_the_offer_order) {
+  // A rank parses its byte ranges first, then chunks of earlier (compressed) files dealt to it.
+  RejectSampler sampler(3);
+  const std::vector<std::pair<std::uint32_t, std::uint64_t>> offers{{1, 10}, {1, 20}, {1, 30}, {1, 40}, {0, 50}, {0, 5}, {2, 1}, {0, 60}};
+  for (const auto& [file, offset] : offers) sampler.offer(RejectReason::bad_price, file, offset, 1, "x");
+  sampler.offer(RejectReason::bad_timestamp, 2, 7, 1, "y");
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> kept;
+  for (const RejectSample& sample : sampler.samples())
+    if (sample.reason == RejectReason::bad_price) kept.emplace_back(sample.file, sample.offset);
+  std::sort(kept.begin(), kept.end());
+  const std::vector<std::pair<std::uint32_t, std::uint64_t>> expected{{0, 5}, {0, 50}, {0, 60}};
+  BOOST_TEST((kept == expected));
+  BOOST_TEST(sampler.samples().size() == 4u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

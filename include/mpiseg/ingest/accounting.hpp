@@ -84,7 +84,9 @@ struct RejectSample {
 
 inline constexpr std::size_t kSampleBytes = 240;
 
-/// Keeps the first `per_reason` rejected lines of each reason (in input order).
+/// Keeps the first `per_reason` rejected lines of each reason in input order (file, offset),
+/// whatever order they are offered in (a rank parses its byte ranges, then the chunks of
+/// compressed files dealt to it). Offers in input order cost one comparison once full.
 class RejectSampler {
  public:
   explicit RejectSampler(std::uint64_t per_reason) : per_reason_(per_reason) {}
@@ -95,6 +97,7 @@ class RejectSampler {
  private:
   std::uint64_t per_reason_;
   std::array<std::uint64_t, kReasonCount> kept_{};
+  std::array<std::size_t, kReasonCount> last_kept_{};  // per reason: index of the sample latest in input order, once full
   std::vector<RejectSample> samples_;
 };
 

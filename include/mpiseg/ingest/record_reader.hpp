@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,13 @@ struct Record {
   bool too_long;
 };
 
+/// Where the reader's bytes come from: fills the span from the offset, short only at the end.
+using ReadAt = std::function<std::size_t(std::uint64_t offset, std::span<std::byte> buffer)>;
+
+/// The file size to give for a stream whose length is only known at its end (a decompressed
+/// file, read from offset 0 forward).
+inline constexpr std::uint64_t kUnknownSize = ~std::uint64_t{0};
+
 class RecordReader {
  public:
   /// Reads records starting in [begin, end) of `file` (size `file_size`). `odd_quotes_before` is
@@ -50,6 +58,9 @@ class RecordReader {
   /// record starts there (a record start known from the previous range's exit) instead.
   RecordReader(const PosixFile& file, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end,
                const ReaderLimits& limits, bool odd_quotes_before = false, std::optional<std::uint64_t> entry = std::nullopt);
+  /// The same over any source; reads go strictly forward from `begin` (or the byte before it).
+  RecordReader(ReadAt read_at, std::uint64_t file_size, std::uint64_t begin, std::uint64_t end, const ReaderLimits& limits,
+               bool odd_quotes_before = false, std::optional<std::uint64_t> entry = std::nullopt);
 
   /// Calls `on_record` for every record, in file order. Views are valid during the call only.
   /// Returns the range's exit: the offset of the first record start at or after its end (the
@@ -65,7 +76,7 @@ class RecordReader {
   // npos when the buffer does not hold the end yet; `scanned`/`parity` carry the scan state.
   std::size_t find_record_end(std::size_t start, std::size_t& scanned, bool& odd) const;
 
-  const PosixFile& file_;
+  ReadAt read_at_;
   std::uint64_t file_size_;
   std::uint64_t begin_;
   std::uint64_t end_;
