@@ -188,6 +188,12 @@ class ChunkProducer {
     return std::nullopt;
   }
 
+  /// Gives a dealt chunk's buffer back for a later chunk (large fresh buffers cost page faults).
+  void recycle(std::vector<char>&& buffer) {
+    const std::lock_guard lock(mutex_);
+    if (spare_.size() < capacity_) spare_.push_back(std::move(buffer));
+  }
+
   /// Decompressed size of each file (valid once next() returned nothing).
   const std::vector<std::uint64_t>& sizes() const noexcept { return sizes_; }
 
@@ -215,6 +221,13 @@ class ChunkProducer {
                         kUnknownSize, 0, kUnknownSize, limits_);
     std::vector<char> chunk;
     auto start_chunk = [&](std::uint64_t first_offset) {
+      {
+        const std::lock_guard lock(mutex_);
+        if (!spare_.empty()) {
+          chunk = std::move(spare_.back());
+          spare_.pop_back();
+        }
+      }
       chunk.clear();
       chunk.reserve(chunk_bytes_ + kChunkHeaderBytes);
       append(chunk, files_[f].file);
@@ -255,6 +268,7 @@ class ChunkProducer {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::vector<char>> queue_;
+  std::vector<std::vector<char>> spare_;
   bool stopping_ = false;
   bool finished_ = false;
   std::exception_ptr failure_;
@@ -324,6 +338,7 @@ std::vector<std::uint64_t> deal_compressed_records(std::span<const CompressedFil
     // A round: the readers with chunks left share the ranks out (rank r is served by the
     // (r mod active)-th of them) and each sends one chunk to each rank it serves.
     std::vector<comm::ByteWriter> outgoing(ranks);
+    std::vector<char> own;  // a reader's chunk for itself skips the exchange
     std::optional<std::vector<char>> first;
     comm::collectively(comm, "reading compressed input", [&] {
       if (producer) first = producer->next();
@@ -339,11 +354,19 @@ std::vector<std::uint64_t> deal_compressed_records(std::span<const CompressedFil
       for (std::size_t r = me; r < ranks; r += active.size()) {
         std::optional<std::vector<char>> chunk = r == me ? std::move(first) : producer->next();
         if (!chunk) break;
-        outgoing[r].bytes() = std::move(*chunk);
+        (r == static_cast<std::size_t>(comm.rank()) ? own : outgoing[r].bytes()) = std::move(*chunk);
       }
     });
     const std::vector<char> received = comm::exchange_bytes(outgoing, comm);
-    comm::collectively(comm, "parsing", [&] { consume_chunks(received, consumer); });
+    comm::collectively(comm, "parsing", [&] {
+      consume_chunks(own, consumer);
+      consume_chunks(received, consumer);
+    });
+    if (producer) {
+      if (own.capacity() > 0) producer->recycle(std::move(own));
+      for (comm::ByteWriter& sent : outgoing)
+        if (sent.bytes().capacity() > 0) producer->recycle(std::move(sent.bytes()));
+    }
   }
   std::vector<std::uint64_t> sizes(files.size(), 0);
   if (producer)
