@@ -24,6 +24,11 @@ void block_products_avx2(const double* x, std::size_t rows, std::size_t d, const
 void nearest_two(const double* products, std::size_t stride, std::size_t k, std::size_t rows, const double* norms, double* best,
                  double* runner_up, double* index);
 
+/// out[p] = sum_t (x[t] - columns[t * stride + p])^2 for p < count (a multiple of 4), terms added
+/// in t order: one point's direct distances to centroids stored as columns (bit-identical to
+/// squared_distance() in both versions).
+void distances_to_columns(const double* x, std::size_t d, const double* columns, std::size_t stride, std::size_t count, double* out);
+
 /// out[b] = sum_t (x[b * d + t] - c[labels[b] * d + t])^2, terms added in t order.
 void direct_distances(const double* x, std::size_t rows, std::size_t d, const double* c, const std::int32_t* labels, double* out);
 

@@ -53,6 +53,33 @@ __attribute__((always_inline)) inline void direct_distances_body(const double* x
     }
 }
 
+__attribute__((always_inline)) inline void distances_to_columns_body(const double* x, std::size_t d, const double* columns,
+                                                                     std::size_t stride, std::size_t count, double* __restrict out) {
+  for (std::size_t p = 0; p < count; ++p) out[p] = 0.0;
+  for (std::size_t t = 0; t < d; ++t) {
+    const double coordinate = x[t];
+    const double* __restrict column = columns + t * stride;
+#pragma GCC ivdep
+    for (std::size_t p = 0; p < count; ++p) {
+      const double difference = coordinate - column[p];
+      out[p] += difference * difference;
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void distances_to_columns_avx2(const double* x, std::size_t d, const double* columns,
+                                                                    std::size_t stride, std::size_t count, double* out) {
+  // Separate multiply and add, never fused (-ffp-contract=off): bit-identical to the portable loop.
+  for (std::size_t p = 0; p < count; p += 4) {
+    __m256d sum = _mm256_setzero_pd();
+    for (std::size_t t = 0; t < d; ++t) {
+      const __m256d difference = _mm256_sub_pd(_mm256_set1_pd(x[t]), _mm256_loadu_pd(columns + t * stride + p));
+      sum = _mm256_add_pd(sum, _mm256_mul_pd(difference, difference));
+    }
+    _mm256_storeu_pd(out + p, sum);
+  }
+}
+
 __attribute__((target("avx2,fma"))) void nearest_two_avx2(const double* products, std::size_t stride, std::size_t k,
                                                            std::size_t rows, const double* norms, double* best,
                                                            double* runner_up, double* index) {
@@ -124,6 +151,13 @@ void nearest_two(const double* products, std::size_t stride, std::size_t k, std:
     nearest_two_avx2(products, stride, k, rows, norms, best, runner_up, index);
   else
     nearest_two_body(products, stride, k, rows, norms, best, runner_up, index);
+}
+
+void distances_to_columns(const double* x, std::size_t d, const double* columns, std::size_t stride, std::size_t count, double* out) {
+  if (use_avx2_kernel())
+    distances_to_columns_avx2(x, d, columns, stride, count, out);
+  else
+    distances_to_columns_body(x, d, columns, stride, count, out);
 }
 
 void direct_distances(const double* x, std::size_t rows, std::size_t d, const double* c, const std::int32_t* labels, double* out) {

@@ -95,12 +95,13 @@ KMeansResult fit(const KMeansSettings& configured, const Points& points, comm::C
   const SumGrids grids = SumGrids::for_points(points, norms, comm);  // also rejects NaN and Inf
   result.mean_feature_std = mean_feature_std(points, comm);
   result.shift_tolerance = settings.tol * result.mean_feature_std;
-  const LloydOptions options{settings.max_iter, result.shift_tolerance, settings.accelerate};
+  LloydOptions options{settings.max_iter, result.shift_tolerance, Algorithm::lloyd};
   const bool one_start = settings.init == InitMethod::file || settings.init == InitMethod::previous_model;
 
   bool have_best = false;
   for (std::int64_t k : settings.k) {
     const Stopwatch watch;
+    options.algorithm = algorithm_for(settings, k, points.cols);
     LloydResult best_run;
     KSummary summary;
     summary.k = k;

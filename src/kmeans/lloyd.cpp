@@ -5,8 +5,10 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <tuple>
 
+#include "block_products.hpp"
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/core/log.hpp"
 
@@ -168,6 +170,200 @@ class HamerlyStep final : public AssignmentStep {
   std::size_t moved_most_ = 0;
 };
 
+/// Yinyang bounds (Ding et al. 2015), for large k where Hamerly's single lower bound stops
+/// pruning: the centroids are split into groups of about ten nearby ones, and each point keeps
+/// one lower bound per group. A point is skipped while its upper bound is below every group's
+/// lower bound; otherwise only the groups whose bound it fails are examined, with direct
+/// distances computed exactly as the kernel's final decision computes them. The label is the
+/// smallest (direct squared distance, index) over the old label and every examined centroid,
+/// and every unexamined centroid is proven strictly farther, so it is exactly plain Lloyd's
+/// label; the grouping only decides how much is skipped. Memory: one double per point and group.
+class YinyangStep final : public AssignmentStep {
+ public:
+  YinyangStep(const Points& points, std::span<const double> norms)
+      : points_(points), norms_(norms), upper_(points.rows, kInfinity) {}
+
+  void assign(const CentroidSet& set, bool first_pass, LabelledSums& state) override {
+    const std::size_t n = points_.rows;
+    if (slot_.empty()) form_groups(set);
+    lay_out(set);
+    const std::size_t t = group_count();
+    if (lower_.size() != n * t) lower_.assign(n * t, 0);  // unknown (a resumed run): every group is examined
+    if (first_pass) {
+      // The blocked kernel for everyone; its second-nearest bound stands for every group until
+      // a point is examined group by group.
+      std::vector<std::int32_t> labels(n);
+      std::vector<double> squared(n), second(n);
+      kernel_.assign(points_, norms_, {}, set, labels.data(), squared.data(), second.data());
+      for (std::size_t i = 0; i < n; ++i) {
+        state.set(i, labels[i]);
+        upper_[i] = std::sqrt(squared[i]) * (1.0 + kBoundMargin);
+        std::fill_n(lower_.begin() + static_cast<std::ptrdiff_t>(i * t), t, second[i]);
+      }
+      return;
+    }
+    if (moved_.empty()) {  // resumed: no move is known, bounds are where they were
+      moved_.assign(set.k(), 0.0);
+      group_moved_.assign(t, 0.0);
+    }
+    const double* group_moved = group_moved_.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto a = static_cast<std::size_t>(state.labels[i]);
+      double* __restrict lower = lower_.data() + i * t;
+      upper_[i] += moved_[a];
+      double lowest = kInfinity;
+      for (std::size_t g = 0; g < t; ++g) {
+        lower[g] -= group_moved[g];
+        lowest = lowest < lower[g] ? lowest : lower[g];
+      }
+      if (upper_[i] < lowest) continue;  // global filter: no centroid can be as near as the current one
+      const double current = squared_distance(points_.row(i), set.row(a), points_.cols);
+      upper_[i] = std::sqrt(current) * (1.0 + kBoundMargin);
+      if (upper_[i] < lowest) continue;
+      examine(i, a, current, state);
+    }
+  }
+
+  void centroids_moved(std::span<const double> shift) override {
+    moved_.resize(shift.size());
+    group_moved_.assign(group_count(), 0);
+    for (std::size_t j = 0; j < shift.size(); ++j) {
+      moved_[j] = shift[j] * (1.0 + kBoundMargin);
+      group_moved_[group_of_[j]] = std::max(group_moved_[group_of_[j]], moved_[j]);
+    }
+  }
+
+  void forget(std::size_t i) override {
+    upper_[i] = kInfinity;
+    std::fill_n(lower_.begin() + static_cast<std::ptrdiff_t>(i * group_count()), group_count(), 0.0);
+  }
+
+ private:
+  static constexpr std::size_t kNoCentroid = ~std::size_t{0};
+
+  std::size_t group_count() const noexcept { return group_start_.size() - 1; }
+
+  /// Groups of nearby centroids: five Lloyd iterations over the centroids (Ding et al.), seeded
+  /// with centroids 0 .. t-1, on every rank alike (the centroids are identical everywhere).
+  void form_groups(const CentroidSet& set) {
+    const std::size_t k = set.k(), d = set.d();
+    const std::size_t t = std::max<std::size_t>(1, (k + 9) / 10);
+    RowMatrix seeds = set.values().topRows(static_cast<Eigen::Index>(t));
+    group_of_.assign(k, 0);
+    for (int round = 0; round < 5; ++round) {
+      for (std::size_t j = 0; j < k; ++j) {
+        double best = kInfinity;
+        for (std::size_t g = 0; g < t; ++g) {
+          const double distance = squared_distance(set.row(j), seeds.row(static_cast<Eigen::Index>(g)).data(), d);
+          if (distance < best) {
+            best = distance;
+            group_of_[j] = g;
+          }
+        }
+      }
+      RowMatrix sums = RowMatrix::Zero(static_cast<Eigen::Index>(t), static_cast<Eigen::Index>(d));
+      std::vector<std::size_t> counts(t, 0);
+      for (std::size_t j = 0; j < k; ++j) {
+        sums.row(static_cast<Eigen::Index>(group_of_[j])) += set.values().row(static_cast<Eigen::Index>(j));
+        ++counts[group_of_[j]];
+      }
+      for (std::size_t g = 0; g < t; ++g)
+        if (counts[g] > 0) seeds.row(static_cast<Eigen::Index>(g)) = sums.row(static_cast<Eigen::Index>(g)) / static_cast<double>(counts[g]);
+    }
+    // The non-empty groups, numbered in order of their first centroid; each takes a run of slots
+    // padded to a multiple of 4 (the distance kernel's width; padding slots hold no centroid).
+    std::vector<std::size_t> renumber(t, kNoCentroid);
+    std::size_t used = 0;
+    for (std::size_t j = 0; j < k; ++j)
+      if (renumber[group_of_[j]] == kNoCentroid) renumber[group_of_[j]] = used++;
+    std::vector<std::vector<std::size_t>> members(used);
+    for (std::size_t j = 0; j < k; ++j) {
+      group_of_[j] = renumber[group_of_[j]];
+      members[group_of_[j]].push_back(j);
+    }
+    group_start_.assign(1, 0);
+    for (const auto& group : members) {
+      slot_.insert(slot_.end(), group.begin(), group.end());
+      slot_.resize((slot_.size() + 3) / 4 * 4, kNoCentroid);
+      group_start_.push_back(slot_.size());
+    }
+  }
+
+  /// The centroids as columns in slot order (d x slots): one point's distances to a group
+  /// vectorise across centroids while each sums its terms in coordinate order.
+  void lay_out(const CentroidSet& set) {
+    const std::size_t slots = slot_.size(), d = set.d();
+    transposed_.assign(slots * d, 0.0);
+    for (std::size_t position = 0; position < slots; ++position)
+      if (slot_[position] != kNoCentroid)
+        for (std::size_t c = 0; c < d; ++c) transposed_[c * slots + position] = set.row(slot_[position])[c];
+    distances_.resize(slots);
+  }
+
+  /// Re-assigns point i (label a at squared distance `current`) from the groups whose lower
+  /// bound it fails, and renews those bounds.
+  void examine(std::size_t i, std::size_t a, double current, LabelledSums& state) {
+    const std::size_t t = group_count(), slots = slot_.size();
+    double* lower = lower_.data() + i * t;
+    double best = current;
+    std::size_t best_index = a;
+    const double bound = upper_[i];
+    // Per examined group: its nearest and second nearest centroid (padding slots are +inf).
+    examined_.clear();
+    for (std::size_t g = 0; g < t; ++g) {
+      if (lower[g] > bound) continue;
+      const std::size_t begin = group_start_[g], end = group_start_[g + 1];
+      detail::distances_to_columns(points_.row(i), points_.cols, transposed_.data() + begin, slots, end - begin, distances_.data() + begin);
+      GroupScan scan{g, kInfinity, kInfinity, kNoCentroid};
+      for (std::size_t p = begin; p < end; ++p) {
+        const double distance = slot_[p] == kNoCentroid ? kInfinity : distances_[p];
+        if (distance < scan.nearest || (distance == scan.nearest && slot_[p] < scan.nearest_index)) {
+          scan.second = scan.nearest;
+          scan.nearest = distance;
+          scan.nearest_index = slot_[p];
+        } else if (distance < scan.second) {
+          scan.second = distance;
+        }
+      }
+      if (scan.nearest < best || (scan.nearest == best && scan.nearest_index < best_index)) {
+        best = scan.nearest;
+        best_index = scan.nearest_index;
+      }
+      examined_.push_back(scan);
+    }
+    bool old_group_examined = false;
+    for (const GroupScan& scan : examined_) {
+      // The nearest centroid of the group other than the new label (the old label is one of the
+      // group's distances like any other).
+      lower[scan.group] = std::sqrt(scan.nearest_index == best_index ? scan.second : scan.nearest) * (1.0 - kBoundMargin);
+      old_group_examined = old_group_examined || scan.group == group_of_[a];
+    }
+    if (best_index != a && !old_group_examined) {
+      // The old centroid lost to another group's: it now counts in its own group's bound.
+      lower[group_of_[a]] = std::min(lower[group_of_[a]], std::sqrt(current) * (1.0 - kBoundMargin));
+    }
+    upper_[i] = std::sqrt(best) * (1.0 + kBoundMargin);
+    state.set(i, static_cast<std::int32_t>(best_index));
+  }
+
+  const Points& points_;
+  std::span<const double> norms_;
+  AssignmentKernel kernel_;
+  std::vector<double> upper_;
+  std::vector<double> lower_;  // points x groups
+  std::vector<std::size_t> group_of_;     // per centroid
+  std::vector<std::size_t> slot_;         // centroid in each slot, groups one after another (kNoCentroid: padding)
+  std::vector<std::size_t> group_start_;  // first slot of each group, and the end
+  std::vector<double> transposed_, distances_;
+  struct GroupScan {
+    std::size_t group;
+    double nearest, second;  // squared distances
+    std::size_t nearest_index;
+  };
+  std::vector<GroupScan> examined_;
+  std::vector<double> moved_, group_moved_;
+};
+
 /// The empty-cluster policy (scikit-learn's rule): each empty cluster takes the point farthest
 /// from its centroid, chosen deterministically over all ranks by (squared distance descending,
 /// key ascending). Returns how many clusters were re-seeded.
@@ -277,8 +473,11 @@ LloydResult run_lloyd(const Points& points, std::span<const double> norms, const
   RowMatrix centroids = std::move(initial);
   LabelledSums state(points, norms, grids, k);
   std::unique_ptr<AssignmentStep> step;
-  if (options.accelerate) step = std::make_unique<HamerlyStep>(points, norms);
-  else step = std::make_unique<PlainStep>(points, norms);
+  switch (options.algorithm) {
+    case Algorithm::yinyang: step = std::make_unique<YinyangStep>(points, norms); break;
+    case Algorithm::hamerly: step = std::make_unique<HamerlyStep>(points, norms); break;
+    default: step = std::make_unique<PlainStep>(points, norms); break;
+  }
   std::int64_t first_iteration = 1;
   bool first_pass = true;  // no labels yet: every point is assigned in full
   if (resume != nullptr) {

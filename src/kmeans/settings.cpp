@@ -16,7 +16,9 @@ constexpr KeySpec kKeys[] = {
     {"kmeans", "tol", ValueKind::number, "1e-4",
      "stop when the largest centroid move is <= tol x the mean standard deviation of the features"},
     {"kmeans", "n_init", ValueKind::integer, "1", "independent seedings; the run with the lowest inertia is kept"},
-    {"kmeans", "accelerate", ValueKind::boolean, "true", "Hamerly bounds (same assignments as plain Lloyd, fewer distance computations)"},
+    {"kmeans", "accelerate", ValueKind::boolean, "true", "skip distances with bounds (false: plain Lloyd, whatever algorithm says)"},
+    {"kmeans", "algorithm", ValueKind::string, "\"auto\"",
+     "assignment step, same labels from each: \"auto\" (yinyang from k = 64 in at most 4 dimensions, else hamerly), \"lloyd\", \"hamerly\", \"yinyang\""},
     {"kmeans", "silhouette_sample", ValueKind::integer, "10000",
      "points in the deterministic silhouette sample (exact silhouette when it covers all points; 0: not computed)"},
     {"kmeans", "oversampling", ValueKind::number, "2.0", "k-means||: expected new candidates per round, as a multiple of k"},
@@ -48,6 +50,22 @@ const char* selection_name(Selection selection) {
   return "?";
 }
 
+const char* algorithm_name(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::automatic: return "auto";
+    case Algorithm::lloyd: return "lloyd";
+    case Algorithm::hamerly: return "hamerly";
+    case Algorithm::yinyang: return "yinyang";
+  }
+  return "?";
+}
+
+Algorithm algorithm_for(const KMeansSettings& settings, std::int64_t k, std::size_t d) {
+  if (!settings.accelerate) return Algorithm::lloyd;
+  if (settings.algorithm != Algorithm::automatic) return settings.algorithm;
+  return k >= kYinyangFromK && d <= kYinyangMaxD ? Algorithm::yinyang : Algorithm::hamerly;
+}
+
 KMeansSettings KMeansSettings::from_job(const JobConfig& job) {
   KMeansSettings s;
   s.k = job.get_int_list("kmeans", "k");
@@ -71,6 +89,12 @@ KMeansSettings KMeansSettings::from_job(const JobConfig& job) {
   s.n_init = job.get_int("kmeans", "n_init");
   if (s.n_init < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "n_init")));
   s.accelerate = job.get_bool("kmeans", "accelerate");
+  const std::string algorithm = job.get_string("kmeans", "algorithm");
+  if (algorithm == "auto") s.algorithm = Algorithm::automatic;
+  else if (algorithm == "lloyd") s.algorithm = Algorithm::lloyd;
+  else if (algorithm == "hamerly") s.algorithm = Algorithm::hamerly;
+  else if (algorithm == "yinyang") s.algorithm = Algorithm::yinyang;
+  else throw ConfigError(fmt::format("{} must be auto, lloyd, hamerly or yinyang", job.describe("kmeans", "algorithm")));
   const std::int64_t sample = job.get_int("kmeans", "silhouette_sample");
   if (sample < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("kmeans", "silhouette_sample")));
   s.silhouette_sample = static_cast<std::uint64_t>(sample);

@@ -121,6 +121,7 @@ void write_kmeans(h5::Group& root, const KMeansResult& result,
   group.write_attribute("seed", static_cast<std::int64_t>(settings.seed));
   group.write_attribute("n_init", settings.n_init);
   group.write_attribute("accelerate", static_cast<std::int64_t>(settings.accelerate ? 1 : 0));
+  group.write_attribute("algorithm", algorithm_name(algorithm_for(settings, chosen.k, d)));
   group.write_attribute("max_iter", settings.max_iter);
   group.write_attribute("tol", settings.tol);
   group.write_attribute("shift_tolerance", result.shift_tolerance);

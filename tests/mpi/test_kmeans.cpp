@@ -234,8 +234,8 @@ BOOST_AUTO_TEST_CASE(interrupted_and_resumed_sweeps_are_bit_identical) {
   KMeansSettings s = settings({2, 3, 4});
   s.n_init = 3;
   s.tol = 0;
-  for (const bool accelerate : {false, true}) {
-    s.accelerate = accelerate;
+  for (const Algorithm algorithm : {Algorithm::lloyd, Algorithm::hamerly, Algorithm::yinyang}) {
+    s.algorithm = algorithm;
     const KMeansResult straight = fit(s, data.points(), comm);
     // Stop at several points: the first iteration, within a later run, near the end.
     for (const int stop_at : {1, 7, 20}) {
@@ -257,6 +257,44 @@ BOOST_AUTO_TEST_CASE(interrupted_and_resumed_sweeps_are_bit_identical) {
       }
     }
   }
+}
+
+// Overlapping blobs in 4-D with exact duplicates (ties at every distance) and k up to 90: plain
+// Lloyd, Hamerly and Yinyang give the same fit bit for bit, at every rank count.
+BOOST_AUTO_TEST_CASE(lloyd_hamerly_and_yinyang_give_the_same_fit) {
+  auto& comm = world();
+  Data data;
+  data.d = 4;
+  for (int i = 0; i < 3000; ++i) {
+    CounterRng rng(11, static_cast<std::uint64_t>(i / 2));  // pairs of identical points
+    if (i % comm.size() != comm.rank()) continue;
+    data.keys.push_back(static_cast<std::uint64_t>(i));
+    const double center = static_cast<double>((i / 2) % 40);
+    for (int c = 0; c < 4; ++c) data.values.push_back(center * (c == 0 ? 1.0 : 0.25) + 2.0 * rng.normal());
+  }
+  for (const std::int64_t k : {5, 70, 90}) {
+    KMeansSettings s = settings({k});
+    s.tol = 0;
+    s.max_iter = 60;
+    s.silhouette_sample = 0;
+    s.algorithm = Algorithm::lloyd;
+    const KMeansResult plain = fit(s, data.points(), comm);
+    for (const Algorithm algorithm : {Algorithm::hamerly, Algorithm::yinyang}) {
+      s.algorithm = algorithm;
+      const KMeansResult bounded = fit(s, data.points(), comm);
+      BOOST_TEST((bounded.best.centroids == plain.best.centroids), algorithm_name(algorithm) << " at k = " << k);
+      BOOST_TEST(bounded.best.labels == plain.best.labels);
+      BOOST_TEST(bounded.best.inertia_history == plain.best.inertia_history);
+      BOOST_TEST(bounded.best.iterations == plain.best.iterations);
+      BOOST_TEST(bounded.best.empty_relocations == plain.best.empty_relocations);
+    }
+  }
+  KMeansSettings automatic = settings({kYinyangFromK - 1, kYinyangFromK});
+  BOOST_TEST(std::string(algorithm_name(algorithm_for(automatic, kYinyangFromK - 1, kYinyangMaxD))) == "hamerly");
+  BOOST_TEST(std::string(algorithm_name(algorithm_for(automatic, kYinyangFromK, kYinyangMaxD))) == "yinyang");
+  BOOST_TEST(std::string(algorithm_name(algorithm_for(automatic, kYinyangFromK, kYinyangMaxD + 1))) == "hamerly");
+  automatic.accelerate = false;
+  BOOST_TEST(std::string(algorithm_name(algorithm_for(automatic, kYinyangFromK, kYinyangMaxD))) == "lloyd");
 }
 
 BOOST_AUTO_TEST_CASE(renumbering_moves_centroids_labels_and_sizes_together) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mpiseg/kmeans/assignment.hpp"
+#include "mpiseg/kmeans/settings.hpp"
 
 namespace mpiseg::kmeans {
 
@@ -24,7 +25,7 @@ const char* stop_reason_name(StopReason reason);
 struct LloydOptions {
   std::int64_t max_iter = 300;
   double shift_tolerance = 0;  // absolute (tol x mean feature standard deviation)
-  bool accelerate = true;
+  Algorithm algorithm = Algorithm::hamerly;  // the assignment step (never automatic here)
 };
 
 /// What a checkpoint needs to resume exactly where the run was.
