@@ -553,6 +553,39 @@ def bench_scaling_wide(mode):
                         f"one rank per core on {cores} cores")
 
 
+def bench_exchange(mode):
+    """Bytes exchanged at 1 to 64 ranks (oversubscribed: volumes do not depend on timing): the
+    customer shuffle of ingest per line item and FP-growth's exchange per basket, on one small
+    generated input, as ratios to the 4-rank figures."""
+    lines = 200_000 if mode == "quick" else 1_000_000
+    path = generated_csv(lines, f"exchange_{lines}")
+    model = WORK / "exchange_model.h5"
+    rows, measured = [], {}
+    for ranks in (1, 2, 4, 8, 16, 32, 64):
+        seconds, _ = run(mpirun(ranks, "run", "--set", f"input.path={path}", "--set", f"output.model={model}",
+                                "--set", 'run.stages=["fpgrowth"]', "--set", "output.assignments_csv=",
+                                "--set", "ingest.store=", "--set", "fpgrowth.min_support=0.002", "--log-level", "warn"))
+        costs = stage_costs(model)
+        import h5py
+        with h5py.File(model, "r") as f:
+            accepted = int(f["run/accounting"].attrs["accepted"]) if "accepted" in f["run/accounting"].attrs else lines
+            baskets = int(f["fpgrowth"].attrs["baskets"])
+        measured[ranks] = (costs["ingest"][2] * 1e6 / max(accepted, 1), costs["fpgrowth"][2] * 1e6 / max(baskets, 1), seconds)
+    for ranks, (per_line, per_basket, seconds) in measured.items():
+        line_4, basket_4, _ = measured[4]
+        rows.append({
+            "benchmark": "exchange volume (oversubscribed)", "case": f"generated, {lines:,} lines", "ranks": ranks,
+            "mpiseg_s": round(seconds, 2), "spread_s": 0.0,
+            "per_rank": f"ingest {per_line:.1f} B per line item, fpgrowth {per_basket:.1f} B per basket (all ranks' bytes sent)",
+            "reference": "the same at 4 ranks", "reference_s": round(basket_4, 1),
+            "ratio": round(per_basket / basket_4, 3) if basket_4 > 0 else 0.0,
+            "timing": f"bytes, not time (target: fpgrowth per basket at 64 ranks <= 2x 4 ranks); ingest ratio {per_line / line_4:.2f}"
+                      if line_4 > 0 else "bytes, not time",
+        })
+    model.unlink(missing_ok=True)
+    return rows
+
+
 PANDAS_SKLEARN_PIPELINE = """
 import sys, time
 start = time.perf_counter()
@@ -831,7 +864,7 @@ class h5py_model:
 
 BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "compressed": bench_compressed, "store": bench_store, "features": bench_features,
               "kmeans": bench_kmeans, "fpgrowth": bench_fpgrowth, "propensity": bench_propensity, "recommend": bench_recommend,
-              "scaling": bench_scaling, "scaling_wide": bench_scaling_wide,
+              "scaling": bench_scaling, "scaling_wide": bench_scaling_wide, "exchange": bench_exchange,
               "end_to_end": bench_end_to_end, "scale": bench_scale, "scale_wide": bench_scale_wide}
 
 
