@@ -153,8 +153,13 @@ std::uint64_t RecordParser::position(const Record& record) const {
   return (static_cast<std::uint64_t>(file_) << kPositionFileShift) | record.offset;
 }
 
-// Text of a string field in UTF-8: validated (utf-8 input) or converted (latin-1 input).
+// Text of a string field in UTF-8: validated (utf-8 input) or converted (latin-1 input). A
+// record of ASCII bytes only (the common case, known from the pre-scan) is valid either way.
 bool RecordParser::text_field(std::string_view field, std::string_view& out, std::string& storage) const {
+  if (record_is_ascii_) {
+    out = field;
+    return true;
+  }
   if (settings_.encoding == Encoding::latin1) {
     storage.clear();
     append_latin1_as_utf8(field, storage);
@@ -165,11 +170,55 @@ bool RecordParser::text_field(std::string_view field, std::string_view& out, std
   return is_valid_utf8(field);
 }
 
+// The numeric or hashed key of an id, or the previous line's when the text repeats it.
+std::uint64_t RecordParser::key_of(std::string_view text, HashedIds& ids, std::string& last_text, std::uint64_t& last_key, bool& have_last) {
+  if (have_last && text == last_text) return last_key;
+  const auto numeric = parse_numeric_key(text);
+  last_key = numeric ? *numeric : ids.key_of(text);
+  last_text.assign(text);
+  have_last = true;
+  return last_key;
+}
+
 void RecordParser::parse_line_item(std::string_view text, const Record& record) {
-  if (!settings_.quoted_newlines && text.find('"') != std::string_view::npos &&
-      std::count(text.begin(), text.end(), '"') % 2 != 0)
+  // One pass over the record's bytes, eight at a time: is any byte non-ASCII, is any a quote
+  // ((x - 0x01..01) & ~x & 0x80..80 is non-zero exactly when some byte of x is zero).
+  bool has_quote = false;
+  {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL, kQuotes = kOnes * '"';
+    std::uint64_t high = 0, quote = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      high |= word;
+      const std::uint64_t x = word ^ kQuotes;
+      quote |= (x - kOnes) & ~x;
+    }
+    for (; i < text.size(); ++i) {
+      const auto byte = static_cast<unsigned char>(text[i]);
+      high |= byte;
+      quote |= byte == '"' ? kHighs : 0;
+    }
+    record_is_ascii_ = (high & kHighs) == 0;
+    has_quote = (quote & kHighs) != 0;
+  }
+  if (has_quote && !settings_.quoted_newlines && std::count(text.begin(), text.end(), '"') % 2 != 0)
     return reject(RejectReason::quoted_newline, record);
-  if (!split_fields(text, settings_.delimiter, fields_, scratch_)) return reject(RejectReason::bad_quote, record);
+  if (!has_quote) {
+    fields_.clear();
+    for (std::size_t start = 0;;) {
+      const std::size_t next = text.find(settings_.delimiter, start);
+      if (next == std::string_view::npos) {
+        fields_.push_back(text.substr(start));
+        break;
+      }
+      fields_.push_back(text.substr(start, next - start));
+      start = next + 1;
+    }
+  } else if (!split_fields(text, settings_.delimiter, fields_, scratch_)) {
+    return reject(RejectReason::bad_quote, record);
+  }
   const ColumnMap& c = *columns_;
   if ((c.expected_fields != 0 && fields_.size() != c.expected_fields) ||
       static_cast<int>(fields_.size()) <= c.highest)
@@ -189,7 +238,13 @@ void RecordParser::parse_line_item(std::string_view text, const Record& record) 
   if (basket_text.empty()) return reject(RejectReason::missing_basket, record);
   if (item_code.empty()) return reject(RejectReason::missing_item, record);
 
-  const auto timestamp = parse_timestamp(fields_[static_cast<std::size_t>(c.timestamp)], settings_.timestamp_format);
+  const std::string_view timestamp_text = fields_[static_cast<std::size_t>(c.timestamp)];
+  if (!have_last_timestamp_ || timestamp_text != last_timestamp_text_) {
+    last_timestamp_ = parse_timestamp(timestamp_text, settings_.timestamp_format);
+    last_timestamp_text_.assign(timestamp_text);
+    have_last_timestamp_ = true;
+  }
+  const std::optional<std::int64_t> timestamp = last_timestamp_;
   if (!timestamp) return reject(RejectReason::bad_timestamp, record);
   if (*timestamp < 0 || *timestamp > std::numeric_limits<std::uint32_t>::max())
     return reject(RejectReason::timestamp_out_of_range, record);
@@ -222,13 +277,9 @@ void RecordParser::parse_line_item(std::string_view text, const Record& record) 
   if ((flags & line_flags::cancellation) && removed(policy_.cancellations, RejectReason::cancellation)) return;
 
   // Accepted.
-  std::uint64_t customer = kMissingCustomer;
-  if (!customer_text.empty()) {
-    const auto numeric = parse_numeric_key(customer_text);
-    customer = numeric ? *numeric : customers_.key_of(customer_text);
-  }
-  const auto numeric_basket = parse_numeric_key(basket_text);
-  const std::uint64_t basket = numeric_basket ? *numeric_basket : baskets_.key_of(basket_text);
+  const std::uint64_t customer = customer_text.empty() ? kMissingCustomer
+                                                     : key_of(customer_text, customers_, last_customer_text_, last_customer_, have_last_customer_);
+  const std::uint64_t basket = key_of(basket_text, baskets_, last_basket_text_, last_basket_, have_last_basket_);
   const std::uint32_t item = items_.intern(item_code);
   const auto time = static_cast<std::uint32_t>(*timestamp);
   items_.note_time(item, time);

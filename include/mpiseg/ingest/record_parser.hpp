@@ -10,6 +10,7 @@
 ///   reader.for_each([&](const Record& record) { parser.parse(record); });
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -84,6 +85,7 @@ class RecordParser {
   void reject(RejectReason reason, const Record& record);
   std::uint64_t position(const Record& record) const;
   bool text_field(std::string_view field, std::string_view& out, std::string& storage) const;
+  std::uint64_t key_of(std::string_view text, HashedIds& ids, std::string& last_text, std::uint64_t& last_key, bool& have_last);
   void parse_line_item(std::string_view text, const Record& record);
   void parse_basket(std::string_view text, const Record& record);
   std::uint32_t integer_item(std::uint64_t value);
@@ -111,6 +113,13 @@ class RecordParser {
       category_storage_;
   std::string last_country_text_;
   int last_country_ = -1;
+  // Consecutive lines usually repeat the invoice, its customer and its timestamp (exports are
+  // ordered by invoice): the previous line's text and what it parsed to, reused when equal.
+  bool record_is_ascii_ = false;
+  std::string last_basket_text_, last_customer_text_, last_timestamp_text_;
+  std::uint64_t last_basket_ = 0, last_customer_ = 0;
+  std::optional<std::int64_t> last_timestamp_;
+  bool have_last_basket_ = false, have_last_customer_ = false, have_last_timestamp_ = false;
 };
 
 }  // namespace mpiseg::ingest
