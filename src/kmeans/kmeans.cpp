@@ -1,6 +1,7 @@
 #include "mpiseg/kmeans/kmeans.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <cmath>
 #include <fmt/format.h>
 #include <numeric>
@@ -79,15 +80,20 @@ void renumber_segments(LloydResult& result, std::span<const std::int32_t> new_id
 }
 
 KMeansResult fit(const KMeansSettings& configured, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint,
-                 const RowMatrix* warm_start) {
+                 const InitialCentroids* given) {
   KMeansResult result;
   result.settings = configured;
-  if (warm_start != nullptr) {
-    if (static_cast<std::size_t>(warm_start->cols()) != points.cols)
-      throw InputError(fmt::format("the starting centroids have {} columns; the points have {}", warm_start->cols(), points.cols));
-    result.settings.k = {static_cast<std::int64_t>(warm_start->rows())};
-    result.settings.init = InitMethod::previous_model;
-    result.settings.n_init = 1;
+  const RowMatrix* initial_centroids = given != nullptr ? &given->centroids : nullptr;
+  if (configured.init == InitMethod::file && given == nullptr)
+    throw std::logic_error("kmeans::fit with init = \"file\" needs init_file's centroids (pipeline::read_initial_centroids)");
+  if (given != nullptr) {
+    if (static_cast<std::size_t>(initial_centroids->cols()) != points.cols)
+      throw InputError(fmt::format("the starting centroids have {} columns; the points have {}", initial_centroids->cols(), points.cols));
+    if (given->source == InitialCentroids::Source::earlier_model) {
+      result.settings.k = {static_cast<std::int64_t>(initial_centroids->rows())};
+      result.settings.init = InitMethod::previous_model;
+      result.settings.n_init = 1;
+    }
   }
   const KMeansSettings& settings = result.settings;
   std::vector<double> norms(points.rows);
@@ -119,11 +125,11 @@ KMeansResult fit(const KMeansSettings& configured, const Points& points, comm::C
         } else {
           const std::uint64_t seed = init == 0 ? settings.seed : hash_with_seed(settings.seed, static_cast<std::uint64_t>(init), 77);
           SeedingReport seeding;
-          if (warm_start != nullptr) {
+          if (initial_centroids != nullptr) {
             const std::uint64_t total = comm.allreduce<std::uint64_t>(points.rows, comm::ReduceOp::sum);
             if (total < static_cast<std::uint64_t>(k))
               throw InputError(fmt::format("k = {} is larger than the number of points ({})", k, total));
-            initial = *warm_start;
+            initial = *initial_centroids;
           } else {
             initial = seed_centroids(settings, static_cast<std::size_t>(k), seed, points, comm, seeding);
           }

@@ -5,16 +5,13 @@
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/comm/order_statistics.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/random.hpp"
-#include "mpiseg/io/h5/datasets.hpp"
 
 namespace mpiseg::kmeans {
 namespace {
@@ -277,59 +274,7 @@ RowMatrix seed_parallel(const KMeansSettings& settings, std::size_t k, std::uint
   return centroids;
 }
 
-std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
-  std::ifstream stream(path);
-  if (!stream) throw InputError(fmt::format("cannot open centroid file '{}'", path));
-  std::vector<std::vector<double>> rows;
-  std::string line;
-  for (std::size_t number = 1; std::getline(stream, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    std::vector<double> row;
-    std::stringstream fields(line);
-    std::string field;
-    while (std::getline(fields, field, ',')) {
-      char* end = nullptr;
-      const double value = std::strtod(field.c_str(), &end);
-      if (end == field.c_str() || *end != '\0' || !std::isfinite(value))
-        throw InputError(fmt::format("{}:{}: '{}' is not a finite number", path, number, field));
-      row.push_back(value);
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 }  // namespace
-
-RowMatrix read_centroids(const std::string& spec, std::size_t k, std::size_t d, comm::Communicator& comm) {
-  std::vector<double> values;
-  std::size_t rows = 0, cols = 0;
-  const auto colon = spec.rfind(".h5:");
-  if (colon != std::string::npos || h5::is_hdf5_file(spec)) {
-    const std::string path = colon != std::string::npos ? spec.substr(0, colon + 3) : spec;
-    const std::string dataset = colon != std::string::npos ? spec.substr(colon + 4) : "kmeans/centroids_scaled";
-    auto file = h5::File::open(path, comm);
-    const h5::Group root = file.root();
-    const auto shape = h5::dataset_shape(root, dataset);
-    rows = shape.at(0);
-    cols = shape.size() > 1 ? shape[1] : 1;
-    values = h5::read_all<double>(root, dataset);
-    file.close();
-  } else {
-    for (const auto& row : read_csv_rows(spec)) {
-      if (cols != 0 && row.size() != cols) throw InputError(fmt::format("{}: rows have different numbers of values", spec));
-      cols = row.size();
-      values.insert(values.end(), row.begin(), row.end());
-      ++rows;
-    }
-  }
-  if (rows != k || cols != d)
-    throw InputError(fmt::format("initial centroids '{}' are {} x {}; this run needs k x d = {} x {}", spec, rows, cols, k, d));
-  for (double value : values)
-    if (!std::isfinite(value)) throw InputError(fmt::format("initial centroids '{}' contain NaN or Inf", spec));
-  return Eigen::Map<const RowMatrix>(values.data(), static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(d));
-}
 
 RowMatrix seed_centroids(const KMeansSettings& settings, std::size_t k, std::uint64_t seed, const Points& points,
                          comm::Communicator& comm, SeedingReport& report) {
@@ -338,7 +283,8 @@ RowMatrix seed_centroids(const KMeansSettings& settings, std::size_t k, std::uin
   switch (settings.init) {
     case InitMethod::kmeans_plus_plus: return seed_plus_plus(k, seed, points, comm);
     case InitMethod::random: return seed_random(k, seed, points, comm);
-    case InitMethod::file: return read_centroids(settings.init_file, k, points.cols, comm);
+    case InitMethod::file:
+      throw std::logic_error("init = \"file\": the caller reads init_file and gives the centroids to kmeans::fit");
     case InitMethod::kmeans_parallel: return seed_parallel(settings, k, seed, points, comm, report);
     case InitMethod::previous_model:
       throw std::logic_error("previous_model centroids are a warm start given to kmeans::fit, never seeded");

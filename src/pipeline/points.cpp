@@ -3,6 +3,9 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <sstream>
+#include <optional>
+#include <fstream>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -127,6 +130,66 @@ void check_unique_keys(std::span<const std::uint64_t> keys, comm::Communicator& 
     throw InputError(fmt::format("point keys must be unique; key {} (and maybe others) appears more than once",
                                  comm.allreduce(duplicate, comm::ReduceOp::max)));
 }
+
+namespace {
+
+std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
+  std::ifstream stream(path);
+  if (!stream) throw InputError(fmt::format("cannot open centroid file '{}'", path));
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  for (std::size_t number = 1; std::getline(stream, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::vector<double> row;
+    std::stringstream fields(line);
+    std::string field;
+    while (std::getline(fields, field, ',')) {
+      char* end = nullptr;
+      const double value = std::strtod(field.c_str(), &end);
+      if (end == field.c_str() || *end != '\0' || !std::isfinite(value))
+        throw InputError(fmt::format("{}:{}: '{}' is not a finite number", path, number, field));
+      row.push_back(value);
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::optional<kmeans::RowMatrix> read_initial_centroids(const kmeans::KMeansSettings& settings, std::size_t d, comm::Communicator& comm) {
+  if (settings.init != kmeans::InitMethod::file) return std::nullopt;
+  const std::string& spec = settings.init_file;
+  std::vector<double> values;
+  std::size_t rows = 0, cols = 0;
+  const auto colon = spec.rfind(".h5:");
+  if (colon != std::string::npos || h5::is_hdf5_file(spec)) {
+    const std::string path = colon != std::string::npos ? spec.substr(0, colon + 3) : spec;
+    const std::string dataset = colon != std::string::npos ? spec.substr(colon + 4) : "kmeans/centroids_scaled";
+    auto file = h5::File::open(path, comm);
+    const h5::Group root = file.root();
+    const auto shape = h5::dataset_shape(root, dataset);
+    rows = shape.at(0);
+    cols = shape.size() > 1 ? shape[1] : 1;
+    values = h5::read_all<double>(root, dataset);
+    file.close();
+  } else {
+    for (const auto& row : read_csv_rows(spec)) {
+      if (cols != 0 && row.size() != cols) throw InputError(fmt::format("{}: rows have different numbers of values", spec));
+      cols = row.size();
+      values.insert(values.end(), row.begin(), row.end());
+      ++rows;
+    }
+  }
+  for (const std::int64_t k : settings.k)
+    if (rows != static_cast<std::size_t>(k) || cols != d)
+      throw InputError(fmt::format("initial centroids '{}' are {} x {}; this run needs k x d = {} x {}", spec, rows, cols, k, d));
+  for (double value : values)
+    if (!std::isfinite(value)) throw InputError(fmt::format("initial centroids '{}' contain NaN or Inf", spec));
+  return Eigen::Map<const kmeans::RowMatrix>(values.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(d));
+}
+
 
 PointTable load_points(const JobConfig& job, comm::Communicator& comm) {
   const auto settings = ingest::InputSettings::from_job(job);

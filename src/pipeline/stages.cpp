@@ -15,6 +15,7 @@
 #include "mpiseg/model/model_file.hpp"
 #include "mpiseg/model/model_reader.hpp"
 #include "mpiseg/pipeline/checkpoint.hpp"
+#include "mpiseg/pipeline/points.hpp"
 
 namespace mpiseg::pipeline {
 namespace {
@@ -186,19 +187,22 @@ Segmentation segment_customers(const JobConfig& job, const features::FeatureTabl
   segments.previous_model = job.get_string("run", "previous_model");
   std::optional<model::SegmentModel> previous;
   model::CommonSpace space;
-  std::optional<kmeans::RowMatrix> warm_start;
+  std::optional<kmeans::InitialCentroids> initial;
   if (!segments.previous_model.empty()) {
     // Warm start: the previous centroids, mapped into this run's feature space (and so its k).
     previous = model::read_segment_model(segments.previous_model, comm);
     space = model::common_space(model::read_model_transforms(segments.previous_model, comm), table.transforms);
     const std::vector<double> centroids = model::centroids_in_space(*previous, table.names, space);
-    warm_start = Eigen::Map<const kmeans::RowMatrix>(centroids.data(), static_cast<Eigen::Index>(previous->k),
-                                                     static_cast<Eigen::Index>(table.cols()));
+    initial = kmeans::InitialCentroids{Eigen::Map<const kmeans::RowMatrix>(centroids.data(), static_cast<Eigen::Index>(previous->k),
+                                                                           static_cast<Eigen::Index>(table.cols())),
+                                       kmeans::InitialCentroids::Source::earlier_model};
     log::info("run: previous model {}: k = {}, K-means starts from its centroids", segments.previous_model, previous->k);
   }
   const kmeans::Points points{table.scaled, table.rows(), table.cols(), table.customer, {}};
   if (checkpoint != nullptr) checkpoint->set_points(table.customer);
-  segments.fit = kmeans::fit(settings, points, comm, checkpoint, warm_start ? &*warm_start : nullptr);
+  if (!initial)
+    if (auto centroids = read_initial_centroids(settings, table.cols(), comm)) initial = kmeans::InitialCentroids{std::move(*centroids)};
+  segments.fit = kmeans::fit(settings, points, comm, checkpoint, initial ? &*initial : nullptr);
   if (segments.fit.interrupted)
     throw Checkpointed(fmt::format("checkpoint requested: stopped in K-means; the checkpoint is in {} (run again to resume)",
                                    checkpoint->directory().string()));

@@ -51,10 +51,10 @@ KMeansSettings settings(std::vector<std::int64_t> k) {
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // The same fit by rank 0 alone on every point (serial communicator).
-KMeansResult serial_fit(const KMeansSettings& s, int n) {
+KMeansResult serial_fit(const KMeansSettings& s, int n, const InitialCentroids* initial = nullptr) {
   auto alone = comm::make_serial_communicator();
   const Data all = blobs(n, [](int) { return true; });
-  return fit(s, all.points(), *alone);
+  return fit(s, all.points(), *alone, nullptr, initial);
 }
 
 }  // namespace
@@ -130,24 +130,46 @@ BOOST_AUTO_TEST_CASE(nan_and_inf_are_rejected) {
 
 BOOST_AUTO_TEST_CASE(empty_clusters_are_reseeded_with_the_farthest_points) {
   auto& comm = world();
-  testing::ScratchDir scratch(comm);
   const int n = 300;
   const Data data = blobs(n, [&](int i) { return i % comm.size() == comm.rank(); });
   // Two centroids far from everything: their clusters are empty after the first assignment.
-  if (comm.rank() == 0) std::ofstream(scratch / "init.csv") << "0,0\n1000,1000\n-1000,1000\n";
-  comm.barrier();
+  RowMatrix far(3, 2);
+  far << 0, 0, 1000, 1000, -1000, 1000;
+  const InitialCentroids start{far};
   KMeansSettings s = settings({3});
   s.init = InitMethod::file;
-  s.init_file = (scratch / "init.csv").string();
-  const KMeansResult result = fit(s, data.points(), comm);
+  const KMeansResult result = fit(s, data.points(), comm, nullptr, &start);
   BOOST_TEST(result.best.empty_relocations >= 2u);
   for (std::uint64_t size : result.best.cluster_size) BOOST_TEST(size > 0u);
   BOOST_TEST(result.sweep[0].metrics.silhouette > 0.7);
   if (comm.rank() == 0) {
-    const KMeansResult serial = serial_fit(s, n);
+    const KMeansResult serial = serial_fit(s, n, &start);
     BOOST_TEST((serial.best.centroids == result.best.centroids));
     BOOST_TEST(same_bits(serial.best.inertia, result.best.inertia));
   }
+}
+
+BOOST_AUTO_TEST_CASE(init_file_centroids_are_read_and_checked_against_k_and_d) {
+  auto& comm = world();
+  testing::ScratchDir scratch(comm);
+  if (comm.rank() == 0) std::ofstream(scratch / "init.csv") << "0.5,1\n-2,3.25\n";
+  comm.barrier();
+  KMeansSettings s = settings({2});
+  s.init = InitMethod::file;
+  s.init_file = (scratch / "init.csv").string();
+  const auto centroids = pipeline::read_initial_centroids(s, 2, comm);
+  BOOST_TEST_REQUIRE(centroids.has_value());
+  RowMatrix expected(2, 2);
+  expected << 0.5, 1, -2, 3.25;
+  BOOST_TEST((*centroids == expected));
+  auto says = [](const std::string& fragment) {
+    return [fragment](const InputError& error) { return std::string(error.what()).find(fragment) != std::string::npos; };
+  };
+  BOOST_CHECK_EXCEPTION(pipeline::read_initial_centroids(s, 3, comm), InputError, says("are 2 x 2; this run needs k x d = 2 x 3"));
+  s.k = {2, 3};
+  BOOST_CHECK_EXCEPTION(pipeline::read_initial_centroids(s, 2, comm), InputError, says("this run needs k x d = 3 x 2"));
+  s.init = InitMethod::random;
+  BOOST_TEST(!pipeline::read_initial_centroids(s, 2, comm).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(weights_count_like_repeated_points) {
@@ -168,17 +190,10 @@ BOOST_AUTO_TEST_CASE(weights_count_like_repeated_points) {
   s.init = InitMethod::kmeans_plus_plus;
   const KMeansResult a = fit(s, weighted, comm);
   s.init = InitMethod::file;
-  testing::ScratchDir scratch(comm);
-  if (comm.rank() == 0) {
-    std::ofstream out(scratch / "init.csv");
-    out.precision(17);
-    // Same start for the doubled data: the final centroids of the weighted run, rounded to the
-    // same fixed point (a converged run stays put).
-    for (Eigen::Index j = 0; j < a.best.centroids.rows(); ++j) out << a.best.centroids(j, 0) << "," << a.best.centroids(j, 1) << "\n";
-  }
-  comm.barrier();
-  s.init_file = (scratch / "init.csv").string();
-  const KMeansResult b = fit(s, doubled.points(), comm);
+  // Same start for the doubled data: the final centroids of the weighted run (a converged run
+  // stays put).
+  const InitialCentroids start{a.best.centroids};
+  const KMeansResult b = fit(s, doubled.points(), comm, nullptr, &start);
   BOOST_TEST(std::abs(a.best.inertia * 1.0 - b.best.inertia) <= 1e-9 * b.best.inertia);
   BOOST_TEST(a.best.cluster_weight == b.best.cluster_weight);
 }

@@ -72,10 +72,19 @@ class FitCheckpoint {
 /// are rebuilt and an interrupted one continues: the result is bit-identical to a run without
 /// interruption.
 ///
-/// `warm_start` (k x d, identical on every rank): one Lloyd run from these centroids instead of
-/// seeding, with k their number; the result's settings record it (init = previous_model, one start).
+/// Centroids to start from instead of seeding (k x d, identical on every rank): one Lloyd run.
+struct InitialCentroids {
+  enum class Source {
+    init_file,     // [kmeans] init = "file", read by the caller (kmeans does no I/O: pipeline::read_initial_centroids)
+    earlier_model  // a warm start: k is their number, and the result's settings record init = previous_model
+  };
+  RowMatrix centroids;
+  Source source = Source::init_file;
+};
+
+/// With init = "file", `initial` must hold init_file's centroids.
 KMeansResult fit(const KMeansSettings& settings, const Points& points, comm::Communicator& comm, FitCheckpoint* checkpoint = nullptr,
-                 const RowMatrix* warm_start = nullptr);
+                 const InitialCentroids* initial = nullptr);
 
 /// Renumbers segments: old segment j becomes new_id[j] (a permutation) in centroids, labels,
 /// sizes and weights.

@@ -29,8 +29,4 @@ struct SeedingReport {
 RowMatrix seed_centroids(const KMeansSettings& settings, std::size_t k, std::uint64_t seed, const Points& points,
                          comm::Communicator& comm, SeedingReport& report);
 
-/// Collective (every rank reads the small file). `spec`: CSV of rows, FILE.h5:/dataset, or a
-/// model file whose /kmeans/centroids_scaled is used. Checks the shape against k and d.
-RowMatrix read_centroids(const std::string& spec, std::size_t k, std::size_t d, comm::Communicator& comm);
-
 }  // namespace mpiseg::kmeans
