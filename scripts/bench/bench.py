@@ -137,21 +137,32 @@ print(time.perf_counter() - start, len(frame))
 """
 
 
+def alternate_parse(ranks, path, store, repeats, reference):
+    """mpiseg's parse-phase seconds and the reference command's seconds (the float its output
+    starts with, or its wall time when it prints nothing), alternating `repeats` times."""
+    ours, theirs = [], []
+    for _ in range(repeats):
+        _, log = run(mpirun(ranks, "ingest", "--set", f"input.path={path}", "--set", f"ingest.store={store}"))
+        ours.append(float(re.search(r"parsed in ([0-9.]+) s", log).group(1)))
+        seconds, out = run(reference)
+        theirs.append(float(out.split()[0]) if out.strip() else seconds)
+    return ours, theirs
+
+
+def parse_case(mode):
+    """The generated CSV the parse benchmarks read: (lines, repeats, path, megabytes)."""
+    lines = 2_000_000 if mode == "quick" else 10_000_000
+    path = generated_csv(lines, f"ingest_{lines}")
+    return lines, 3 if mode == "quick" else 5, path, path.stat().st_size / 1e6
+
+
 def bench_ingest(mode):
     """CSV parse throughput per rank (mpiseg's parse phase) against pandas.read_csv on the same file."""
-    lines = 2_000_000 if mode == "quick" else 10_000_000
-    repeats = 3 if mode == "quick" else 5
-    path = generated_csv(lines, f"ingest_{lines}")
-    megabytes = path.stat().st_size / 1e6
+    lines, repeats, path, megabytes = parse_case(mode)
     store = WORK / "ingest_store.h5"
     rows = []
     for ranks in (1, 2):
-        ours, theirs = [], []
-        for _ in range(repeats):
-            _, log = run(mpirun(ranks, "ingest", "--set", f"input.path={path}", "--set", f"ingest.store={store}"))
-            ours.append(float(re.search(r"parsed in ([0-9.]+) s", log).group(1)))
-            _, out = run([PYTHON, "-c", PANDAS_READ, str(path)])
-            theirs.append(float(out.split()[0]))
+        ours, theirs = alternate_parse(ranks, path, store, repeats, [PYTHON, "-c", PANDAS_READ, str(path)])
         median, spread = median_spread(ours)
         reference, _ = median_spread(theirs)
         rows.append({
@@ -170,10 +181,7 @@ def bench_compressed(mode):
     """Compressed input (.csv.gz, .csv.zst): mpiseg's parse phase, decompression included, in MB
     of uncompressed data per second per rank, against decompressing the same file to /dev/null
     with the command-line tool (the floor: one rank decompresses the file whatever the rank count)."""
-    lines = 2_000_000 if mode == "quick" else 10_000_000
-    repeats = 3 if mode == "quick" else 5
-    plain = generated_csv(lines, f"ingest_{lines}")
-    megabytes = plain.stat().st_size / 1e6
+    lines, repeats, plain, megabytes = parse_case(mode)
     store = WORK / "compressed_store.h5"
     rows = []
     for kind, suffix, pack, unpack in [("gzip", ".gz", ["gzip", "-k", "-f"], "zcat"), ("zstd", ".zst", ["zstd", "-q", "-f"], "zstdcat")]:
@@ -182,11 +190,7 @@ def bench_compressed(mode):
             run([*pack, str(plain)])
         on_disk = packed.stat().st_size / 1e6
         for ranks in (1, 2):
-            ours, theirs = [], []
-            for _ in range(repeats):
-                _, log = run(mpirun(ranks, "ingest", "--set", f"input.path={packed}", "--set", f"ingest.store={store}"))
-                ours.append(float(re.search(r"parsed in ([0-9.]+) s", log).group(1)))
-                theirs.append(run(["sh", "-c", f"{unpack} '{packed}' > /dev/null"])[0])
+            ours, theirs = alternate_parse(ranks, packed, store, repeats, ["sh", "-c", f"{unpack} '{packed}' > /dev/null"])
             median, spread = median_spread(ours)
             reference, _ = median_spread(theirs)
             rows.append({
