@@ -29,8 +29,10 @@ if [ "${1:-}" = --sanitize ]; then
   exit "$status"
 fi
 
+started=$SECONDS
 "$root/scripts/setup.sh"
 source "$root/scripts/mpi_env.sh"
+echo "test.sh: setup and build took $((SECONDS - started)) s"
 
 slurm_started=no
 if [ "${MPISEG_SLURM:-on}" != off ]; then
@@ -45,15 +47,20 @@ fi
 
 cd "${MPISEG_BUILD_DIR:-$root/build}"
 status=0
+phase=$SECONDS
 ctest --output-on-failure --timeout 900 -j "$(nproc)" "$@" || status=$?
+echo "test.sh: ctest took $((SECONDS - phase)) s"
 [ "$slurm_started" = yes ] || echo "test.sh: note: the Slurm scripts were not tested (no local cluster)" >&2
 
 # The sanitized subset (whole runs only): unit tests under ASan + UBSan, then every fuzz target.
 if [ $# -eq 0 ] && [ "${MPISEG_SANITIZED:-on}" != off ]; then
+  phase=$SECONDS
   MPISEG_FUZZ_CONFIGURE_ONLY=1 "$root/scripts/fuzz.sh" all
   cmake --build "$sanitized_build" -j "$(nproc)" --target "${unit_tests[@]}" > "$sanitized_build/build-unit.log" 2>&1 \
     || { tail -50 "$sanitized_build/build-unit.log"; status=1; }
   (source "$root/scripts/sanitize/environment.sh"; cd "$sanitized_build" && ctest --output-on-failure --timeout 900 -L unit) || status=$?
+  echo "test.sh: the sanitized build and unit tests took $((SECONDS - phase)) s"
   "$root/scripts/fuzz.sh" all 15 || status=1
 fi
+echo "test.sh: $((SECONDS - started)) s in all"
 exit "$status"
