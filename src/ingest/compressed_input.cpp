@@ -375,14 +375,14 @@ std::vector<std::uint64_t> deal_compressed_records(std::span<const CompressedFil
   return sizes;
 }
 
-std::string read_first_compressed_record(const CompressedFile& file, const ReaderLimits& limits) {
+std::optional<std::string> read_first_compressed_record(const CompressedFile& file, const ReaderLimits& limits) {
   DecompressingReader stream(file.path, file.compression);
   ReaderLimits small = limits;
   small.chunk_bytes = std::min<std::uint64_t>(limits.chunk_bytes, 64 * 1024);  // the header only: decompress little
-  std::string first;
+  std::optional<std::string> first;
   RecordReader reader([&stream](std::uint64_t offset, std::span<std::byte> buffer) { return stream.read_at(offset, buffer); }, kUnknownSize,
                       0, 1, small);
-  reader.for_each([&](const Record& record) { first.assign(record.text); });
+  reader.for_each([&](const Record& record) { first.emplace(record.text); });
   return first;
 }
 

@@ -145,7 +145,9 @@ std::vector<ColumnMap> read_headers(const InputSettings& settings, const std::ve
       std::string header;
       const auto packed = std::find_if(compressed.begin(), compressed.end(), [&](const CompressedFile& c) { return c.file == f; });
       if (settings.header && packed != compressed.end()) {
-        header = read_first_compressed_record(*packed, limits);
+        const std::optional<std::string> first = read_first_compressed_record(*packed, limits);
+        if (!first) continue;  // decompresses to nothing: no line to read, as an empty plain file
+        header = *first;
       } else if (settings.header) {
         PosixFile file(settings.paths[f], O_RDONLY);
         header = read_first_record(file, sizes[f], limits);

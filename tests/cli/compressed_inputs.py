@@ -121,6 +121,14 @@ for ranks in (1, 2, 3):
     same_as(f"basket file, zstd, at {ranks} rank(s)", reference_baskets,
             ingest(f"baskets_zst_{ranks}", zstd_file(baskets), ranks, basket_sets))
 
+# A file that decompresses to nothing reads as an empty plain file: no line, no error.
+os.makedirs(test.path("empty"))
+open(test.path("empty/items.csv"), "wb").close()
+with open(test.path("empty/items.csv.gz"), "wb") as f:
+    f.write(gzip.compress(b""))
+same_as("empty gzip file at 2 ranks", ingest("empty_plain", test.path("empty/items.csv"), 1),
+        ingest("empty_gzip", test.path("empty/items.csv.gz"), 2))
+
 # Damaged files: a clear error naming the file, never a partial store.
 packed = gzip_file(items)
 with open(packed, "rb") as f:

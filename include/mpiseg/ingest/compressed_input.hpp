@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -94,7 +95,7 @@ std::vector<std::uint64_t> deal_compressed_records(std::span<const CompressedFil
                                                    const ReaderLimits& limits, std::uint64_t chunk_bytes, const ChunkConsumer& consumer,
                                                    comm::Communicator& comm);
 
-/// The first record of a compressed file (its header); empty when the file is.
-std::string read_first_compressed_record(const CompressedFile& file, const ReaderLimits& limits);
+/// The first record of a compressed file (its header); nothing when it decompresses to nothing.
+std::optional<std::string> read_first_compressed_record(const CompressedFile& file, const ReaderLimits& limits);
 
 }  // namespace mpiseg::ingest
