@@ -6,13 +6,13 @@
 #include <limits>
 #include <cstring>
 #include <numeric>
+#include <stdexcept>
 
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/hash.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
-#include "mpiseg/io/h5/datasets.hpp"
 
 namespace mpiseg::fpgrowth {
 namespace {
@@ -84,6 +84,66 @@ void merge_prefixes(const WeightedTransactions& prefixes, std::vector<std::uint3
   for (const std::uint32_t d : order) append_transaction(out, view(distinct[d]), weight[d]);
 }
 
+void put_varint(std::vector<char>& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+std::uint64_t get_varint(std::span<const char> bytes, std::size_t& at) {
+  std::uint64_t value = 0;
+  for (int shift = 0;; shift += 7) {
+    if (at >= bytes.size() || shift > 63) throw std::logic_error("a prefix record is cut short");
+    const auto byte = static_cast<unsigned char>(bytes[at++]);
+    value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) return value;
+  }
+}
+
+/// Prefixes on the wire, front-coded: merge_prefixes() wrote them in lexicographic order, so each
+/// record is sent as varints: the number of items it shares with the previous record, the number
+/// of the rest, the weight, then the rest as gaps from the item before each (items ascend). Retail
+/// prefixes share their frequent heads and gaps are small, so this is a fraction of the four
+/// bytes per item (and twelve per record) of the words it encodes.
+void encode_prefixes(const std::vector<std::uint32_t>& records, std::vector<char>& out) {
+  std::span<const std::uint32_t> previous;
+  for (std::size_t at = 0; at < records.size();) {
+    const std::uint32_t length = records[at];
+    const std::uint64_t weight = records[at + 1] | (static_cast<std::uint64_t>(records[at + 2]) << 32);
+    const auto items = std::span(records).subspan(at + 3, length);
+    std::size_t shared = 0;
+    while (shared < previous.size() && shared < items.size() && previous[shared] == items[shared]) ++shared;
+    put_varint(out, shared);
+    put_varint(out, items.size() - shared);
+    put_varint(out, weight);
+    std::uint32_t before = shared > 0 ? items[shared - 1] : 0;
+    for (std::size_t i = shared; i < items.size(); ++i) {
+      put_varint(out, items[i] - before);
+      before = items[i];
+    }
+    previous = items;
+    at += 3 + length;
+  }
+}
+
+/// The records of one sender's encode_prefixes(), appended to `into`.
+void decode_prefixes(std::span<const char> bytes, WeightedTransactions& into) {
+  std::vector<std::uint32_t> record;
+  for (std::size_t at = 0; at < bytes.size();) {
+    const std::uint64_t shared = get_varint(bytes, at), rest = get_varint(bytes, at), weight = get_varint(bytes, at);
+    if (shared > record.size()) throw std::logic_error("a prefix record shares more than its predecessor holds");
+    record.resize(static_cast<std::size_t>(shared));
+    std::uint32_t item = shared > 0 ? record.back() : 0;
+    for (std::uint64_t i = 0; i < rest; ++i) {
+      item += static_cast<std::uint32_t>(get_varint(bytes, at));
+      record.push_back(item);
+    }
+    into.add(record, weight);
+  }
+}
+
 /// Exchanges variable-length records (u32 words) to their owners; returns what arrives.
 std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::uint32_t>>& outgoing, comm::Communicator& comm,
                                     std::uint64_t* sent_bytes = nullptr) {
@@ -120,15 +180,20 @@ ItemsetTable exchange_and_mine(WeightedTransactions& local, FrequentItemsets& re
     merge_prefixes(prefixes[r], outgoing[r]);
     prefixes[r] = WeightedTransactions();
   }
-  const std::vector<std::uint32_t> incoming = exchange_records(outgoing, comm, &result.exchanged_bytes);
-  outgoing.clear();
-  WeightedTransactions mine;
-  for (std::size_t at = 0; at < incoming.size();) {
-    const std::uint32_t length = incoming[at];
-    const std::uint64_t weight = incoming[at + 1] | (static_cast<std::uint64_t>(incoming[at + 2]) << 32);
-    mine.add(std::span(incoming).subspan(at + 3, length), weight);
-    at += 3 + length;
+  std::vector<char> send;
+  std::vector<std::uint64_t> send_counts(ranks), received_counts;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    const std::size_t before = send.size();
+    encode_prefixes(outgoing[r], send);
+    send_counts[r] = send.size() - before;
+    if (static_cast<int>(r) != comm.rank()) result.exchanged_bytes += send_counts[r];
   }
+  outgoing.clear();
+  const std::vector<char> incoming = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
+  send = {};
+  WeightedTransactions mine;
+  for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++])
+    decode_prefixes(std::span(incoming).subspan(at, received_counts[r]), mine);
 
   // 5. Mine this rank's suffixes; a rank over the limit stops every rank cleanly.
   const Stopwatch mining;
