@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 
 #include "mpiseg/comm/collectives.hpp"
@@ -219,14 +220,21 @@ std::vector<std::optional<std::uint64_t>> record_entries(const InputSettings& se
 /// A sample's piece is this rank's piece of its file that begins last at or before its offset.
 void number_samples(const std::vector<Segment>& pieces, const std::vector<std::uint64_t>& records_per_piece, RejectSampler& sampler,
                     comm::Communicator& comm) {
-  const std::vector<SegmentValue> all = gather_segment_values(pieces, records_per_piece, comm);
+  // Every rank's pieces in (file, begin) order with the records before each: the pieces of a
+  // large compressed file number in the thousands, so lookups are binary searches.
+  std::vector<SegmentValue> all = gather_segment_values(pieces, records_per_piece, comm);
+  std::sort(all.begin(), all.end(), [](const SegmentValue& a, const SegmentValue& b) { return std::tie(a.file, a.begin) < std::tie(b.file, b.begin); });
+  std::vector<std::uint64_t> records_before(all.size(), 0);
+  for (std::size_t i = 1; i < all.size(); ++i)
+    records_before[i] = all[i].file == all[i - 1].file ? records_before[i - 1] + all[i - 1].value : 0;
   for (RejectSample& sample : sampler.samples()) {
-    const Segment* piece = nullptr;
-    for (const Segment& candidate : pieces)
-      if (candidate.file == sample.file && candidate.begin <= sample.offset && (piece == nullptr || candidate.begin > piece->begin))
-        piece = &candidate;
-    if (piece == nullptr) throw std::logic_error("a rejected line outside every piece this rank parsed");
-    sample.line_number += sum_before(all, *piece);
+    // The piece that holds the line: the last of its file that begins at or before it (pieces of
+    // one file never overlap, and this rank parsed the line, so it is this rank's piece).
+    const auto after = std::upper_bound(all.begin(), all.end(), std::pair<std::uint64_t, std::uint64_t>{sample.file, sample.offset},
+                                        [](const auto& key, const SegmentValue& piece) { return key < std::pair{piece.file, piece.begin}; });
+    if (after == all.begin() || std::prev(after)->file != sample.file)
+      throw std::logic_error("a rejected line outside every piece this rank parsed");
+    sample.line_number += records_before[static_cast<std::size_t>(std::prev(after) - all.begin())];
   }
 }
 

@@ -3,16 +3,17 @@
 #include <fcntl.h>
 
 #include <algorithm>
-#include <sstream>
-#include <optional>
-#include <fstream>
 #include <cmath>
 #include <fmt/format.h>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "mpiseg/comm/collectives.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/random.hpp"
+#include "mpiseg/ingest/compressed_input.hpp"
 #include "mpiseg/ingest/field_parsers.hpp"
 #include "mpiseg/ingest/record_reader.hpp"
 #include "mpiseg/ingest/settings.hpp"
@@ -27,6 +28,10 @@ PointTable load_csv_matrix(const ingest::InputSettings& settings, const ingest::
   if (settings.paths.size() != 1)
     throw ConfigError(fmt::format("[input] path: a matrix is one file, '{}' matches {}", settings.path_pattern, settings.paths.size()));
   const auto& path = settings.paths.front();
+  const ingest::Compression compression = ingest::detect_compression(path);
+  if (compression != ingest::Compression::none)
+    throw InputError(fmt::format("{}: a {}-compressed matrix is not read (line items and basket files are); decompress it first",
+                                 path.string(), ingest::compression_name(compression)));
   PosixFile file(path, O_RDONLY);
   const std::uint64_t size = file.size();
   const h5::RowRange bytes = h5::even_split(size, comm.rank(), comm.size());

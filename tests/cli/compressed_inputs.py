@@ -147,4 +147,12 @@ for name, content in damaged.items():
     test.check(result.returncode != 0 and name in message and ("truncated" in message or "corrupt" in message)
                and not os.path.exists(store),
                f"{name}: fails with a message naming the file ({next((l for l in message.splitlines() if 'error' in l), 'no message')[:200]})")
+# A compressed matrix (kmeans input) is refused by name, not parsed as text.
+matrix = test.path("matrix.csv.gz")
+with open(matrix, "wb") as f:
+    f.write(gzip.compress(b"1,2\n3,4\n5,6\n"))
+result = test.run(1, "kmeans", sets=["input.format=matrix", f"input.path={matrix}", "kmeans.k=2", f"output.model={test.path('m.h5')}"],
+                  check=False)
+test.check(result.returncode != 0 and "gzip-compressed matrix is not read" in result.stdout + result.stderr,
+           f"a gzip-compressed matrix is refused with a message (exit {result.returncode})")
 test.finish()
