@@ -143,11 +143,38 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
   return value;
 }
 
+namespace {
+/// Prices as exports write them ("-12.5", "3.55"; at most 15 digits in all): the digits as an
+/// integer m < 10^15 and the count k of decimals, m / 10^k. Both operands are exact doubles and
+/// the division rounds once, so this is the correctly rounded value from_chars gives (Clinger's
+/// fast path). Anything else (exponents, more digits): nothing, and from_chars decides.
+std::optional<double> simple_decimal(std::string_view text) {
+  static constexpr double kPowersOfTen[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  std::size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  std::uint64_t digits = 0;
+  int count = 0, decimals = 0;
+  const std::size_t whole_start = i;
+  for (; i < text.size() && is_digit(text[i]); ++i, ++count) digits = digits * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  if (i == whole_start) return std::nullopt;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t fraction_start = ++i;
+    for (; i < text.size() && is_digit(text[i]); ++i, ++count, ++decimals) digits = digits * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    if (i == fraction_start) return std::nullopt;
+  }
+  if (i != text.size() || count > 15) return std::nullopt;
+  const double value = static_cast<double>(digits) / kPowersOfTen[decimals];
+  return negative ? -value : value;
+}
+}  // namespace
+
 std::optional<double> parse_decimal(std::string_view text) {
   if (text.empty()) return std::nullopt;
   // One optional sign: "+1.5" and "-1.5", never "+-1.5".
   const std::size_t start = text[0] == '+' ? 1 : 0;
   if (start == text.size() || !(is_digit(text[start]) || (start == 0 && text[start] == '-') || text[start] == '.')) return std::nullopt;
+  if (const auto simple = simple_decimal(text.substr(start))) return *simple == 0 ? 0.0 : *simple;
   double value = 0;
   const char* end = text.data() + text.size();
   const auto result = std::from_chars(text.data() + start, end, value);

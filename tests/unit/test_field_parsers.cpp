@@ -1,5 +1,8 @@
 #include <boost/test/unit_test.hpp>
+#include <charconv>
 #include <cmath>
+#include <cstring>
+#include <string>
 
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/ingest/field_parsers.hpp"
@@ -59,6 +62,27 @@ BOOST_AUTO_TEST_CASE(numbers) {
     BOOST_TEST(!parse_decimal(bad).has_value(), bad);
   // -0 is 0 with the bits of +0, so that equal prices compare equal bit for bit.
   for (const char* zero : {"-0", "-0.0", "+0", "0.000", "-0e5"}) BOOST_TEST(!std::signbit(*parse_decimal(zero)), zero);
+}
+
+// parse_decimal's fast path for short decimals must give from_chars' correctly rounded double,
+// bit for bit: random decimals of every length up to and past the path's 15 digits.
+BOOST_AUTO_TEST_CASE(short_decimals_round_exactly_as_from_chars) {
+  std::uint64_t state = 12345;
+  auto next = [&] { return state = state * 6364136223846793005ULL + 1442695040888963407ULL; };
+  for (int trial = 0; trial < 200000; ++trial) {
+    std::string text = (next() >> 60) < 4 ? "-" : "";
+    const int whole = 1 + static_cast<int>((next() >> 59) % 12), fraction = static_cast<int>((next() >> 59) % 9);
+    for (int i = 0; i < whole; ++i) text += static_cast<char>('0' + (next() >> 59) % 10);
+    if (fraction > 0 || (next() >> 63) != 0) text += '.';
+    for (int i = 0; i < fraction; ++i) text += static_cast<char>('0' + (next() >> 59) % 10);
+    if (text.back() == '.') text.pop_back();
+    double expected = 0;
+    std::from_chars(text.data(), text.data() + text.size(), expected);
+    if (expected == 0) expected = 0.0;
+    const auto parsed = parse_decimal(text);
+    BOOST_TEST_REQUIRE(parsed.has_value(), text);
+    BOOST_TEST_REQUIRE(std::memcmp(&*parsed, &expected, sizeof expected) == 0, text << " parsed as " << *parsed);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(numeric_keys) {
