@@ -260,6 +260,14 @@ std::string JobConfig::describe(std::string_view section, std::string_view key) 
   return fmt::format("[{}] {} in {}", section, key, impl_->origin);
 }
 
+void JobConfig::throw_bad_choice(std::string_view section, std::string_view key, const std::string& given,
+                                 std::span<const std::string_view> names) const {
+  std::string listed;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    listed += fmt::format("{}\"{}\"", i == 0 ? "" : i + 1 == names.size() ? " or " : ", ", names[i]);
+  throw ConfigError(fmt::format("{} must be {}, not \"{}\"", describe(section, key), listed, given));
+}
+
 std::string JobConfig::effective_toml() const {
   toml::table effective;
   for (const KeySpec& spec : impl_->schema) {

@@ -88,10 +88,8 @@ FeatureSettings FeatureSettings::from_job(const JobConfig& job) {
   }
   const std::string reference = job.get_string("features", "reference_date");
   if (!reference.empty()) settings.reference_time = parse_iso_date_to_seconds(reference, job.describe("features", "reference_date"));
-  const std::string monetary = job.get_string("features", "monetary");
-  if (monetary == "net") settings.monetary = MonetaryPolicy::net;
-  else if (monetary == "purchases") settings.monetary = MonetaryPolicy::purchases;
-  else throw ConfigError(fmt::format("{} must be \"net\" or \"purchases\"", job.describe("features", "monetary")));
+  settings.monetary = job.get_choice(
+      "features", "monetary", std::array<Choice<MonetaryPolicy>, 2>{{{"net", MonetaryPolicy::net}, {"purchases", MonetaryPolicy::purchases}}});
   settings.keep_no_purchase = job.get_bool("features", "keep_no_purchase");
   const std::int64_t top = job.get_int("features", "top_categories");
   if (top < 0 || top > 100) throw ConfigError(fmt::format("{} must be between 0 and 100", job.describe("features", "top_categories")));

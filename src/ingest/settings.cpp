@@ -1,5 +1,6 @@
 #include "mpiseg/ingest/settings.hpp"
 
+#include <array>
 #include <glob.h>
 
 #include <algorithm>
@@ -109,18 +110,14 @@ std::vector<std::filesystem::path> expand_input_pattern(const std::string& patte
 
 InputSettings InputSettings::from_job(const JobConfig& job) {
   InputSettings settings;
-  const std::string format = job.get_string("input", "format");
-  if (format == "csv") settings.format = InputFormat::csv;
-  else if (format == "baskets") settings.format = InputFormat::baskets;
-  else if (format == "store") settings.format = InputFormat::store;
-  else if (format == "matrix") settings.format = InputFormat::matrix;
-  else if (format == "features") settings.format = InputFormat::features;
-  else throw ConfigError(fmt::format("{} must be csv, baskets, store, matrix or features, got \"{}\"", job.describe("input", "format"), format));
-
-  const std::string items = job.get_string("input", "basket_items");
-  if (items == "integer") settings.basket_items = BasketItems::integer;
-  else if (items == "name") settings.basket_items = BasketItems::name;
-  else throw ConfigError(fmt::format("{} must be \"integer\" or \"name\"", job.describe("input", "basket_items")));
+  settings.format = job.get_choice("input", "format",
+                                   std::array<Choice<InputFormat>, 5>{{{"csv", InputFormat::csv},
+                                                                       {"baskets", InputFormat::baskets},
+                                                                       {"store", InputFormat::store},
+                                                                       {"matrix", InputFormat::matrix},
+                                                                       {"features", InputFormat::features}}});
+  settings.basket_items = job.get_choice(
+      "input", "basket_items", std::array<Choice<BasketItems>, 2>{{{"integer", BasketItems::integer}, {"name", BasketItems::name}}});
 
   const std::string delimiter = job.get_string("input", "delimiter");
   if (delimiter.size() > 1 || delimiter == "\"" || delimiter == "\n" || delimiter == "\r")

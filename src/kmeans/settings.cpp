@@ -1,5 +1,6 @@
 #include "mpiseg/kmeans/settings.hpp"
 
+#include <array>
 #include <fmt/format.h>
 
 #include "mpiseg/core/error.hpp"
@@ -30,35 +31,24 @@ constexpr KeySpec kKeys[] = {
 
 std::span<const KeySpec> kmeans_keys() { return kKeys; }
 
-const char* init_name(InitMethod method) {
-  switch (method) {
-    case InitMethod::kmeans_parallel: return "kmeans||";
-    case InitMethod::kmeans_plus_plus: return "kmeans++";
-    case InitMethod::random: return "random";
-    case InitMethod::file: return "file";
-    case InitMethod::previous_model: return "previous_model";
-  }
-  return "?";
-}
+namespace {
+// The names of the enum keys, the canonical one first (what models and logs record).
+constexpr std::array<Choice<InitMethod>, 6> kInitNames{{{"kmeans||", InitMethod::kmeans_parallel},
+                                                       {"k-means||", InitMethod::kmeans_parallel},
+                                                       {"kmeans++", InitMethod::kmeans_plus_plus},
+                                                       {"k-means++", InitMethod::kmeans_plus_plus},
+                                                       {"random", InitMethod::random},
+                                                       {"file", InitMethod::file}}};
+constexpr std::array<Choice<Selection>, 3> kSelectionNames{
+    {{"silhouette", Selection::silhouette}, {"calinski_harabasz", Selection::calinski_harabasz}, {"davies_bouldin", Selection::davies_bouldin}}};
+constexpr std::array<Choice<Algorithm>, 4> kAlgorithmNames{
+    {{"auto", Algorithm::automatic}, {"lloyd", Algorithm::lloyd}, {"hamerly", Algorithm::hamerly}, {"yinyang", Algorithm::yinyang}}};
+}  // namespace
 
-const char* selection_name(Selection selection) {
-  switch (selection) {
-    case Selection::silhouette: return "silhouette";
-    case Selection::calinski_harabasz: return "calinski_harabasz";
-    case Selection::davies_bouldin: return "davies_bouldin";
-  }
-  return "?";
-}
-
-const char* algorithm_name(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::automatic: return "auto";
-    case Algorithm::lloyd: return "lloyd";
-    case Algorithm::hamerly: return "hamerly";
-    case Algorithm::yinyang: return "yinyang";
-  }
-  return "?";
-}
+// previous_model is recorded (a warm start), never configured.
+const char* init_name(InitMethod method) { return method == InitMethod::previous_model ? "previous_model" : choice_name(kInitNames, method); }
+const char* selection_name(Selection selection) { return choice_name(kSelectionNames, selection); }
+const char* algorithm_name(Algorithm algorithm) { return choice_name(kAlgorithmNames, algorithm); }
 
 Algorithm algorithm_for(const KMeansSettings& settings, std::int64_t k, std::size_t d) {
   if (!settings.accelerate) return Algorithm::lloyd;
@@ -72,12 +62,7 @@ KMeansSettings KMeansSettings::from_job(const JobConfig& job) {
   if (s.k.empty()) throw ConfigError(fmt::format("{} is empty", job.describe("kmeans", "k")));
   for (std::int64_t k : s.k)
     if (k < 1 || k > 100000) throw ConfigError(fmt::format("{}: k = {} is not between 1 and 100000", job.describe("kmeans", "k"), k));
-  const std::string init = job.get_string("kmeans", "init");
-  if (init == "kmeans||" || init == "k-means||") s.init = InitMethod::kmeans_parallel;
-  else if (init == "kmeans++" || init == "k-means++") s.init = InitMethod::kmeans_plus_plus;
-  else if (init == "random") s.init = InitMethod::random;
-  else if (init == "file") s.init = InitMethod::file;
-  else throw ConfigError(fmt::format("{} must be kmeans||, kmeans++, random or file", job.describe("kmeans", "init")));
+  s.init = job.get_choice("kmeans", "init", kInitNames);
   s.init_file = job.get_string("kmeans", "init_file");
   if (s.init == InitMethod::file && s.init_file.empty())
     throw ConfigError(fmt::format("{}: init = \"file\" needs [kmeans] init_file", job.origin()));
@@ -89,12 +74,7 @@ KMeansSettings KMeansSettings::from_job(const JobConfig& job) {
   s.n_init = job.get_int("kmeans", "n_init");
   if (s.n_init < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "n_init")));
   s.accelerate = job.get_bool("kmeans", "accelerate");
-  const std::string algorithm = job.get_string("kmeans", "algorithm");
-  if (algorithm == "auto") s.algorithm = Algorithm::automatic;
-  else if (algorithm == "lloyd") s.algorithm = Algorithm::lloyd;
-  else if (algorithm == "hamerly") s.algorithm = Algorithm::hamerly;
-  else if (algorithm == "yinyang") s.algorithm = Algorithm::yinyang;
-  else throw ConfigError(fmt::format("{} must be auto, lloyd, hamerly or yinyang", job.describe("kmeans", "algorithm")));
+  s.algorithm = job.get_choice("kmeans", "algorithm", kAlgorithmNames);
   const std::int64_t sample = job.get_int("kmeans", "silhouette_sample");
   if (sample < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("kmeans", "silhouette_sample")));
   s.silhouette_sample = static_cast<std::uint64_t>(sample);
@@ -102,11 +82,7 @@ KMeansSettings KMeansSettings::from_job(const JobConfig& job) {
   if (!(s.oversampling > 0)) throw ConfigError(fmt::format("{} must be > 0", job.describe("kmeans", "oversampling")));
   s.rounds = job.get_int("kmeans", "rounds");
   if (s.rounds < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "rounds")));
-  const std::string selection = job.get_string("kmeans", "selection");
-  if (selection == "silhouette") s.selection = Selection::silhouette;
-  else if (selection == "calinski_harabasz") s.selection = Selection::calinski_harabasz;
-  else if (selection == "davies_bouldin") s.selection = Selection::davies_bouldin;
-  else throw ConfigError(fmt::format("{} must be silhouette, calinski_harabasz or davies_bouldin", job.describe("kmeans", "selection")));
+  s.selection = job.get_choice("kmeans", "selection", kSelectionNames);
   if (s.selection == Selection::silhouette && s.silhouette_sample == 0 && s.k.size() > 1)
     throw ConfigError(fmt::format("{}: selection = \"silhouette\" needs silhouette_sample > 0", job.origin()));
   return s;

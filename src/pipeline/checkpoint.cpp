@@ -1,5 +1,6 @@
 #include "mpiseg/pipeline/checkpoint.hpp"
 
+#include <array>
 #include <fcntl.h>
 
 #include <algorithm>
@@ -76,11 +77,9 @@ CheckpointSettings CheckpointSettings::from_job(const JobConfig& job, const std:
   }
   settings.interval_seconds = job.get_number("run", "checkpoint_interval");
   if (settings.interval_seconds < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("run", "checkpoint_interval")));
-  const std::string resume = job.get_string("run", "resume");
-  if (resume == "auto") settings.resume = ResumePolicy::automatic;
-  else if (resume == "never") settings.resume = ResumePolicy::never;
-  else if (resume == "require") settings.resume = ResumePolicy::require;
-  else throw ConfigError(fmt::format("{} must be auto, never or require, not \"{}\"", job.describe("run", "resume"), resume));
+  settings.resume = job.get_choice("run", "resume", std::array<Choice<ResumePolicy>, 3>{{{"auto", ResumePolicy::automatic},
+                                                                                         {"never", ResumePolicy::never},
+                                                                                         {"require", ResumePolicy::require}}});
   return settings;
 }
 

@@ -1,5 +1,6 @@
 #include "mpiseg/propensity/settings.hpp"
 
+#include <array>
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -105,10 +106,8 @@ PropensitySettings PropensitySettings::from_job(const JobConfig& job) {
   if (!(l.l2 > 0) || !std::isfinite(l.l2))
     throw ConfigError(fmt::format("{} must be a finite number > 0 (the penalty keeps separable data finite)", job.describe("propensity", "l2")));
   l.fit_intercept = job.get_bool("propensity", "fit_intercept");
-  const std::string weight = job.get_string("propensity", "class_weight");
-  if (weight == "none") l.class_weight = ClassWeight::none;
-  else if (weight == "balanced") l.class_weight = ClassWeight::balanced;
-  else throw ConfigError(fmt::format("{} must be \"none\" or \"balanced\"", job.describe("propensity", "class_weight")));
+  l.class_weight = job.get_choice("propensity", "class_weight",
+                                  std::array<Choice<ClassWeight>, 2>{{{"none", ClassWeight::none}, {"balanced", ClassWeight::balanced}}});
   l.tol = job.get_number("propensity", "tol");
   if (!(l.tol >= 0) || !std::isfinite(l.tol)) throw ConfigError(fmt::format("{} must be >= 0", job.describe("propensity", "tol")));
   l.max_iter = job.get_int("propensity", "max_iter");

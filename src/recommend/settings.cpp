@@ -1,5 +1,6 @@
 #include "mpiseg/recommend/settings.hpp"
 
+#include <array>
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -38,9 +39,17 @@ constexpr KeySpec kKeys[] = {
      "the stored recommendations are trained on all the data (false: the evaluated ones, trained before the cutoff)"},
 };
 
+constexpr std::array<Choice<Method>, 5> kMethodNames{{{"popularity", Method::popularity},
+                                                     {"segment_popularity", Method::segment_popularity},
+                                                     {"rules", Method::rules},
+                                                     {"item_cf", Method::item_cf},
+                                                     {"als", Method::als}}};
+constexpr std::array<Choice<Values>, 3> kValuesNames{{{"binary", Values::binary}, {"counts", Values::counts}, {"log1p", Values::log1p}}};
+constexpr std::array<Choice<RuleScore>, 2> kRuleScoreNames{{{"confidence", RuleScore::confidence}, {"lift", RuleScore::lift}}};
+
 Method parse_method(const std::string& name, const std::string& where) {
-  for (Method m : {Method::popularity, Method::segment_popularity, Method::rules, Method::item_cf, Method::als})
-    if (name == method_name(m)) return m;
+  for (const Choice<Method>& choice : kMethodNames)
+    if (name == choice.name) return choice.value;
   throw ConfigError(fmt::format("{}: unknown method '{}' (popularity, segment_popularity, rules, item_cf, als)", where, name));
 }
 
@@ -54,20 +63,9 @@ std::int64_t int_in(const JobConfig& job, const char* key, std::int64_t low, std
 
 std::span<const KeySpec> recommend_keys() { return kKeys; }
 
-const char* method_name(Method method) {
-  switch (method) {
-    case Method::popularity: return "popularity";
-    case Method::segment_popularity: return "segment_popularity";
-    case Method::rules: return "rules";
-    case Method::item_cf: return "item_cf";
-    case Method::als: return "als";
-  }
-  return "?";
-}
-const char* values_name(Values values) {
-  return values == Values::binary ? "binary" : values == Values::counts ? "counts" : "log1p";
-}
-const char* rule_score_name(RuleScore score) { return score == RuleScore::lift ? "lift" : "confidence"; }
+const char* method_name(Method method) { return choice_name(kMethodNames, method); }
+const char* values_name(Values values) { return choice_name(kValuesNames, values); }
+const char* rule_score_name(RuleScore score) { return choice_name(kRuleScoreNames, score); }
 
 bool RecommendSettings::uses(Method method) const { return std::find(methods.begin(), methods.end(), method) != methods.end(); }
 
@@ -84,15 +82,8 @@ RecommendSettings RecommendSettings::from_job(const JobConfig& job) {
   s.n = int_in(job, "n", 1, 10000);
   s.exclude_days = int_in(job, "exclude_days", 0, 36500);
   s.history_days = int_in(job, "history_days", 1, 36500);
-  const std::string score = job.get_string("recommend", "rule_score");
-  if (score == "confidence") s.rule_score = RuleScore::confidence;
-  else if (score == "lift") s.rule_score = RuleScore::lift;
-  else throw ConfigError(fmt::format("{} must be \"confidence\" or \"lift\", not '{}'", job.describe("recommend", "rule_score"), score));
-  const std::string values = job.get_string("recommend", "values");
-  if (values == "binary") s.values = Values::binary;
-  else if (values == "counts") s.values = Values::counts;
-  else if (values == "log1p") s.values = Values::log1p;
-  else throw ConfigError(fmt::format("{} must be \"binary\", \"counts\" or \"log1p\", not '{}'", job.describe("recommend", "values"), values));
+  s.rule_score = job.get_choice("recommend", "rule_score", kRuleScoreNames);
+  s.values = job.get_choice("recommend", "values", kValuesNames);
   s.neighbours = int_in(job, "neighbours", 1, 100000);
   s.max_items_per_customer = int_in(job, "max_items_per_customer", 1, 1000000);
   s.factors = int_in(job, "factors", 1, 512);

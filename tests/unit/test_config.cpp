@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 
+#include <array>
 #include <fmt/format.h>
 
 #include "mpiseg/core/config.hpp"
@@ -77,6 +78,18 @@ BOOST_AUTO_TEST_CASE(wrong_types_and_syntax_are_errors) {
                         [](const ConfigError& e) { return message_contains(e, "job.toml:1"); });
   BOOST_CHECK_EXCEPTION(parse("", {"kmeans.accelerate=maybe"}), ConfigError, [](const ConfigError&) { return true; });
   BOOST_CHECK_EXCEPTION(parse("", {"kmeans"}), ConfigError, [](const ConfigError&) { return true; });
+}
+
+BOOST_AUTO_TEST_CASE(choices_map_names_to_values_and_list_them_when_wrong) {
+  enum class Seeding { parallel, plus_plus };
+  constexpr std::array<Choice<Seeding>, 3> kNames{{{"kmeans||", Seeding::parallel}, {"k-means||", Seeding::parallel}, {"kmeans++", Seeding::plus_plus}}};
+  BOOST_TEST((parse("").get_choice("kmeans", "init", kNames) == Seeding::parallel));
+  BOOST_TEST((parse("", {"kmeans.init=k-means||"}).get_choice("kmeans", "init", kNames) == Seeding::parallel));
+  BOOST_TEST((parse("", {"kmeans.init=kmeans++"}).get_choice("kmeans", "init", kNames) == Seeding::plus_plus));
+  BOOST_TEST(std::string(choice_name(kNames, Seeding::parallel)) == "kmeans||");  // the first name is the canonical one
+  BOOST_CHECK_EXCEPTION(parse("", {"kmeans.init=best"}).get_choice("kmeans", "init", kNames), ConfigError, [](const ConfigError& error) {
+    return message_contains(error, "[kmeans] init in job.toml must be \"kmeans||\", \"k-means||\" or \"kmeans++\", not \"best\"");
+  });
 }
 
 BOOST_AUTO_TEST_CASE(missing_required_key_is_reported) {

@@ -6,6 +6,7 @@
 ///
 ///   JobConfig job = JobConfig::load("jobs/demo.toml", {"kmeans.k=8"}, all_key_specs());
 ///   std::int64_t k = job.get_int("kmeans", "k");
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -38,6 +39,13 @@ struct KeySpec {
 };
 
 using IntOrString = std::variant<std::int64_t, std::string>;
+
+/// One allowed value of a string key: its name in the job file and what it means.
+template <class Value>
+struct Choice {
+  std::string_view name;  // a literal (null-terminated)
+  Value value;
+};
 
 class JobConfig {
  public:
@@ -75,11 +83,34 @@ class JobConfig {
   /// Helper for messages: "[section] key in origin".
   std::string describe(std::string_view section, std::string_view key) const;
 
+  /// A string key with a fixed set of values: the value whose name the key holds (a table may
+  /// list several names for one value; the first is its canonical name). Anything else is a
+  /// ConfigError listing the names.
+  template <class Value, std::size_t N>
+  Value get_choice(std::string_view section, std::string_view key, const std::array<Choice<Value>, N>& choices) const {
+    const std::string given = get_string(section, key);
+    for (const Choice<Value>& choice : choices)
+      if (choice.name == given) return choice.value;
+    std::vector<std::string_view> names;
+    for (const Choice<Value>& choice : choices) names.push_back(choice.name);
+    throw_bad_choice(section, key, given, names);
+  }
+
   struct Impl;  // defined in config.cpp; keeps toml++ out of this header
 
  private:
+  [[noreturn]] void throw_bad_choice(std::string_view section, std::string_view key, const std::string& given,
+                                     std::span<const std::string_view> names) const;
   std::shared_ptr<const Impl> impl_;
 };
+
+/// The canonical name of `value` in a choice table ("?" when it is not there).
+template <class Value, std::size_t N>
+constexpr const char* choice_name(const std::array<Choice<Value>, N>& choices, Value value) {
+  for (const Choice<Value>& choice : choices)
+    if (choice.value == value) return choice.name.data();
+  return "?";
+}
 
 /// The job-file reference as Markdown tables, one per section (used for the README and --help).
 std::string render_key_reference_markdown(std::span<const KeySpec> schema);
