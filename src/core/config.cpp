@@ -1,5 +1,6 @@
 #include "mpiseg/core/config.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 
 #include <fstream>
@@ -227,6 +228,22 @@ double number_of(const toml::node& node, const JobConfig::Impl& impl, std::strin
 
 double JobConfig::get_number(std::string_view section, std::string_view key) const {
   return number_of(*lookup_required(*impl_, section, key).node, *impl_, section, key);
+}
+
+std::int64_t JobConfig::get_int_in(std::string_view section, std::string_view key, std::int64_t low, std::int64_t high) const {
+  const std::int64_t value = get_int(section, key);
+  if (value < low || value > high)
+    throw ConfigError(high == std::numeric_limits<std::int64_t>::max()
+                          ? fmt::format("{} must be at least {}, not {}", describe(section, key), low, value)
+                          : fmt::format("{} must be between {} and {}, not {}", describe(section, key), low, high, value));
+  return value;
+}
+
+double JobConfig::get_number_from(std::string_view section, std::string_view key, double low, bool strictly) const {
+  const double value = get_number(section, key);
+  if (!std::isfinite(value) || (strictly ? !(value > low) : !(value >= low)))
+    throw ConfigError(fmt::format("{} must be a finite number {} {}, not {}", describe(section, key), strictly ? ">" : ">=", low, value));
+  return value;
 }
 
 std::pair<double, bool> JobConfig::get_number_and_kind(std::string_view section, std::string_view key) const {

@@ -66,11 +66,7 @@ FpSettings FpSettings::from_job(const JobConfig& job) {
                                   job.describe("fpgrowth", "min_support"), support));
   }
   s.min_support = support;
-  auto non_negative = [&](std::string_view key) {
-    const std::int64_t value = job.get_int("fpgrowth", key);
-    if (value < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("fpgrowth", key)));
-    return static_cast<std::uint64_t>(value);
-  };
+  auto non_negative = [&](std::string_view key) { return static_cast<std::uint64_t>(job.get_int_in("fpgrowth", key, 0)); };
   s.max_len = non_negative("max_len");
   s.max_basket_len = non_negative("max_basket_len");
   s.max_itemsets = non_negative("max_itemsets");
@@ -80,8 +76,7 @@ FpSettings FpSettings::from_job(const JobConfig& job) {
   s.min_confidence = job.get_number("fpgrowth", "min_confidence");
   if (!(s.min_confidence >= 0 && s.min_confidence <= 1))
     throw ConfigError(fmt::format("{} must be in [0, 1]", job.describe("fpgrowth", "min_confidence")));
-  s.min_lift = job.get_number("fpgrowth", "min_lift");
-  if (!(s.min_lift >= 0)) throw ConfigError(fmt::format("{} must be >= 0", job.describe("fpgrowth", "min_lift")));
+  s.min_lift = job.get_number_from("fpgrowth", "min_lift", 0);
   s.multi_consequent = job.get_bool("fpgrowth", "multi_consequent");
   s.top_rules_per_consequent = non_negative("top_rules_per_consequent");
   s.per_segment = job.get_bool("fpgrowth", "per_segment");

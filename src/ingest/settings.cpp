@@ -173,11 +173,7 @@ IngestPolicy IngestPolicy::from_job(const JobConfig& job) {
   policy.max_reject_fraction = job.get_number("ingest", "max_reject_fraction");
   if (!(policy.max_reject_fraction >= 0 && policy.max_reject_fraction <= 1))
     throw ConfigError(fmt::format("{} must be in [0, 1]", job.describe("ingest", "max_reject_fraction")));
-  const auto positive = [&](std::string_view key) {
-    const std::int64_t value = job.get_int("ingest", key);
-    if (value < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("ingest", key)));
-    return static_cast<std::uint64_t>(value);
-  };
+  const auto positive = [&](std::string_view key) { return static_cast<std::uint64_t>(job.get_int_in("ingest", key, 1)); };
   policy.rejects_per_reason = static_cast<std::uint64_t>(std::max<std::int64_t>(0, job.get_int("ingest", "rejects_per_reason")));
   policy.chunk_bytes = positive("chunk_bytes");
   policy.max_record_bytes = positive("max_record_bytes");

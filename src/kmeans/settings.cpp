@@ -67,21 +67,14 @@ KMeansSettings KMeansSettings::from_job(const JobConfig& job) {
   if (s.init == InitMethod::file && s.init_file.empty())
     throw ConfigError(fmt::format("{}: init = \"file\" needs [kmeans] init_file", job.origin()));
   s.seed = static_cast<std::uint64_t>(job.get_int("kmeans", "seed"));
-  s.max_iter = job.get_int("kmeans", "max_iter");
-  if (s.max_iter < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "max_iter")));
-  s.tol = job.get_number("kmeans", "tol");
-  if (!(s.tol >= 0)) throw ConfigError(fmt::format("{} must be >= 0", job.describe("kmeans", "tol")));
-  s.n_init = job.get_int("kmeans", "n_init");
-  if (s.n_init < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "n_init")));
+  s.max_iter = job.get_int_in("kmeans", "max_iter", 1);
+  s.tol = job.get_number_from("kmeans", "tol", 0);
+  s.n_init = job.get_int_in("kmeans", "n_init", 1);
   s.accelerate = job.get_bool("kmeans", "accelerate");
   s.algorithm = job.get_choice("kmeans", "algorithm", kAlgorithmNames);
-  const std::int64_t sample = job.get_int("kmeans", "silhouette_sample");
-  if (sample < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("kmeans", "silhouette_sample")));
-  s.silhouette_sample = static_cast<std::uint64_t>(sample);
-  s.oversampling = job.get_number("kmeans", "oversampling");
-  if (!(s.oversampling > 0)) throw ConfigError(fmt::format("{} must be > 0", job.describe("kmeans", "oversampling")));
-  s.rounds = job.get_int("kmeans", "rounds");
-  if (s.rounds < 1) throw ConfigError(fmt::format("{} must be at least 1", job.describe("kmeans", "rounds")));
+  s.silhouette_sample = static_cast<std::uint64_t>(job.get_int_in("kmeans", "silhouette_sample", 0));
+  s.oversampling = job.get_number_from("kmeans", "oversampling", 0, true);
+  s.rounds = job.get_int_in("kmeans", "rounds", 1);
   s.selection = job.get_choice("kmeans", "selection", kSelectionNames);
   if (s.selection == Selection::silhouette && s.silhouette_sample == 0 && s.k.size() > 1)
     throw ConfigError(fmt::format("{}: selection = \"silhouette\" needs silhouette_sample > 0", job.origin()));

@@ -75,8 +75,7 @@ CheckpointSettings CheckpointSettings::from_job(const JobConfig& job, const std:
   } else {
     settings.directory = directory;
   }
-  settings.interval_seconds = job.get_number("run", "checkpoint_interval");
-  if (settings.interval_seconds < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("run", "checkpoint_interval")));
+  settings.interval_seconds = job.get_number_from("run", "checkpoint_interval", 0);
   settings.resume = job.get_choice("run", "resume", std::array<Choice<ResumePolicy>, 3>{{{"auto", ResumePolicy::automatic},
                                                                                          {"never", ResumePolicy::never},
                                                                                          {"require", ResumePolicy::require}}});

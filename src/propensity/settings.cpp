@@ -108,8 +108,7 @@ PropensitySettings PropensitySettings::from_job(const JobConfig& job) {
   l.fit_intercept = job.get_bool("propensity", "fit_intercept");
   l.class_weight = job.get_choice("propensity", "class_weight",
                                   std::array<Choice<ClassWeight>, 2>{{{"none", ClassWeight::none}, {"balanced", ClassWeight::balanced}}});
-  l.tol = job.get_number("propensity", "tol");
-  if (!(l.tol >= 0) || !std::isfinite(l.tol)) throw ConfigError(fmt::format("{} must be >= 0", job.describe("propensity", "tol")));
+  l.tol = job.get_number_from("propensity", "tol", 0);
   l.max_iter = job.get_int("propensity", "max_iter");
   if (l.max_iter < 1 || l.max_iter > 100000)
     throw ConfigError(fmt::format("{} must be between 1 and 100000", job.describe("propensity", "max_iter")));

@@ -53,12 +53,7 @@ Method parse_method(const std::string& name, const std::string& where) {
   throw ConfigError(fmt::format("{}: unknown method '{}' (popularity, segment_popularity, rules, item_cf, als)", where, name));
 }
 
-std::int64_t int_in(const JobConfig& job, const char* key, std::int64_t low, std::int64_t high) {
-  const std::int64_t value = job.get_int("recommend", key);
-  if (value < low || value > high)
-    throw ConfigError(fmt::format("{} must be between {} and {}, not {}", job.describe("recommend", key), low, high, value));
-  return value;
-}
+std::int64_t int_in(const JobConfig& job, const char* key, std::int64_t low, std::int64_t high) { return job.get_int_in("recommend", key, low, high); }
 }  // namespace
 
 std::span<const KeySpec> recommend_keys() { return kKeys; }
@@ -94,9 +89,7 @@ RecommendSettings RecommendSettings::from_job(const JobConfig& job) {
   if (!(s.alpha >= 0) || !(s.alpha <= 1e6))
     throw ConfigError(fmt::format("{} must be a number between 0 and 1e6", job.describe("recommend", "alpha")));
   s.iterations = int_in(job, "iterations", 1, 10000);
-  const std::int64_t seed = job.get_int("recommend", "seed");
-  if (seed < 0) throw ConfigError(fmt::format("{} must be >= 0", job.describe("recommend", "seed")));
-  s.seed = static_cast<std::uint64_t>(seed);
+  s.seed = static_cast<std::uint64_t>(job.get_int_in("recommend", "seed", 0));
   if (const std::string cutoff = job.get_string("recommend", "cutoff"); !cutoff.empty())
     s.cutoff = parse_iso_date_to_seconds(cutoff, job.describe("recommend", "cutoff"));
   s.test_days = int_in(job, "test_days", 1, 36500);

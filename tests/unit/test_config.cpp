@@ -92,6 +92,22 @@ BOOST_AUTO_TEST_CASE(choices_map_names_to_values_and_list_them_when_wrong) {
   });
 }
 
+BOOST_AUTO_TEST_CASE(bounded_numbers_state_their_range_when_outside_it) {
+  BOOST_TEST(parse("", {"kmeans.k=[3]"}).get_int_list("kmeans", "k").front() == 3);
+  const JobConfig job = parse("", {"kmeans.tol=0", "fpgrowth.min_support=-1"});
+  BOOST_TEST(job.get_number_from("kmeans", "tol", 0) == 0.0);
+  BOOST_CHECK_EXCEPTION(job.get_number_from("kmeans", "tol", 0, true), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "[kmeans] tol in job.toml must be a finite number > 0, not 0"); });
+  BOOST_CHECK_EXCEPTION(job.get_number_from("fpgrowth", "min_support", 0), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "must be a finite number >= 0, not -1"); });
+  const JobConfig counts = parse("[kmeans]\nk = 8\n[fpgrowth]\nmin_support = 5\n");
+  BOOST_CHECK_EXCEPTION(counts.get_int_in("fpgrowth", "min_support", 10), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "[fpgrowth] min_support in job.toml must be at least 10, not 5"); });
+  BOOST_CHECK_EXCEPTION(counts.get_int_in("fpgrowth", "min_support", 1, 4), ConfigError,
+                        [](const ConfigError& e) { return message_contains(e, "must be between 1 and 4, not 5"); });
+  BOOST_TEST(counts.get_int_in("fpgrowth", "min_support", 1, 5) == 5);
+}
+
 BOOST_AUTO_TEST_CASE(missing_required_key_is_reported) {
   const JobConfig job = parse("");
   BOOST_CHECK_EXCEPTION(job.get_string("input", "path"), ConfigError,

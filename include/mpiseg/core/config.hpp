@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -69,6 +70,12 @@ class JobConfig {
   std::vector<std::int64_t> get_int_list(std::string_view section, std::string_view key) const;
   std::vector<std::string> get_string_list(std::string_view section, std::string_view key) const;
   IntOrString get_int_or_string(std::string_view section, std::string_view key) const;
+  /// An integer key within [low, high]; otherwise a ConfigError that states the range ("at least
+  /// low" without an upper end).
+  std::int64_t get_int_in(std::string_view section, std::string_view key, std::int64_t low,
+                          std::int64_t high = std::numeric_limits<std::int64_t>::max()) const;
+  /// A finite number key >= low (> low when `strictly`); otherwise a ConfigError saying so.
+  double get_number_from(std::string_view section, std::string_view key, double low, bool strictly = false) const;
   /// Numeric value and whether it was written as an integer (min_support: count vs fraction).
   std::pair<double, bool> get_number_and_kind(std::string_view section, std::string_view key) const;
 
