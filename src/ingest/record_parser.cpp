@@ -170,16 +170,6 @@ bool RecordParser::text_field(std::string_view field, std::string_view& out, std
   return is_valid_utf8(field);
 }
 
-// The numeric or hashed key of an id, or the previous line's when the text repeats it.
-std::uint64_t RecordParser::key_of(std::string_view text, HashedIds& ids, std::string& last_text, std::uint64_t& last_key, bool& have_last) {
-  if (have_last && text == last_text) return last_key;
-  const auto numeric = parse_numeric_key(text);
-  last_key = numeric ? *numeric : ids.key_of(text);
-  last_text.assign(text);
-  have_last = true;
-  return last_key;
-}
-
 void RecordParser::parse_line_item(std::string_view text, const Record& record) {
   // One pass over the record's bytes, eight at a time: is any byte non-ASCII, is any a quote
   // ((x - 0x01..01) & ~x & 0x80..80 is non-zero exactly when some byte of x is zero).
@@ -206,16 +196,7 @@ void RecordParser::parse_line_item(std::string_view text, const Record& record) 
   if (has_quote && !settings_.quoted_newlines && std::count(text.begin(), text.end(), '"') % 2 != 0)
     return reject(RejectReason::quoted_newline, record);
   if (!has_quote) {
-    fields_.clear();
-    for (std::size_t start = 0;;) {
-      const std::size_t next = text.find(settings_.delimiter, start);
-      if (next == std::string_view::npos) {
-        fields_.push_back(text.substr(start));
-        break;
-      }
-      fields_.push_back(text.substr(start, next - start));
-      start = next + 1;
-    }
+    split_unquoted(text, settings_.delimiter, fields_);
   } else if (!split_fields(text, settings_.delimiter, fields_, scratch_)) {
     return reject(RejectReason::bad_quote, record);
   }
@@ -238,13 +219,8 @@ void RecordParser::parse_line_item(std::string_view text, const Record& record) 
   if (basket_text.empty()) return reject(RejectReason::missing_basket, record);
   if (item_code.empty()) return reject(RejectReason::missing_item, record);
 
-  const std::string_view timestamp_text = fields_[static_cast<std::size_t>(c.timestamp)];
-  if (!have_last_timestamp_ || timestamp_text != last_timestamp_text_) {
-    last_timestamp_ = parse_timestamp(timestamp_text, settings_.timestamp_format);
-    last_timestamp_text_.assign(timestamp_text);
-    have_last_timestamp_ = true;
-  }
-  const std::optional<std::int64_t> timestamp = last_timestamp_;
+  const std::optional<std::int64_t> timestamp = timestamp_.get(
+      fields_[static_cast<std::size_t>(c.timestamp)], [&](std::string_view text) { return parse_timestamp(text, settings_.timestamp_format); });
   if (!timestamp) return reject(RejectReason::bad_timestamp, record);
   if (*timestamp < 0 || *timestamp > std::numeric_limits<std::uint32_t>::max())
     return reject(RejectReason::timestamp_out_of_range, record);
@@ -277,9 +253,15 @@ void RecordParser::parse_line_item(std::string_view text, const Record& record) 
   if ((flags & line_flags::cancellation) && removed(policy_.cancellations, RejectReason::cancellation)) return;
 
   // Accepted.
-  const std::uint64_t customer = customer_text.empty() ? kMissingCustomer
-                                                     : key_of(customer_text, customers_, last_customer_text_, last_customer_, have_last_customer_);
-  const std::uint64_t basket = key_of(basket_text, baskets_, last_basket_text_, last_basket_, have_last_basket_);
+  // Numeric ids are kept as numbers, others hashed to keys.
+  auto key_in = [](HashedIds& ids) {
+    return [&ids](std::string_view text) {
+      const auto numeric = parse_numeric_key(text);
+      return numeric ? *numeric : ids.key_of(text);
+    };
+  };
+  const std::uint64_t customer = customer_text.empty() ? kMissingCustomer : customer_key_.get(customer_text, key_in(customers_));
+  const std::uint64_t basket = basket_key_.get(basket_text, key_in(baskets_));
   const std::uint32_t item = items_.intern(item_code);
   const auto time = static_cast<std::uint32_t>(*timestamp);
   items_.note_time(item, time);
@@ -287,14 +269,12 @@ void RecordParser::parse_line_item(std::string_view text, const Record& record) 
   if (!category.empty()) items_.note_category(item, category, position(record));
   std::uint16_t country_id = 0;
   if (c.country >= 0) {
-    if (country != last_country_text_ || last_country_ < 0) {
-      const std::uint32_t id = countries_.intern(country);
+    country_id = country_id_.get(country, [&](std::string_view text) {
+      const std::uint32_t id = countries_.intern(text);
       if (id > std::numeric_limits<std::uint16_t>::max())
         throw LimitExceeded("more than 65,536 distinct countries: is [input] country mapped to the right column?");
-      last_country_ = static_cast<int>(id);
-      last_country_text_.assign(country);
-    }
-    country_id = static_cast<std::uint16_t>(last_country_);
+      return static_cast<std::uint16_t>(id);
+    });
   }
   rows_.customer.push_back(customer);
   rows_.basket.push_back(basket);

@@ -208,21 +208,25 @@ std::uint64_t count_quotes(const PosixFile& file, std::uint64_t begin, std::uint
   return count;
 }
 
-bool split_fields(std::string_view record, char delimiter, std::vector<std::string_view>& fields, std::string& scratch) {
+void split_unquoted(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
   fields.clear();
-  if (record.find('"') == std::string_view::npos) {
-    // Fast path: no quoting at all.
-    std::size_t start = 0;
-    for (;;) {
-      const std::size_t next = record.find(delimiter, start);
-      if (next == std::string_view::npos) {
-        fields.push_back(record.substr(start));
-        return true;
-      }
-      fields.push_back(record.substr(start, next - start));
-      start = next + 1;
+  for (std::size_t start = 0;;) {
+    const std::size_t next = record.find(delimiter, start);
+    if (next == std::string_view::npos) {
+      fields.push_back(record.substr(start));
+      return;
     }
+    fields.push_back(record.substr(start, next - start));
+    start = next + 1;
   }
+}
+
+bool split_fields(std::string_view record, char delimiter, std::vector<std::string_view>& fields, std::string& scratch) {
+  if (record.find('"') == std::string_view::npos) {
+    split_unquoted(record, delimiter, fields);  // fast path: no quoting at all
+    return true;
+  }
+  fields.clear();
   scratch.clear();
   scratch.reserve(record.size());  // views into scratch stay valid: it never reallocates below
   std::size_t position = 0;

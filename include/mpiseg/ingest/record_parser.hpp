@@ -65,6 +65,28 @@ class HashedIds {
   std::string last_text_;
 };
 
+/// What a field's text parsed to on the previous line, reused while the text repeats: consecutive
+/// lines usually repeat the invoice, its customer, its timestamp and its country (exports are
+/// ordered by invoice).
+template <class Value>
+class RepeatedField {
+ public:
+  template <class Parse>
+  const Value& get(std::string_view text, Parse&& parse) {
+    if (!valid_ || text != text_) {
+      value_ = parse(text);
+      text_.assign(text);
+      valid_ = true;
+    }
+    return value_;
+  }
+
+ private:
+  std::string text_;
+  Value value_{};
+  bool valid_ = false;
+};
+
 /// Turns records into rows, classifying every record exactly once: read = header + blank +
 /// accepted + rejected holds after every parse().
 class RecordParser {
@@ -85,7 +107,6 @@ class RecordParser {
   void reject(RejectReason reason, const Record& record);
   std::uint64_t position(const Record& record) const;
   bool text_field(std::string_view field, std::string_view& out, std::string& storage) const;
-  std::uint64_t key_of(std::string_view text, HashedIds& ids, std::string& last_text, std::uint64_t& last_key, bool& have_last);
   void parse_line_item(std::string_view text, const Record& record);
   void parse_basket(std::string_view text, const Record& record);
   std::uint32_t integer_item(std::uint64_t value);
@@ -111,15 +132,10 @@ class RecordParser {
   std::unordered_map<std::uint64_t, std::uint32_t> integer_items_;
   std::string scratch_, item_storage_, customer_storage_, basket_storage_, description_storage_, country_storage_,
       category_storage_;
-  std::string last_country_text_;
-  int last_country_ = -1;
-  // Consecutive lines usually repeat the invoice, its customer and its timestamp (exports are
-  // ordered by invoice): the previous line's text and what it parsed to, reused when equal.
-  bool record_is_ascii_ = false;
-  std::string last_basket_text_, last_customer_text_, last_timestamp_text_;
-  std::uint64_t last_basket_ = 0, last_customer_ = 0;
-  std::optional<std::int64_t> last_timestamp_;
-  bool have_last_basket_ = false, have_last_customer_ = false, have_last_timestamp_ = false;
+  bool record_is_ascii_ = false;  // the line being parsed has no byte above 0x7f
+  RepeatedField<std::uint64_t> basket_key_, customer_key_;
+  RepeatedField<std::optional<std::int64_t>> timestamp_;
+  RepeatedField<std::uint16_t> country_id_;
 };
 
 }  // namespace mpiseg::ingest

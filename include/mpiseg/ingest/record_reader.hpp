@@ -93,6 +93,9 @@ class RecordReader {
 /// Number of '"' bytes in [begin, end) of `file`, read in chunks.
 std::uint64_t count_quotes(const PosixFile& file, std::uint64_t begin, std::uint64_t end, std::uint64_t chunk_bytes);
 
+/// Splits a record that holds no quote at every delimiter.
+void split_unquoted(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
+
 /// Splits one record into fields. Quoted fields (RFC 4180: the quote opens the field, "" is a
 /// literal quote) are unescaped into `scratch`, which must not be modified while `fields` is used.
 /// Returns false on a stray quote (inside an unquoted field, or followed by anything but the
