@@ -51,11 +51,12 @@ const char* ByteReader::take(std::size_t size) {
   return at;
 }
 
-std::string ByteReader::get_string() {
+std::string_view ByteReader::get_view() {
   const auto length = get<std::uint32_t>();
-  const char* at = take(length);
-  return std::string(at, length);
+  return std::string_view(take(length), length);
 }
+
+std::string ByteReader::get_string() { return std::string(get_view()); }
 
 std::vector<char> exchange_bytes(const std::vector<ByteWriter>& outgoing, Communicator& comm) {
   std::vector<char> send;

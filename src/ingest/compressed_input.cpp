@@ -132,26 +132,9 @@ std::size_t DecompressingReader::read_at(std::uint64_t offset, std::span<std::by
 // ---------------------------------------------------------------- dealing records in chunks
 namespace {
 
-/// A chunk on the wire: {u32 file, u64 first record offset, u64 payload bytes}, then per record
-/// {u64 offset, u32 length, u8 too_long, the bytes}.
-constexpr std::size_t kChunkHeaderBytes = 4 + 8 + 8;
-constexpr std::size_t kRecordHeaderBytes = 8 + 4 + 1;
-
-template <class T>
-void append(std::vector<char>& out, const T& value) {
-  const std::size_t at = out.size();
-  out.resize(at + sizeof value);
-  std::memcpy(out.data() + at, &value, sizeof value);
-}
-
-template <class T>
-T take(std::span<const char> bytes, std::size_t& at) {
-  if (at + sizeof(T) > bytes.size()) throw std::logic_error("a record chunk ends early");
-  T value;
-  std::memcpy(&value, bytes.data() + at, sizeof value);
-  at += sizeof value;
-  return value;
-}
+/// A chunk, written with comm::ByteWriter: the file and the offset of its first record, then per
+/// record its offset, whether it was too long, and its text. A rank gets at most one chunk per
+/// buffer (one reader serves it per round).
 
 /// Decompresses and splits this rank's files in a thread, into a bounded queue of chunks that
 /// the rank's main (MPI) thread deals out; the thread never calls MPI. An error in the thread
@@ -219,36 +202,29 @@ class ChunkProducer {
     DecompressingReader stream(files_[f].path, files_[f].compression);
     RecordReader reader([&stream](std::uint64_t offset, std::span<std::byte> buffer) { return stream.read_at(offset, buffer); },
                         kUnknownSize, 0, kUnknownSize, limits_);
-    std::vector<char> chunk;
+    comm::ByteWriter chunk;
     auto start_chunk = [&](std::uint64_t first_offset) {
       {
         const std::lock_guard lock(mutex_);
         if (!spare_.empty()) {
-          chunk = std::move(spare_.back());
+          chunk.bytes() = std::move(spare_.back());
           spare_.pop_back();
         }
       }
-      chunk.clear();
-      chunk.reserve(chunk_bytes_ + kChunkHeaderBytes);
-      append(chunk, files_[f].file);
-      append(chunk, first_offset);
-      append(chunk, std::uint64_t{0});
+      chunk.bytes().clear();
+      chunk.bytes().reserve(chunk_bytes_ + 64);
+      chunk.put(files_[f].file).put(first_offset);
     };
     auto finish_chunk = [&] {
-      const std::uint64_t payload = chunk.size() - kChunkHeaderBytes;
-      std::memcpy(chunk.data() + 12, &payload, sizeof payload);
-      push(std::move(chunk));
-      chunk = {};
+      push(std::move(chunk.bytes()));
+      chunk.bytes() = {};
     };
     reader.for_each([&](const Record& record) {
-      if (chunk.empty()) start_chunk(record.offset);
-      append(chunk, record.offset);
-      append(chunk, static_cast<std::uint32_t>(record.text.size()));
-      append(chunk, static_cast<std::uint8_t>(record.too_long ? 1 : 0));
-      chunk.insert(chunk.end(), record.text.begin(), record.text.end());
-      if (chunk.size() >= chunk_bytes_) finish_chunk();
+      if (chunk.bytes().empty()) start_chunk(record.offset);
+      chunk.put(record.offset).put(static_cast<std::uint8_t>(record.too_long ? 1 : 0)).put_string(record.text);
+      if (chunk.bytes().size() >= chunk_bytes_) finish_chunk();
     });
-    if (!chunk.empty()) finish_chunk();
+    if (!chunk.bytes().empty()) finish_chunk();
     sizes_[f] = stream.position();
   }
 
@@ -275,23 +251,16 @@ class ChunkProducer {
   std::thread thread_;  // last: started once everything it uses exists
 };
 
-/// Calls the consumer for every record of the chunks in `bytes` (back to back).
-void consume_chunks(std::span<const char> bytes, const ChunkConsumer& consumer) {
-  for (std::size_t at = 0; at < bytes.size();) {
-    const auto file = take<std::uint32_t>(bytes, at);
-    const auto first_offset = take<std::uint64_t>(bytes, at);
-    const auto payload = take<std::uint64_t>(bytes, at);
-    const std::size_t end = at + static_cast<std::size_t>(payload);
-    if (end > bytes.size()) throw std::logic_error("a record chunk is cut short");
-    consumer.begin_chunk(file, first_offset);
-    while (at < end) {
-      const auto offset = take<std::uint64_t>(bytes, at);
-      const auto length = take<std::uint32_t>(bytes, at);
-      const bool too_long = take<std::uint8_t>(bytes, at) != 0;
-      if (at + length > end) throw std::logic_error("a record runs past its chunk");
-      consumer.record(Record{std::string_view(bytes.data() + at, length), offset, too_long});
-      at += length;
-    }
+/// Calls the consumer for every record of the chunk in `bytes` (none when empty).
+void consume_chunk(std::span<const char> bytes, const ChunkConsumer& consumer) {
+  comm::ByteReader in(bytes);
+  if (in.done()) return;
+  const auto file = in.get<std::uint32_t>();
+  consumer.begin_chunk(file, in.get<std::uint64_t>());
+  while (!in.done()) {
+    const auto offset = in.get<std::uint64_t>();
+    const bool too_long = in.get<std::uint8_t>() != 0;
+    consumer.record(Record{in.get_view(), offset, too_long});
   }
 }
 
@@ -359,8 +328,8 @@ std::vector<std::uint64_t> deal_compressed_records(std::span<const CompressedFil
     });
     const std::vector<char> received = comm::exchange_bytes(outgoing, comm);
     comm::collectively(comm, "parsing", [&] {
-      consume_chunks(own, consumer);
-      consume_chunks(received, consumer);
+      consume_chunk(own, consumer);
+      consume_chunk(received, consumer);
     });
     if (producer) {
       if (own.capacity() > 0) producer->recycle(std::move(own));

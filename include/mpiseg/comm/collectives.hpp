@@ -63,6 +63,8 @@ class ByteReader {
     return value;
   }
   std::string get_string();
+  /// What put_string wrote, as a view into the buffer (valid while the buffer is).
+  std::string_view get_view();
 
  private:
   const char* take(std::size_t size);
