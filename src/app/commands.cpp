@@ -175,8 +175,7 @@ int run_kmeans(Invocation& call) {
   check_stage_outputs(call, path, false);
   model::RunRecord record = start_record(call, "kmeans");
   const pipeline::PointTable table = pipeline::load_points(call.job, call.comm);
-  std::optional<kmeans::InitialCentroids> initial;
-  if (auto centroids = pipeline::read_initial_centroids(settings, table.cols, call.comm)) initial = kmeans::InitialCentroids{std::move(*centroids)};
+  const std::optional<kmeans::InitialCentroids> initial = pipeline::read_initial_centroids(settings, table.cols, call.comm);
   const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm, nullptr, initial ? &*initial : nullptr);
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
     if (table.from_features) model::write_features(root, table.features);

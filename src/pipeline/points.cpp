@@ -163,7 +163,7 @@ std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
 
 }  // namespace
 
-std::optional<kmeans::RowMatrix> read_initial_centroids(const kmeans::KMeansSettings& settings, std::size_t d, comm::Communicator& comm) {
+std::optional<kmeans::InitialCentroids> read_initial_centroids(const kmeans::KMeansSettings& settings, std::size_t d, comm::Communicator& comm) {
   if (settings.init != kmeans::InitMethod::file) return std::nullopt;
   const std::string& spec = settings.init_file;
   std::vector<double> values;
@@ -192,9 +192,9 @@ std::optional<kmeans::RowMatrix> read_initial_centroids(const kmeans::KMeansSett
       throw InputError(fmt::format("initial centroids '{}' are {} x {}; this run needs k x d = {} x {}", spec, rows, cols, k, d));
   for (double value : values)
     if (!std::isfinite(value)) throw InputError(fmt::format("initial centroids '{}' contain NaN or Inf", spec));
-  return Eigen::Map<const kmeans::RowMatrix>(values.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(d));
+  return kmeans::InitialCentroids{
+      Eigen::Map<const kmeans::RowMatrix>(values.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(d))};
 }
-
 
 PointTable load_points(const JobConfig& job, comm::Communicator& comm) {
   const auto settings = ingest::InputSettings::from_job(job);

@@ -200,8 +200,7 @@ Segmentation segment_customers(const JobConfig& job, const features::FeatureTabl
   }
   const kmeans::Points points{table.scaled, table.rows(), table.cols(), table.customer, {}};
   if (checkpoint != nullptr) checkpoint->set_points(table.customer);
-  if (!initial)
-    if (auto centroids = read_initial_centroids(settings, table.cols(), comm)) initial = kmeans::InitialCentroids{std::move(*centroids)};
+  if (!initial) initial = read_initial_centroids(settings, table.cols(), comm);  // init = "file"
   segments.fit = kmeans::fit(settings, points, comm, checkpoint, initial ? &*initial : nullptr);
   if (segments.fit.interrupted)
     throw Checkpointed(fmt::format("checkpoint requested: stopped in K-means; the checkpoint is in {} (run again to resume)",

@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(init_file_centroids_are_read_and_checked_against_k_and_d) {
   BOOST_TEST_REQUIRE(centroids.has_value());
   RowMatrix expected(2, 2);
   expected << 0.5, 1, -2, 3.25;
-  BOOST_TEST((*centroids == expected));
+  BOOST_TEST((centroids->centroids == expected));
   auto says = [](const std::string& fragment) {
     return [fragment](const InputError& error) { return std::string(error.what()).find(fragment) != std::string::npos; };
   };

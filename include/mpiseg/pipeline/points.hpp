@@ -11,6 +11,7 @@
 #include "mpiseg/core/config.hpp"
 #include "mpiseg/features/features.hpp"
 #include "mpiseg/kmeans/assignment.hpp"
+#include "mpiseg/kmeans/kmeans.hpp"
 #include "mpiseg/kmeans/settings.hpp"
 
 namespace mpiseg::pipeline {
@@ -34,7 +35,7 @@ PointTable load_points(const JobConfig& job, comm::Communicator& comm);
 /// Collective (every rank reads the small file). With [kmeans] init = "file", the centroids of
 /// init_file (a CSV of rows, FILE.h5:/dataset, or a model file's /kmeans/centroids_scaled),
 /// checked against every k of the settings and the d columns; nothing for any other init.
-std::optional<kmeans::RowMatrix> read_initial_centroids(const kmeans::KMeansSettings& settings, std::size_t d, comm::Communicator& comm);
+std::optional<kmeans::InitialCentroids> read_initial_centroids(const kmeans::KMeansSettings& settings, std::size_t d, comm::Communicator& comm);
 
 /// Collective. Throws InputError if a key appears twice across ranks.
 void check_unique_keys(std::span<const std::uint64_t> keys, comm::Communicator& comm);
