@@ -54,6 +54,13 @@ std::vector<Segment> plan_segments(const std::vector<std::uint64_t>& sizes, int 
   return segments;
 }
 
+/// The rank whose range of plan_segments() holds byte `at` of the concatenation of all files.
+std::size_t range_owner(std::uint64_t at, std::uint64_t total, std::uint64_t ranks) {
+  const std::uint64_t share = total / ranks, longer = total % ranks;  // the first `longer` ranks get share + 1
+  const std::uint64_t rank = at < (share + 1) * longer ? at / (share + 1) : longer + (at - (share + 1) * longer) / std::max<std::uint64_t>(share, 1);
+  return static_cast<std::size_t>(std::min(rank, ranks - 1));
+}
+
 /// The first record of a file (its header).
 std::string read_first_record(const PosixFile& file, std::uint64_t size, const ReaderLimits& limits) {
   std::string first;
@@ -270,13 +277,10 @@ void restore_file_order(LineItems& rows, const std::vector<std::uint64_t>& decom
   std::vector<std::uint64_t> file_start(decompressed_sizes.size(), 0);
   for (std::size_t f = 1; f < file_start.size(); ++f) file_start[f] = file_start[f - 1] + decompressed_sizes[f - 1];
   const std::uint64_t total = file_start.empty() ? 0 : file_start.back() + decompressed_sizes.back();
-  const auto ranks = static_cast<std::uint64_t>(comm.size());
-  const std::uint64_t share = total / ranks, longer = total % ranks;  // plan_segments: the first `longer` ranks get share + 1
   std::vector<int> destinations(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const std::uint64_t at = file_start[rows.basket[i] >> kPositionFileShift] + (rows.basket[i] & ((std::uint64_t{1} << kPositionFileShift) - 1));
-    const std::uint64_t rank = at < (share + 1) * longer ? at / (share + 1) : longer + (at - (share + 1) * longer) / std::max<std::uint64_t>(share, 1);
-    destinations[i] = static_cast<int>(std::min(rank, ranks - 1));
+    destinations[i] = static_cast<int>(range_owner(at, total, static_cast<std::uint64_t>(comm.size())));
   }
   const comm::ShufflePlan plan(std::span<const int>(destinations), comm);
   rows.for_each_column([&](auto& column) { plan.exchange_in_place(column, comm); });
