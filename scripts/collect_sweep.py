@@ -12,11 +12,7 @@ import os
 import re
 import sys
 
-import h5py
-
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
+import mpiseg_model
 
 
 def main():
@@ -26,10 +22,10 @@ def main():
         sys.exit(f"collect_sweep: no task_*.h5 in {out}")
     rows, selections = [], set()
     for path in models:
-        with h5py.File(path, "r") as model:
+        with mpiseg_model.open_model(path) as model:
             sweep = model["kmeans/sweep"]
-            selections.add(text(model["kmeans"].attrs["selection"]))
-            job = text(model["run"].attrs["job_file"]) if "run" in model else ""
+            selections.add(model["kmeans"].attrs["selection"])
+            job = model["run"].attrs["job_file"] if "run" in model else ""
             for i, k in enumerate(sweep["k"][:]):
                 rows.append({"task": int(re.search(r"task_(\d+)", path).group(1)), "job": job, "k": int(k),
                              "inertia": float(sweep["inertia"][i]), "silhouette": float(sweep["silhouette"][i]),

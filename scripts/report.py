@@ -23,12 +23,13 @@ import sys
 EXIT_MISSING_PACKAGE, EXIT_CANNOT_WRITE, EXIT_BAD_MODEL = 3, 4, 5
 
 try:
-    import h5py
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: E402
     import numpy as np  # noqa: E402
+
+    import mpiseg_model  # noqa: E402 (beside this script)
 except ImportError as missing:
     print(f"report: missing Python package: {missing} (Debian: python3-h5py python3-matplotlib python3-numpy)", file=sys.stderr)
     sys.exit(EXIT_MISSING_PACKAGE)
@@ -53,11 +54,8 @@ UNITS = {
 
 
 def text(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray) and value.dtype.kind == "S":
-        return [v.decode("utf-8", "replace") for v in value]
-    return value
+    """A list of str for a text dataset (the model reader decodes text already)."""
+    return list(value) if isinstance(value, np.ndarray) and value.dtype.kind == "O" else value
 
 
 def number(value, digits=2):
@@ -144,7 +142,7 @@ class Report:
         self.path = model_path
         self.out = out
         self.top = top
-        self.model = h5py.File(model_path, "r")
+        self.model = mpiseg_model.open_model(model_path)
         self.sections = []
         self.k = int(self.model["kmeans"].attrs["k"]) if "kmeans" in self.model else 0
         self.colours = segment_colours(max(self.k, 1))
@@ -357,22 +355,14 @@ class Report:
         self.sections.append(("segments", "Segments", "".join(parts)))
 
     # ---------------------------------------------------------------- rules
-    def rule_rows(self, group, items, order):
-        r = group["rules"]
-        a_off, a = r["antecedent_offsets"], r["antecedent"]
-        c_off, c = r["consequent_offsets"], r["consequent"]
+    def rule_rows(self, rules, items, order):
         codes, descriptions = items
 
         def name(ids):
             return " + ".join(f"{codes[i]} {descriptions[i]}".strip() if descriptions[i] else codes[i] for i in ids)
 
-        a_off, a, c_off, c = a_off[:], a[:], c_off[:], c[:]
-        support, confidence, lift = r["support"][:], r["confidence"][:], r["lift"][:]
-        rows = []
-        for index in map(int, order):
-            rows.append((name(a[a_off[index]:a_off[index + 1]]), name(c[c_off[index]:c_off[index + 1]]), float(support[index]),
-                         float(confidence[index]), float(lift[index])))
-        return rows
+        return [(name(rules[i].antecedent), name(rules[i].consequent), rules[i].support, rules[i].confidence, rules[i].lift)
+                for i in map(int, order)]
 
     def rules(self):
         m = self.model
@@ -388,10 +378,11 @@ class Report:
                  f'{" baskets" if int(fp.attrs["min_support_is_count"]) else ""}: <span id="itemset-count">'
                  f'{number(int(fp.attrs["itemset_count"]))}</span> frequent itemsets, <span id="rule-count">'
                  f'{number(len(lift))}</span> rules.</p>']
-        top = self.rule_rows(fp, items, order[:self.top])
+        all_rules = self.model.rules()
+        top = self.rule_rows(all_rules, items, order[:self.top])
         parts.append(f"<h3>Top {len(top)} rules by lift, all baskets</h3>")
         parts.append(table_html(header, [[escape(a), escape(c), f"{s:.4f}", f"{cf:.2f}", f"{lf:.2f}"] for a, c, s, cf, lf in top], "rules"))
-        every = self.rule_rows(fp, items, order)
+        every = self.rule_rows(all_rules, items, order)
         parts.append(self.csv_link("rules.csv", header, every, "All rules, by lift"))
         segments = int(fp.attrs["segments"]) if "segments" in fp.attrs else 0
         if segments:
@@ -402,7 +393,7 @@ class Report:
                 group = fp[f"segment_{s}"]
                 chosen = group["distinctive/rule"][:]
                 population = group["distinctive/population_lift"][:]
-                rows = self.rule_rows(group, items, chosen)
+                rows = self.rule_rows(self.model.rules(s), items, chosen)
                 label = f"segment {s}" + (f": {self.descriptions[s]}" if s < len(self.descriptions) else "")
                 colour = matplotlib.colors.to_hex(self.colours[s % len(self.colours)])
                 body = [[escape(a), escape(c), f"{sp:.4f}", f"{cf:.2f}", f"{lf:.2f}", number(float(p))]
@@ -488,7 +479,6 @@ class Report:
                     parts.append("<p>In words (the global model's largest coefficients):</p><ul>" +
                                  "".join(f"<li>{sentence}</li>" for sentence in sentences) + "</ul>")
                 metrics = t["validation"] if "validation" in t else t["training"]
-                deciles = np.arange(1, 11)
                 customers = metrics["decile_customers"][:].astype(float)
                 positives = metrics["decile_positives"][:].astype(float)
                 figure, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -573,7 +563,7 @@ class Report:
                                                                       "coverage"], table, "Every method's metrics, overall and per segment"))
         # Examples: the first customers of each segment (by key) with a list, from the best method.
         customers, segment = g["customer"][:], g["segment"][:]
-        offsets, items, scores = g[f"{best}/offsets"][:].astype(np.int64), g[f"{best}/items"][:], g[f"{best}/scores"][:]
+        offsets, items, scores = m.recommendations(best)
         rows = []
         for s in (range(segments) if segments > 0 else [-1]):
             shown = 0
@@ -676,7 +666,7 @@ def main():
     except (OSError, KeyError, ValueError) as error:
         print(f"report: cannot read '{arguments.model}': {error}", file=sys.stderr)
         sys.exit(EXIT_BAD_MODEL)
-    if text(report.model.attrs.get("schema", b"")) != "mpiseg-model":
+    if not report.model.is_model():
         print(f"report: '{arguments.model}' is not an mpiseg model", file=sys.stderr)
         sys.exit(EXIT_BAD_MODEL)
     try:

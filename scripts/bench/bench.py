@@ -22,6 +22,7 @@ BUILD = Path(os.environ.get("MPISEG_BUILD_DIR", ROOT / "build"))
 MPISEG = BUILD / "mpiseg"
 WORK = Path(os.environ.get("MPISEG_BENCH_DIR", BUILD / "bench"))
 RESULTS = ROOT / "scripts" / "bench" / "results"
+sys.path.insert(0, str(ROOT / "scripts"))
 # References and checks run on the interpreter that runs this script (run.sh: Debian's python3).
 PYTHON = sys.executable
 
@@ -343,8 +344,8 @@ def bench_kmeans(mode):
                     match = re.search(r"Lloyd ([0-9.]+) s for (\d+) iteration", log)
                     times[algorithm].append(float(match.group(1)) / int(match.group(2)))
                     iteration_counts.add(int(match.group(2)))
-                    with h5py_model(WORK / "bench_kmeans.h5") as exact:
-                        final_inertias.add(exact)
+                    with open_model(WORK / "bench_kmeans.h5") as exact:
+                        final_inertias.add(float(exact["kmeans"].attrs["inertia"]))
                 _, out = run([PYTHON, "-c", SKLEARN_LLOYD, str(matrix), str(init), str(iterations)], env=env)
                 seconds, n_iter, inertia, blas = out.split()
                 reference.append(float(seconds) / int(n_iter))
@@ -485,17 +486,18 @@ def bench_fpgrowth(mode):
     return rows
 
 
+def open_model(path):
+    """An mpiseg model read through scripts/mpiseg_model.py (h5py is a bench dependency)."""
+    import mpiseg_model
+    return mpiseg_model.open_model(path)
+
+
 def stage_costs(model):
     """{stage: (seconds, collective seconds mean, MB sent)} from the model's /run/stages (what
     `mpiseg run` measured: the slowest rank's wall time, the mean time in collectives, the bytes
     sent between ranks)."""
-    import h5py
-    with h5py.File(model, "r") as f:
-        stages = f["run/stages"]
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in stages["name"][:]]
-        return {name: (float(seconds), float(collective), float(sent) / 1e6)
-                for name, seconds, collective, sent in zip(names, stages["seconds"][:], stages["collective_mean_seconds"][:],
-                                                           stages["bytes_sent"][:])}
+    with open_model(model) as f:
+        return {name: (cost.seconds, cost.collective_mean_seconds, cost.bytes_sent / 1e6) for name, cost in f.stage_costs().items()}
 
 
 def run_stages(ranks, path, extra=()):
@@ -570,9 +572,8 @@ def bench_exchange(mode):
                                 "--set", 'run.stages=["fpgrowth"]', "--set", "output.assignments_csv=",
                                 "--set", "ingest.store=", "--set", "fpgrowth.min_support=0.002", "--log-level", "warn"))
         costs = stage_costs(model)
-        import h5py
-        with h5py.File(model, "r") as f:
-            accepted = int(f["run/accounting"].attrs["accepted"]) if "accepted" in f["run/accounting"].attrs else lines
+        with open_model(model) as f:
+            accepted = f.accounting()["accepted"]
             baskets = int(f["fpgrowth"].attrs["baskets"])
         measured[ranks] = (costs["ingest"][2] * 1e6 / max(accepted, 1), costs["fpgrowth"][2] * 1e6 / max(baskets, 1), seconds)
     for ranks, (per_line, per_basket, seconds) in measured.items():
@@ -610,15 +611,16 @@ pd.DataFrame({"customer": rfm.index.astype(float).astype(int), "segment": labels
 print(time.perf_counter() - start, len(rfm))
 """
 
-ADJUSTED_RAND = """
-import sys, h5py, pandas as pd
-from sklearn.metrics import adjusted_rand_score
-theirs = pd.read_csv(sys.argv[2]).set_index("customer").segment
-with h5py.File(sys.argv[1], "r") as f:
-    ours = pd.Series(f["assignments/segment"][:], index=f["assignments/customer"][:])
-common = ours.index.intersection(theirs.index)
-print(adjusted_rand_score(ours[common], theirs[common]), len(common))
-"""
+def adjusted_rand(model, reference_csv):
+    """Agreement of a model's segments with the reference's (customer, segment) CSV."""
+    import pandas as pd
+    from sklearn.metrics import adjusted_rand_score
+    theirs = pd.read_csv(reference_csv).set_index("customer").segment
+    with open_model(model) as f:
+        assigned = f.assignments()
+    ours = pd.Series(assigned["segment"], index=assigned["customer"])
+    common = ours.index.intersection(theirs.index)
+    return adjusted_rand_score(ours[common], theirs[common])
 
 
 def bench_end_to_end(mode):
@@ -642,8 +644,7 @@ def bench_end_to_end(mode):
             _, out = run([PYTHON, "-c", PANDAS_SKLEARN_PIPELINE, str(path), str(k), str(restarts), str(WORK / "e2e.csv")],
                          env=dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks)))
             theirs.append(float(out.split()[0]))
-        _, out = run([PYTHON, "-c", ADJUSTED_RAND, str(WORK / "e2e.h5"), str(WORK / "e2e.csv")])
-        agreement = float(out.split()[0])
+        agreement = adjusted_rand(WORK / "e2e.h5", WORK / "e2e.csv")
         median, spread = median_spread(ours)
         reference, _ = median_spread(theirs)
         rows.append({
@@ -705,10 +706,12 @@ def scale_run(mode, ranks):
 
 
 SKLEARN_LOGISTIC = """
-import sys, time, h5py, numpy
+import sys, time, numpy
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info
-with h5py.File(sys.argv[1], "r") as f:
+sys.path.insert(0, sys.argv[2])
+import mpiseg_model
+with mpiseg_model.open_model(sys.argv[1]) as f:
     X = f["propensity/training/matrix"][:]
     y = f["propensity/churn/training_label"][:]
     ours = numpy.concatenate([f["propensity/churn/coefficients"][:], [f["propensity/churn"].attrs["intercept"]]])
@@ -748,7 +751,7 @@ def bench_propensity(mode):
                                 "--set", "propensity.store_training_data=true", "--set", 'propensity.targets=["churn"]'))
             match = re.search(r"propensity: churn: training (\d+) customers.*?(\d+) iteration\(s\) \((\w+)\), fit ([0-9.]+) s", log)
             ours.append(float(match.group(4)))
-            _, out = run([PYTHON, "-c", SKLEARN_LOGISTIC, str(model)], env=env)
+            _, out = run([PYTHON, "-c", SKLEARN_LOGISTIC, str(model), str(ROOT / "scripts")], env=env)
             for line in out.strip().splitlines():
                 solver, seconds, iterations, difference, blas = line.split()
                 if solver == "shape":
@@ -782,7 +785,6 @@ def bench_recommend(mode):
     CSV, same threads as ranks; item_cf lists and ALS item factors are checked against mpiseg's
     model in the same run. mpiseg's times come from its log (the method's own time, ingest
     excluded); the reference's exclude reading the CSV."""
-    import h5py
     import numpy
     inputs = []
     retail = shared_file("online_retail", "online_retail.csv")
@@ -816,8 +818,8 @@ def bench_recommend(mode):
                 _, out = run([PYTHON, script, str(path), "item_cf", str(neighbours), str(n), str(reference)], env=env)
                 theirs.append(float(re.search(r"seconds ([0-9.]+)", out).group(1)))
             sent = re.search(r"([0-9.]+) MB of pair weights sent by this rank", log).group(1)
-            with h5py.File(model, "r") as f, numpy.load(reference) as ref:
-                offsets, items = f["recommend/item_cf/offsets"][:], f["recommend/item_cf/items"][:]
+            with open_model(model) as f, numpy.load(reference) as ref:
+                offsets, items, _ = f.recommendations("item_cf")
                 lengths = numpy.diff(offsets)
                 same = numpy.array_equal(lengths, ref["lengths"]) and numpy.array_equal(items, ref["items"])
                 share = numpy.mean([set(items[offsets[c]:offsets[c + 1]]) == set(ref["items"][numpy.sum(ref["lengths"][:c]):numpy.sum(ref["lengths"][:c + 1])])
@@ -838,7 +840,7 @@ def bench_recommend(mode):
                 ours += [float(x) for x in re.findall(r"als iteration \d+: loss [0-9.e+]+ \(([0-9.]+) s\)", log)]
                 _, out = run([PYTHON, script, str(path), "als", str(factors), str(sweeps), "0.1", "10.0", "1", str(reference)], env=env)
                 theirs += [float(x) for x in re.findall(r"iteration ([0-9.]+)", out)]
-            with h5py.File(model, "r") as f, numpy.load(reference) as ref:
+            with open_model(model) as f, numpy.load(reference) as ref:
                 difference = float(numpy.max(numpy.abs(f["recommend/als/item_factors"][:] - ref["item_factors"])) /
                                    numpy.max(numpy.abs(ref["item_factors"])))
             median, spread = median_spread(ours)
@@ -850,20 +852,6 @@ def bench_recommend(mode):
                          "ratio": round(median / reference_median, 3),
                          "timing": f"per sweep, median of {len(ours)}; item factors after {sweeps} sweeps within {difference:.0e} of the reference"})
     return rows
-
-
-class h5py_model:
-    """The final inertia of an mpiseg model (read with h5py, which is a test/bench dependency)."""
-
-    def __init__(self, path):
-        import h5py
-        self.file = h5py.File(path, "r")
-
-    def __enter__(self):
-        return float(self.file["kmeans"].attrs["inertia"])
-
-    def __exit__(self, *args):
-        self.file.close()
 
 
 BENCHMARKS = {"generate": bench_generate, "ingest": bench_ingest, "compressed": bench_compressed, "store": bench_store, "features": bench_features,

@@ -4,23 +4,24 @@ or in the segment that most of the planted segment's customers landed in).
 
     /usr/bin/python3 scripts/bench/check_planted.py MODEL.h5 TRUTH.h5
 """
-import sys, h5py, numpy as np
+import os, sys
 from collections import Counter
 from sklearn.metrics import adjusted_rand_score
-m = h5py.File(sys.argv[1], "r"); t = h5py.File(sys.argv[2], "r")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import mpiseg_model
+m, t = mpiseg_model.open_model(sys.argv[1]), mpiseg_model.open_model(sys.argv[2])
 found = dict(zip(m["assignments/customer"][:], m["assignments/segment"][:]))
 pairs = [(int(s), int(found[k])) for k, s in zip(t["customers/customer"][:], t["customers/segment"][:]) if k in found]
 ari = adjusted_rand_score([p for p, _ in pairs], [f for _, f in pairs])
 majority = {}
 for planted, counts in ((p, Counter(f for q, f in pairs if q == p)) for p in set(p for p, _ in pairs)):
     majority[planted] = counts.most_common(1)[0][0]
-codes = [c.decode() for c in m["fpgrowth/items/code"][:]]
-def itemsets(group):
-    off, items = group["itemsets/offsets"][:], group["itemsets/items"][:]
-    return {frozenset(codes[i] for i in items[off[j]:off[j + 1]]) for j in range(len(off) - 1)}
-overall = itemsets(m["fpgrowth"])
-per_segment = {s: itemsets(m[f"fpgrowth/segment_{s}"]) for s in range(int(m["fpgrowth"].attrs["segments"]))}
-off, item_codes, home = t["itemsets/offsets"][:], [c.decode() for c in t["itemsets/item_codes"][:]], t["itemsets/home_segment"][:]
+codes = m.item_codes()
+def itemsets(segment=None):
+    return {frozenset(codes[i] for i in items) for items, _ in m.itemsets(segment)}
+overall = itemsets()
+per_segment = {s: itemsets(s) for s in range(int(m["fpgrowth"].attrs["segments"]))}
+off, item_codes, home = t["itemsets/offsets"], list(t["itemsets/item_codes"]), t["itemsets/home_segment"]
 hits = 0
 for j in range(len(home)):
     planted = frozenset(item_codes[off[j]:off[j + 1]])

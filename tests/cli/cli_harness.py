@@ -10,8 +10,8 @@ import subprocess
 import sys
 import tempfile
 
-import h5py
-import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import mpiseg_model  # noqa: E402
 
 SKIP = 77  # CTest SKIP_RETURN_CODE
 
@@ -64,46 +64,7 @@ def shared_data(*parts):
     return path if root and os.path.exists(path) else None
 
 
-def same_array(a, b):
-    """Bit-identical arrays (NaN equal to NaN)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
-
-
-# Run-time provenance: the only model entries allowed to differ between runs of the same job.
-RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count", "/run/stages")
-
-
-def model_contents(path, ignore=()):
-    """Every dataset and attribute of an HDF5 file as {"/path" or "/path@attribute": value},
-    without the objects under (or attributes named by) the prefixes in `ignore`."""
-    contents = {}
-
-    def ignored(name):
-        return any(name == prefix or name.startswith(prefix + "/") or name.startswith(prefix + "@") for prefix in ignore)
-
-    def add_attributes(name, item):
-        for key, value in item.attrs.items():
-            if not ignored(f"{name}@{key}"):
-                contents[f"{name}@{key}"] = value
-
-    def visit(name, item):
-        name = "/" + name
-        if ignored(name):
-            return
-        if isinstance(item, h5py.Dataset):
-            contents[name] = item[()]
-        add_attributes(name, item)
-
-    with h5py.File(path, "r") as model:
-        add_attributes("", model)
-        model.visititems(visit)
-    return contents
-
-
-def differences(a, b):
-    """Names of the entries that differ between two model_contents()."""
-    names = sorted(set(a) | set(b))
-    return [name for name in names if name not in a or name not in b or not same_array(a[name], b[name])]
+# Models are read through the project's one Python model reader (scripts/mpiseg_model.py).
+model_contents, differences, open_model, same_array = (mpiseg_model.contents, mpiseg_model.differences, mpiseg_model.open_model,
+                                                       mpiseg_model.same_array)
+RUN_TIME = mpiseg_model.RUN_TIME

@@ -17,9 +17,8 @@ import subprocess
 import threading
 import time
 
-import h5py
 
-from cli_harness import RUN_TIME, Harness, differences, model_contents
+from cli_harness import Harness, RUN_TIME, differences, model_contents, open_model
 
 BOUND = 30  # seconds from the kill until no process of the job is left (measured: 0.1-3 s)
 test = Harness("faults")
@@ -124,7 +123,7 @@ for stage, (after, pause) in STAGES.items():
             continue
         test.check(True, f"{label}: the previous model is byte-identical")
 
-with h5py.File(model, "r") as f:
+with open_model(model) as f:
     test.check("kmeans/centroids" in f and "fpgrowth/rules" in f, "the previous model still opens")
 result = test.run(2, "run", job, check=False)
 test.check(result.returncode == 0 and not os.path.exists(model + ".tmp"), f"a rerun after the kills succeeds (exit {result.returncode}) "

@@ -7,11 +7,10 @@ definitions in the README; and the datasets must be bit-identical across rank co
 import math  # fsum: the exact sum of the line values, which mpiseg's money sums reproduce
 import sys
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from cli_harness import SKIP, Harness, shared_data
+from cli_harness import Harness, SKIP, open_model, shared_data
 
 csv = shared_data("online_retail", "online_retail.csv")
 if not csv:
@@ -24,7 +23,7 @@ for ranks in (1, 2, 3, 4):
     model = test.path(f"model_{ranks}.h5")
     test.run(ranks, "features", sets=[f"input.path={csv}", f"output.model={model}",
                                       "features.transforms=[\"frequency=log1p+zscore\", \"monetary=log1p+zscore\", \"tenure_days=robust\"]"])
-    models[ranks] = h5py.File(model, "r")
+    models[ranks] = open_model(model)
 
 # ---------------------------------------------------------------- the reference computation
 df = pd.read_csv(csv, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str}, parse_dates=["InvoiceDate"])
@@ -62,7 +61,7 @@ def check(condition, message):
 
 
 f = models[1]["features"]
-names = [n.decode() for n in f["names"][:]]
+names = list(f["names"])
 customers = f["customer"][:]
 raw = f["raw"][:]
 check(list(customers) == list(expected.index), "customers (4,339 with a purchase, ascending)")
@@ -92,7 +91,7 @@ check(np.array_equal(f["rfm_code"][:], expected_scores @ np.array([100, 10, 1]))
 
 # Scaler parameters: population z-score, log1p after clipping, robust = median and IQR (type 7).
 scaler = f["scaler"]
-specs = [s.decode() for s in scaler["transform"][:]]
+specs = list(scaler["transform"])
 for j, name in enumerate(names):
     x = expected[name].to_numpy()
     if specs[j].startswith("log1p"):

@@ -31,7 +31,7 @@ import tomllib
 import h5py
 import numpy as np
 
-from cli_harness import Harness
+from cli_harness import Harness, open_model
 
 RANKS = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 test = Harness(f"hostile-{RANKS}")
@@ -149,10 +149,9 @@ def special_input(kind):
 
 
 def accounting_of(store):
-    with h5py.File(store, "r") as f:
-        group = f["accounting"]
-        counts = dict(zip((r.decode() for r in group["reason"][()]), (int(c) for c in group["count"][()])))
-        return {name: int(value) for name, value in group.attrs.items() if np.ndim(value) == 0}, counts
+    with open_model(store) as f:
+        totals = f.accounting()
+        return totals, totals.pop("reasons")
 
 
 def run_case(case):

@@ -11,11 +11,10 @@
 """
 import os
 
-import h5py
 import numpy as np
 from sklearn.cluster import KMeans
 
-from cli_harness import Harness, same_array, shared_data
+from cli_harness import Harness, open_model, same_array, shared_data
 
 test = Harness("kmeans")
 work = test.work
@@ -27,7 +26,7 @@ def mpiseg_run(ranks, command, *sets, environment=None):
 
 
 def read_model(path):
-    with h5py.File(path, "r") as f:
+    with open_model(path) as f:
         return {name: f[name][:] for name in ("kmeans/centroids_scaled", "kmeans/sizes", "kmeans/inertia_history",
                                               "assignments/customer", "assignments/segment", "assignments/distance",
                                               "kmeans/sweep/inertia", "kmeans/sweep/silhouette",
@@ -102,7 +101,7 @@ if csv:
     features = os.path.join(work, "retail_features.h5")
     mpiseg_run(2, "features", f"input.path={csv}", f"output.model={features}",
                "features.include=[\"recency_days\", \"frequency\", \"monetary\"]")
-    with h5py.File(features, "r") as f:
+    with open_model(features) as f:
         R = f["features/matrix"][:]
         retail_keys = f["features/customer"][:]
     compare_with_sklearn("online_retail_rfm", R, retail_keys, ["input.format=features", f"input.path={features}"], k=5,

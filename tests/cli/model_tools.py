@@ -22,13 +22,12 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 
-from cli_harness import RUN_TIME, Harness, differences, model_contents, shared_data
+from cli_harness import Harness, RUN_TIME, differences, model_contents, open_model, shared_data
 
 test = Harness("model-tools")
 source = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -99,7 +98,7 @@ def identical_across_ranks(label, job_file, *sets):
 
 # ---------------------------------------------------------------- 1. identical at 1..4 ranks
 model = identical_across_ranks("generated", job)
-with h5py.File(model, "r") as f:
+with open_model(model) as f:
     for group in ("run", "run/inputs", "run/accounting", "features", "kmeans", "kmeans/profile", "kmeans/sweep",
                   "assignments", "fpgrowth", "fpgrowth/items", "fpgrowth/segment_0/distinctive", "propensity/churn",
                   "propensity/churn/validation", "propensity/churn/segment_0"):
@@ -133,7 +132,7 @@ if retail:
     text = re.sub(r'^assignments_csv = .*$', 'assignments_csv = ""', text, flags=re.MULTILINE)
     open(retail_job, "w").write(text)
     retail_model = identical_across_ranks("online_retail", retail_job)
-    with h5py.File(retail_model, "r") as f:
+    with open_model(retail_model) as f:
         test.check(f["run/accounting"].attrs["accepted"] == 406829 and f["features"].attrs["customers"] == 4339,
                    "Online Retail: 406,829 accepted line items, 4,339 customers")
 else:
@@ -206,7 +205,7 @@ for attempt, delay in enumerate([None, 0.0, 0.0, 0.002, 0.01, 0.03]):
     mid_write += was_writing and process.returncode != 0
     test.check(True, f"kill {when}{' (model.h5.tmp present)' if was_writing else ''}: previous model byte-identical")
 test.check(mid_write >= 2, f"{mid_write} kills landed while the model was being written")
-with h5py.File(target, "r") as f:
+with h5py.File(target, "r") as f:  # plain h5py on purpose: the model opens without mpiseg code
     test.check("kmeans/centroids" in f, "the previous model still opens in h5py")
 test.run(2, "run", job, sets=["ingest.store="])
 test.check(not os.path.exists(temporary) and digest(target) != "", "a run after the kills succeeds and leaves no temporary")
@@ -217,14 +216,14 @@ test.run(3, "score", "--config", job, "--model", model, "--out", scores_csv, set
 test.run(1, "score", "--model", model, test.path("items.csv"), "--config", job, "--out", scores_h5, sets=["ingest.store="])
 exported = test.path("assignments.csv")
 test.run(1, "export", model, "--what", "assignments", "--out", exported)
-with h5py.File(model, "r") as f:
+with open_model(model) as f:
     customer, segment = f["assignments/customer"][:], f["assignments/segment"][:]
     distance = f["assignments/distance"][:]
     sizes = f["kmeans/sizes"][:]
     k = len(sizes)
     rule_count = int(f["fpgrowth/rules"].attrs["rule_count"])
-    names = [n.decode() if isinstance(n, bytes) else n for n in f["kmeans/feature_names"][:]]
-with h5py.File(scores_h5, "r") as f:
+    names = list(f["kmeans/feature_names"])
+with open_model(scores_h5) as f:
     order = np.argsort(f["assignments/customer"][:], kind="stable")
     test.check(np.array_equal(f["assignments/customer"][:][order], customer) and
                np.array_equal(f["assignments/segment"][:][order], segment) and
@@ -263,7 +262,7 @@ lifts = [float(row["lift"]) for row in rules]
 test.check(len(rules) == rule_count and lifts == sorted(lifts, reverse=True), f"export rules: all {rule_count} rules, sorted by lift")
 segment_rules = read_csv(test.path("rules_0.csv")) if test.run(1, "export", model, "--what", "rules", "--segment", "0", "--out",
                                                                 test.path("rules_0.csv")) else []
-with h5py.File(model, "r") as f:
+with open_model(model) as f:
     test.check(len(segment_rules) == int(f["fpgrowth/segment_0/rules"].attrs["rule_count"]), "export --segment 0: that segment's rules")
     # Each segment records the settings it was mined with (segment_min_support, segment_max_len),
     # not the population's.

@@ -19,13 +19,12 @@ import warnings
 import os
 import re
 
-import h5py
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from cli_harness import Harness, shared_data
+from cli_harness import Harness, open_model, shared_data
 
 test = Harness("propensity")
 # scikit-learn's convergence warnings at a tight tol are not failures: the comparison judges the result.
@@ -71,16 +70,15 @@ def relative_difference(ours, theirs):
 for class_weight, ranks in (("none", 2), ("balanced", 3)):
     model = test.path(f"model-{class_weight}.h5")
     test.run(ranks, "run", sets=base + [f"output.model={model}", f"propensity.class_weight={class_weight}"])
-    with h5py.File(model, "r") as f:
+    with open_model(model) as f:
         group = f["propensity"]
         X = group["training/matrix"][:]
         segment = group["training/segment"][:]
         customers = group["training/customer"][:]
         l2 = float(group.attrs["l2"])
-        trained_at = pd.Timestamp(group.attrs["trained_at_date"].decode() if isinstance(group.attrs["trained_at_date"], bytes)
-                                  else group.attrs["trained_at_date"])
+        trained_at = pd.Timestamp(group.attrs["trained_at_date"])
         horizon = int(group.attrs["horizon_days"])
-        for name in [n.decode() for n in group["targets"][:]]:
+        for name in list(group["targets"]):
             target = group[name]
             y = target["training_label"][:]
             # 1. coefficients, global and per segment
@@ -88,7 +86,7 @@ for class_weight, ranks in (("none", 2), ("balanced", 3)):
                 ours = np.concatenate([target["coefficients"][:], [target.attrs["intercept"]]])
                 difference = relative_difference(ours, sklearn_fit(X, y, l2, class_weight))
                 check(difference <= 1e-6, f"{class_weight}: {name}: coefficients equal scikit-learn's (relative {difference:.1e}, "
-                                          f"{target.attrs['iterations']} Newton iterations, {target.attrs['convergence'].decode() if isinstance(target.attrs['convergence'], bytes) else target.attrs['convergence']})")
+                                          f"{target.attrs['iterations']} Newton iterations, {target.attrs['convergence']})")
             for s in range(int(group.attrs["segments"])):
                 segment_group = target[f"segment_{s}"]
                 rows = segment == s
@@ -136,10 +134,10 @@ for class_weight, ranks in (("none", 2), ("balanced", 3)):
                     history = before[(before["Quantity"] > 0) & ~before["InvoiceNo"].str.startswith("C")]
                     check(set(history["CustomerID"].astype(np.int64)) == set(customers.tolist()),
                           f"the training snapshot holds exactly the customers who bought before {trained_at.date()} ({len(customers)})")
-                    names = [n.decode() for n in group["feature_names"][:]]
+                    names = list(group["feature_names"])
                     column = names.index("frequency")
                     center, scale = group["scaler/center"][column], group["scaler/scale"][column]
-                    transform = group["scaler/transform"][column].decode()
+                    transform = group["scaler/transform"][column]
                     raw = X[:, column] * scale + center
                     raw = np.expm1(raw) if transform.startswith("log1p") else raw
                     frequency = history.groupby("CustomerID")["InvoiceNo"].nunique()
@@ -149,12 +147,12 @@ for class_weight, ranks in (("none", 2), ("balanced", 3)):
         # 4. stored scores = stored models on /features with the stored scaler
         if class_weight == "none":
             raw = f["features/raw"][:]
-            names = [n.decode() for n in group["scaler/transform"][:]]
+            names = list(group["scaler/transform"])
             center, scale, zero = group["scaler/center"][:], group["scaler/scale"][:], group["scaler/zero_variance"][:]
             transformed = np.where([t.startswith("log1p") for t in names], np.log1p(np.maximum(raw, 0)), raw)
             scaled = np.where(zero.astype(bool), 0.0, (transformed - center) / scale)
             assigned = f["assignments/segment"][:]
-            for name in [n.decode() for n in group["targets"][:]]:
+            for name in list(group["targets"]):
                 target = group[name]
                 by = target["scored_by"][:]
                 expected = np.empty(len(raw))
@@ -176,7 +174,7 @@ if retail:
     test.run(2, "run", os.path.join(source, "jobs", "online_retail.toml"),
              sets=[f"input.path={retail}", f"output.model={model}", "output.assignments_csv=", "ingest.store=",
                    'run.stages=["features", "kmeans", "propensity"]', 'propensity.targets=["churn"]', "propensity.store_training_data=true"])
-    with h5py.File(model, "r") as f:
+    with open_model(model) as f:
         churn = f["propensity/churn"]
         X, y = f["propensity/training/matrix"][:], churn["training_label"][:]
         ours = np.concatenate([churn["coefficients"][:], [churn.attrs["intercept"]]])

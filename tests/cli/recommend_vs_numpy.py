@@ -23,24 +23,14 @@
 """
 import math
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from cli_harness import Harness, differences, model_contents, shared_data
+from cli_harness import Harness, differences, model_contents, open_model, shared_data
 
 test = Harness("recommend")
 check = test.check
 M64 = (1 << 64) - 1
-
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def method_lists(group, name):
-    g = group[name]
-    return g["offsets"][:], g["items"][:], g["scores"][:]
 
 
 # ---------------------------------------------------------------- 1. hand-checked case
@@ -61,14 +51,14 @@ tiny_model = test.path("tiny.h5")
 test.run(2, "recommend", sets=[f"input.path={tiny}", "ingest.store=", f"output.model={tiny_model}", "recommend.validate=false",
                                'recommend.methods=["popularity", "rules"]', "recommend.n=3", "recommend.history_days=365",
                                "fpgrowth.min_support=2", "fpgrowth.min_confidence=0.5", "fpgrowth.min_lift=0"])
-with h5py.File(tiny_model, "r") as f:
+with open_model(tiny_model) as f:
     g = f["recommend"]
-    codes = [text(c) for c in g["items/code"][:]]
+    codes = f.item_codes("recommend")
     customers = list(g["customer"][:])
     check(customers == [1, 2, 3, 4, 5, 6], f"every customer with a purchase, in key order: {customers}")
 
     def lists(name):
-        offsets, items, scores = method_lists(g, name)
+        offsets, items, scores = f.recommendations(name)
         return {int(customers[c]): [(codes[items[e]], round(float(scores[e]), 12)) for e in range(offsets[c], offsets[c + 1])]
                 for c in range(len(customers))}
 
@@ -97,8 +87,8 @@ base = [f"input.path={items_csv}", "ingest.store=", "ingest.missing_customer=dro
 
 def interaction_matrix(model_file):
     """Purchase lines per (customer, item) in the model's customer and item order."""
-    with h5py.File(model_file, "r") as f:
-        codes = [text(c) for c in f["recommend/items/code"][:]]
+    with open_model(model_file) as f:
+        codes = f.item_codes("recommend")
         customers = f["recommend/customer"][:]
     item_index = {code: i for i, code in enumerate(codes)}
     customer_index = {int(c): i for i, c in enumerate(customers)}
@@ -131,8 +121,8 @@ def compare_item_cf(model_file, counts, values, keep):
     reference = bought.astype(float) @ kept
     is_neighbour = (bought.astype(float) @ (kept != 0).astype(float)) > 0
     worst, lists_equal, ordered = 0.0, True, True
-    with h5py.File(model_file, "r") as f:
-        offsets, items, scores = method_lists(f["recommend"], "item_cf")
+    with open_model(model_file) as f:
+        offsets, items, scores = f.recommendations("item_cf")
         stored_neighbours = f["recommend/item_cf/neighbour_items"][:]
         neighbour_offsets = f["recommend/item_cf/neighbour_offsets"][:]
     for c in range(counts.shape[0]):
@@ -219,10 +209,10 @@ test.run(3, "recommend", sets=base + [f"output.model={als_model}", 'recommend.me
          [f"recommend.{key}={value}" for key, value in settings.items()])
 counts = interaction_matrix(als_model)
 X, Y, losses = als_numpy(counts, **settings)
-with h5py.File(als_model, "r") as f:
+with open_model(als_model) as f:
     g = f["recommend/als"]
     ours_X, ours_Y, ours_loss = g["customer_factors"][:], g["item_factors"][:], g["loss"][:]
-    offsets, items, scores = method_lists(f["recommend"], "als")
+    offsets, items, scores = f.recommendations("als")
 
 
 def relative(a, b):
@@ -242,8 +232,8 @@ check(score_error <= 1e-9, f"als scores are x_c . y_i (max relative difference {
 cf_model = test.path("cf-binary-1000.h5")
 scored = test.path("scored-cf.h5")
 test.run(2, "score", "--model", cf_model, "--out", scored, sets=[f"input.path={items_csv}", "ingest.store=", "ingest.missing_customer=drop"])
-with h5py.File(cf_model, "r") as f, h5py.File(scored, "r") as g:
-    stored_offsets, stored_items, stored_scores = method_lists(f["recommend"], "item_cf")
+with open_model(cf_model) as f, open_model(scored) as g:
+    stored_offsets, stored_items, stored_scores = f.recommendations("item_cf")
     check(np.array_equal(np.diff(stored_offsets), g["recommend/item_cf/counts"][:]) and
           np.array_equal(stored_items, g["recommend/item_cf/items"][:]) and np.array_equal(stored_scores, g["recommend/item_cf/scores"][:]),
           "score on the training lines recommends exactly the stored item_cf lists")
@@ -253,12 +243,13 @@ half_csv = test.path("half.csv")
 half.to_csv(half_csv, index=False)
 scored = test.path("scored-als.h5")
 test.run(3, "score", "--model", als_model, "--out", scored, sets=[f"input.path={half_csv}", "ingest.store=", "ingest.missing_customer=drop"])
-with h5py.File(scored, "r") as g:
+with open_model(scored) as g:
     customers = g["assignments/customer"][:]
     counts_scored = g["recommend/als/counts"][:].astype(np.int64)
     items_scored, scores_scored = g["recommend/als/items"][:], g["recommend/als/scores"][:]
 half_purchases = half[(half["Quantity"] > 0) & ~half["InvoiceNo"].str.startswith("C")]
-codes = [text(c) for c in h5py.File(als_model, "r")["recommend/items/code"][:]]
+with open_model(als_model) as f:
+    codes = f.item_codes("recommend")
 item_index = {code: i for i, code in enumerate(codes)}
 alpha, ridge = settings["alpha"], settings["regularization"] * np.eye(settings["factors"])
 worst, offset = 0.0, 0
@@ -299,17 +290,17 @@ test.run(2, "run", sets=[f"input.path={planted_csv}", "ingest.store=", "ingest.m
                          "fpgrowth.max_len=4", "fpgrowth.segment_min_support=0.02", "fpgrowth.segment_max_len=4",
                          'recommend.methods=["popularity", "segment_popularity", "rules", "item_cf", "als"]', "recommend.refit=false",
                          f"output.model={planted_model}"])
-with h5py.File(truth, "r") as t, h5py.File(planted_model, "r") as f:
+with open_model(truth) as t, open_model(planted_model) as f:
     offsets = t["itemsets/offsets"][:]
-    planted_codes = [text(c) for c in t["itemsets/item_codes"][:]]
+    planted_codes = list(t["itemsets/item_codes"])
     planted = [set(planted_codes[offsets[j]:offsets[j + 1]]) for j in range(len(offsets) - 1)]
     g = f["recommend"]
-    cutoff = pd.Timestamp(text(g.attrs["cutoff_date"]))
-    codes = [text(c) for c in g["items/code"][:]]
+    cutoff = pd.Timestamp(g.attrs["cutoff_date"])
+    codes = f.item_codes("recommend")
     customers = list(g["customer"][:])
     lists = {}
-    for name in [text(m) for m in g["methods"][:]]:
-        o, items, _ = method_lists(g, name)
+    for name in list(g["methods"]):
+        o, items, _ = f.recommendations(name)
         lists[name] = [{codes[i] for i in items[o[c]:o[c + 1]]} for c in range(len(customers))]
 lines = pd.read_csv(planted_csv, dtype={"StockCode": str, "InvoiceNo": str}, parse_dates=["InvoiceDate"])
 lines = lines[lines["CustomerID"].notna() & (lines["Quantity"] > 0) & ~lines["InvoiceNo"].str.startswith("C") & (lines["InvoiceDate"] < cutoff)]
@@ -350,12 +341,12 @@ else:
     test.run(2, "recommend", sets=[f"input.path={retail}", "input.customer=CustomerID", "input.timestamp_format=iso",
                                    "ingest.missing_customer=drop", "ingest.store=", f"output.model={model_file}",
                                    "fpgrowth.min_support=0.01", "fpgrowth.min_confidence=0.5", "fpgrowth.min_lift=2.0"])
-    with h5py.File(model_file, "r") as f:
+    with open_model(model_file) as f:
         g = f["recommend"]
-        methods = [text(m) for m in g["methods"][:]]
+        methods = list(g["methods"])
         evaluation = {name: {key: g[f"evaluation/{key}"][m, 0] for key in ("customers", "precision", "recall", "map", "ndcg", "coverage")}
                       for m, name in enumerate(methods)}
-        print(f"Online Retail, cutoff {text(g.attrs['cutoff_date'])}: {evaluation['popularity']['customers']} customers judged")
+        print(f"Online Retail, cutoff {g.attrs['cutoff_date']}: {evaluation['popularity']['customers']} customers judged")
         for name, row in evaluation.items():
             print(f"  {name:<12} precision@10 {row['precision']:.4f} recall@10 {row['recall']:.4f} MAP@10 {row['map']:.4f} "
                   f"NDCG@10 {row['ndcg']:.4f} coverage {row['coverage']:.3f}")

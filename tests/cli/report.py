@@ -22,7 +22,7 @@ import sys
 import h5py
 import numpy as np
 
-from cli_harness import Harness, shared_data
+from cli_harness import Harness, open_model, shared_data
 
 test = Harness("report")
 output = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else test.work
@@ -63,13 +63,13 @@ plots = page.count("data:image/png;base64,")
 test.check(plots == 6 and "Migration matrix" in page and "Calibration and cumulative gains of the churn model" in page and
            "Recall@10 and NDCG@10 per method" in page,
            f"{plots} plots embedded: sizes, centroids, R/F/M, churn calibration and gains, recommendation metrics, migration")
-with h5py.File(model, "r") as m:
+with open_model(model) as m:
     auc = float(m["propensity/churn/validation"].attrs["auc"])
     test.check(f"<td>{auc:.3f}</td>" in page and "more likely to churn" in page and os.path.exists(os.path.join(report_dir, "propensity_models.csv")),
                f"propensity: the churn model's validation AUC ({auc:.3f}), its coefficients in words, the metrics CSV")
-    methods = [name.decode() if isinstance(name, bytes) else str(name) for name in m["recommend/methods"][:]]
+    methods = list(m["recommend/methods"])
     recall = m["recommend/evaluation/recall"][:, 0]
-    codes = [c.decode() for c in m["recommend/items/code"][:]]
+    codes = m.item_codes("recommend")
     best = methods[int(m["recommend/evaluation/ndcg"][:, 0].argmax())]
     first_item = codes[m[f"recommend/{best}/items"][0]] if len(m[f"recommend/{best}/items"]) else ""
     test.check(all(f"<td>{name}</td><td>" in page for name in methods) and all(f"<td>{r:.4f}</td>" in page for r in recall) and
@@ -82,7 +82,7 @@ def shown(element_id):
     return match.group(1) if match else None
 
 
-with h5py.File(model, "r") as m:
+with open_model(model) as m:
     accounting = m["run/accounting"].attrs
     expect = {"lines-read": f"{int(accounting['lines_read']):,}", "accepted": f"{int(accounting['accepted']):,}",
               "rejected": f"{int(accounting['rejected']):,}", "customers": f"{int(m['features'].attrs['customers']):,}",
@@ -97,7 +97,7 @@ with h5py.File(model, "r") as m:
 for element, value in expect.items():
     test.check(shown(element) == value, f"{element}: the report shows {shown(element)!r}, the model has {value!r}")
 test.check(re.findall(r'class="segment-size">([^<]*)<', page) == sizes, f"segment sizes {sizes} as in /kmeans/sizes")
-period = f"{first.decode() if isinstance(first, bytes) else first} to {last.decode() if isinstance(last, bytes) else last}"
+period = f"{first} to {last}"
 test.check(period in page, f"data period {period}")
 with open(os.path.join(report_dir, "rules.csv"), newline="") as f:
     rows = list(csv.DictReader(f))
@@ -128,7 +128,7 @@ test.run(2, "run", os.path.join(source, "jobs", "demo.toml"),
          sets=[f"input.path={test.path('items.csv') if not retail else retail}", f"output.model={large}", "output.assignments_csv=",
                "ingest.store=", "kmeans.k=[50]", "kmeans.n_init=1", "fpgrowth.min_support=0.0035" if not retail else "fpgrowth.min_support=0.002",
                "fpgrowth.min_confidence=0.02", "fpgrowth.min_lift=1.0", "fpgrowth.segment_min_support=0.3", "fpgrowth.segment_max_len=2"])
-with h5py.File(large, "r") as m:
+with open_model(large) as m:
     large_rules = int(m["fpgrowth/rules"].attrs["rule_count"])
 large_dir = test.path("large_report")
 test.run(1, "report", large, "--out", large_dir, "--top", "25")

@@ -19,9 +19,8 @@ import subprocess
 import sys
 import time
 
-import h5py
 
-from cli_harness import RUN_TIME, SKIP, Harness, differences, model_contents
+from cli_harness import Harness, RUN_TIME, SKIP, differences, model_contents, open_model
 
 if not os.environ.get("SLURM_CONF") or subprocess.run(["sinfo", "-h"], capture_output=True).returncode != 0:
     print("SKIPPED: no Slurm cluster (scripts/slurm-local.sh start, then export SLURM_CONF=...)")
@@ -119,7 +118,7 @@ test.check("on 4 rank(s)" in log and "run: done" in log, "the segment job ran `m
 if os.path.exists(test.path("segment.h5")):
     differing = differences(model_contents(direct, ignore=RUN_TIME), model_contents(test.path("segment.h5"), ignore=RUN_TIME))
     test.check(not differing, f"the Slurm job's model equals a direct 2-rank run {differing[:5]}")
-    with h5py.File(test.path("segment.h5"), "r") as f:
+    with open_model(test.path("segment.h5")) as f:
         test.check(int(f["run"].attrs["rank_count"]) == 4, "the model records 4 ranks")
 else:
     test.check(False, "the segment job wrote its model")
@@ -139,9 +138,8 @@ if len(ids) == 3:
     states = wait(list(ids.values()))
     test.check(all(s == "COMPLETED" for s in states.values()), f"ingest, segment and report completed: {states}")
     test.check(os.path.exists(test.path("pipeline_report/index.html")), "the report job wrote pipeline_report/index.html")
-    with h5py.File(test.path("pipeline.h5"), "r") as f:
+    with open_model(test.path("pipeline.h5")) as f:
         settings = f["run"].attrs["effective_settings"]
-        settings = settings.decode() if isinstance(settings, bytes) else settings
     test.check("format = 'store'" in settings and test.path("store.h5") in settings, "the segment job read the ingest store")
 
 # ---------------------------------------------------------------- 3. a sweep over k as a job array
@@ -202,7 +200,7 @@ if following:
     newest = os.path.realpath(os.path.join(models, "current.h5"))
     produced = sorted(glob.glob(os.path.join(models, "segments-*.h5")))
     test.check(len(produced) == 2 and newest.endswith(f"-{second}.h5"), f"two monthly models; current.h5 -> {os.path.basename(newest)}")
-    with h5py.File(newest, "r") as f:
+    with open_model(newest) as f:
         test.check("compare" in f and float(f["compare"].attrs["adjusted_rand"]) == 1.0,
                    "the second run used the first as previous_model (/compare, same data: ARI 1)")
 
