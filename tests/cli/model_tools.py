@@ -263,6 +263,11 @@ test.check(len(rules) == rule_count and lifts == sorted(lifts, reverse=True), f"
 segment_rules = read_csv(test.path("rules_0.csv")) if test.run(1, "export", model, "--what", "rules", "--segment", "0", "--out",
                                                                 test.path("rules_0.csv")) else []
 with open_model(model) as f:
+    # The Python model reader decodes the ragged rule lists as mpiseg export does.
+    codes = f.item_codes()
+    read_back = sorted((" ".join(codes[i] for i in r.antecedent), " ".join(codes[i] for i in r.consequent), r.lift) for r in f.rules())
+    exported = sorted((row["antecedent"], row["consequent"], float(row["lift"])) for row in rules)
+    test.check(read_back == exported and len(read_back) == rule_count, f"mpiseg_model.rules() equals export rules ({len(read_back)} rules)")
     test.check(len(segment_rules) == int(f["fpgrowth/segment_0/rules"].attrs["rule_count"]), "export --segment 0: that segment's rules")
     # Each segment records the settings it was mined with (segment_min_support, segment_max_len),
     # not the population's.
