@@ -27,7 +27,7 @@ import numpy as np
 RUN_TIME = ("/run@started", "/run@finished", "/run@wall_seconds", "/run@rank_count", "/run/stages")
 
 Rule = namedtuple("Rule", "antecedent consequent support confidence lift")
-StageCost = namedtuple("StageCost", "seconds collective_max_seconds collective_mean_seconds bytes_sent peak_memory_bytes metrics")
+StageCost = namedtuple("StageCost", "seconds collective_max_seconds collective_mean_seconds bytes_sent peak_memory_bytes figures")
 
 
 def text(value):
@@ -119,19 +119,18 @@ class Model(Group):
         return totals
 
     def stage_costs(self):
-        """/run/stages as {stage: StageCost}; `metrics` holds the stage's own figures by name."""
+        """/run/stages as {stage: StageCost}; `figures` holds what the stage measured about its own
+        work (/run/stages/figures), by name."""
         stages = self["run/stages"]
-        costs = {}
-        for i, name in enumerate(stages["name"]):
-            metrics = {}
-            if "metrics" in stages:
-                group = stages["metrics"]
-                metrics = {metric: float(value[i]) for metric, value in ((m, group[m]) for m in group.keys())
-                           if not np.isnan(value[i])}
-            costs[name] = StageCost(float(stages["seconds"][i]), float(stages["collective_max_seconds"][i]),
-                                    float(stages["collective_mean_seconds"][i]), int(stages["bytes_sent"][i]),
-                                    int(stages["peak_memory_bytes"][i]), metrics)
-        return costs
+        figures = {name: {} for name in stages["name"]}
+        if "figures" in stages:
+            table = stages["figures"]
+            for stage, name, value in zip(table["stage"], table["name"], table["value"]):
+                figures[stage][name] = float(value)
+        return {name: StageCost(float(stages["seconds"][i]), float(stages["collective_max_seconds"][i]),
+                                float(stages["collective_mean_seconds"][i]), int(stages["bytes_sent"][i]),
+                                int(stages["peak_memory_bytes"][i]), figures[name])
+                for i, name in enumerate(stages["name"])}
 
     # ------------------------------------------------------------------ segments
     def assignments(self):

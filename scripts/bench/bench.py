@@ -142,9 +142,11 @@ def alternate_parse(ranks, path, store, repeats, reference):
     """mpiseg's parse-phase seconds and the reference command's seconds (the float its output
     starts with, or its wall time when it prints nothing), alternating `repeats` times."""
     ours, theirs = [], []
+    model = WORK / "parse_model.h5"
     for _ in range(repeats):
-        _, log = run(mpirun(ranks, "ingest", "--set", f"input.path={path}", "--set", f"ingest.store={store}"))
-        ours.append(float(re.search(r"parsed in ([0-9.]+) s", log).group(1)))
+        run(mpirun(ranks, "run", "--set", f"input.path={path}", "--set", f"ingest.store={store}", "--set", 'run.stages=[]',
+                   "--set", f"output.model={model}", "--set", "output.assignments_csv="))
+        ours.append(stage_figures(model)["ingest"]["parse_seconds"])
         seconds, out = run(reference)
         theirs.append(float(out.split()[0]) if out.strip() else seconds)
     return ours, theirs
@@ -219,7 +221,7 @@ def bench_features(mode):
         for ranks in (1, 2):
             ours, theirs = [], []
             for _ in range(repeats):
-                seconds, log = run(mpirun(ranks, "features", "--set", f"input.path={path}", "--set",
+                seconds, _ = run(mpirun(ranks, "features", "--set", f"input.path={path}", "--set",
                                           f"output.model={WORK / 'features_model.h5'}", "--set", "ingest.max_reject_fraction=1"))
                 ours.append(seconds)
                 _, out = run([PYTHON, str(ROOT / "scripts" / "bench" / "pandas_features.py"), str(path),
@@ -227,7 +229,8 @@ def bench_features(mode):
                 theirs.append(float(out.split()[0]))
             median, spread = median_spread(ours)
             reference, _ = median_spread(theirs)
-            customers = re.search(r"features: (\d+) customers", log).group(1)
+            with open_model(WORK / "features_model.h5") as model:
+                customers = f'{int(model["features"].attrs["customers"]):,}'
             rows.append({
                 "benchmark": "features", "case": f"{name}, {customers} customers", "ranks": ranks,
                 "mpiseg_s": round(median, 3), "spread_s": round(spread, 3), "per_rank": "",
@@ -258,11 +261,11 @@ def bench_store(mode):
         ours, theirs = [], []
         gigabytes, stored_rows = 0.0, 0
         for _ in range(3 if mode == "quick" else 5):
-            _, log = run(mpirun(ranks, "features", "--set", "input.format=store", "--set", f"input.path={store}",
-                                "--set", f"output.model={WORK / 'store_model.h5'}"))
-            match = re.search(r"store: (\d+) rows from .* in ([0-9.]+) s", log)
-            stored_rows = int(match.group(1))
-            ours.append(float(match.group(2)))
+            run(mpirun(ranks, "features", "--set", "input.format=store", "--set", f"input.path={store}",
+                       "--set", f"output.model={WORK / 'store_model.h5'}"))
+            read = stage_figures(WORK / "store_model.h5")["ingest"]
+            stored_rows = int(read["rows"])
+            ours.append(read["read_seconds"])
             _, out = run([PYTHON, "-c", READ_STORE, str(store)])
             seconds, total = out.split()
             theirs.append(float(seconds))
@@ -336,14 +339,14 @@ def bench_kmeans(mode):
             reference, blas, agree, iteration_counts, final_inertias = [], "", True, set(), set()
             for _ in range(repeats):
                 for algorithm in algorithms:
-                    _, log = run(mpirun(ranks, "kmeans", "--log-level", "debug", "--set", "input.format=matrix",
-                                        "--set", f"input.path={matrix}:/X", "--set", f"output.model={WORK / 'bench_kmeans.h5'}",
-                                        "--set", f"kmeans.k={k}", "--set", "kmeans.init=file", "--set", f"kmeans.init_file={init}",
-                                        "--set", f"kmeans.max_iter={iterations}", "--set", "kmeans.tol=0",
-                                        "--set", f"kmeans.algorithm={algorithm}", "--set", "kmeans.silhouette_sample=0"))
-                    match = re.search(r"Lloyd ([0-9.]+) s for (\d+) iteration", log)
-                    times[algorithm].append(float(match.group(1)) / int(match.group(2)))
-                    iteration_counts.add(int(match.group(2)))
+                    run(mpirun(ranks, "kmeans", "--set", "input.format=matrix",
+                               "--set", f"input.path={matrix}:/X", "--set", f"output.model={WORK / 'bench_kmeans.h5'}",
+                               "--set", f"kmeans.k={k}", "--set", "kmeans.init=file", "--set", f"kmeans.init_file={init}",
+                               "--set", f"kmeans.max_iter={iterations}", "--set", "kmeans.tol=0",
+                               "--set", f"kmeans.algorithm={algorithm}", "--set", "kmeans.silhouette_sample=0"))
+                    lloyd = stage_figures(WORK / "bench_kmeans.h5")["kmeans"]
+                    times[algorithm].append(lloyd["lloyd_seconds"] / lloyd["lloyd_iterations"])
+                    iteration_counts.add(int(lloyd["lloyd_iterations"]))
                     with open_model(WORK / "bench_kmeans.h5") as exact:
                         final_inertias.add(float(exact["kmeans"].attrs["inertia"]))
                 _, out = run([PYTHON, "-c", SKLEARN_LLOYD, str(matrix), str(init), str(iterations)], env=env)
@@ -368,10 +371,10 @@ def bench_kmeans(mode):
     return rows
 
 
-def peak_megabytes(log):
-    """Largest rank's peak resident memory from mpiseg's final line."""
-    match = re.search(r"\(max (\d+) MB\)", log)
-    return int(match.group(1)) if match else 0
+def peak_megabytes(model):
+    """Largest rank's peak resident memory over a model's stages, in MB."""
+    with open_model(model) as f:
+        return round(max(cost.peak_memory_bytes for cost in f.stage_costs().values()) / 1e6)
 
 
 PEER_FPGROWTH = Path(os.environ.get("MPISEG_SHARED_PEERS", ROOT.parent / "shared" / "peers")) / "fpgrowth"
@@ -453,13 +456,15 @@ def bench_fpgrowth(mode):
                              "--set", f"output.model={model}", "--set", "ingest.max_reject_fraction=1"]
                 # One rank runs as a plain process (as the reference does), more ranks under mpiexec.
                 command = [str(MPISEG), *arguments] if ranks == 1 else mpirun(ranks, *arguments)
-                seconds, _, log = timed_child(command)
+                seconds, _, _ = timed_child(command)
                 ours_whole.append(seconds)
-                ours.append(float(re.search(r"fpgrowth: done in ([0-9.]+) s", log).group(1)))
-                mining.append(float(re.search(r"mining ([0-9.]+) s", log).group(1)))
-                itemsets = int(re.search(r"(\d+) itemsets;", log).group(1))
-                exchanged = re.search(r"([0-9.]+) MB of prefixes", log).group(1)
-                ours_peak = max(ours_peak, peak_megabytes(log))
+                with open_model(model) as f:
+                    ours.append(float(f["run"].attrs["wall_seconds"]))
+                    itemsets = int(f["fpgrowth"].attrs["itemset_count"])
+                    figures = f.stage_costs()["fpgrowth"].figures
+                mining.append(figures["mining_seconds"])
+                exchanged = f'{figures["prefix_bytes"] / 1e6:.1f}'
+                ours_peak = max(ours_peak, peak_megabytes(model))
                 if peer_works:
                     seconds, peak, _ = timed_child([str(PEER_FPGROWTH), "-ts", f"-s-{count}", str(path), str(peer_out)])
                     peer.append(seconds)
@@ -490,6 +495,13 @@ def open_model(path):
     """An mpiseg model read through scripts/mpiseg_model.py (h5py is a bench dependency)."""
     import mpiseg_model
     return mpiseg_model.open_model(path)
+
+
+def stage_figures(model):
+    """{stage: {figure: value}}: what each stage of a model's run measured about its own work
+    (/run/stages/figures: parse seconds, Lloyd iterations, bytes of prefixes, ...)."""
+    with open_model(model) as f:
+        return {name: cost.figures for name, cost in f.stage_costs().items()}
 
 
 def stage_costs(model):
@@ -685,17 +697,19 @@ def scale_run(mode, ranks):
     job = str(ROOT / "jobs" / "large.toml")
     if not (out / "line_items.csv").exists():
         run(mpirun(max(2, min(os.cpu_count() or 2, 16)), "generate", "--config", job, *sets))
-    seconds, log = run(mpirun(ranks, "run", job, *sets))
+    seconds, _ = run(mpirun(ranks, "run", job, *sets))
     _, check = run([PYTHON, str(ROOT / "scripts" / "bench" / "check_planted.py"), str(out / "model.h5"), str(out / "truth.h5")])
-    read = int(re.search(r"lines read (\d+)", log).group(1))
-    per_item = re.search(r"([0-9.]+) bytes per line item", log).group(1)
+    with open_model(out / "model.h5") as model:
+        read = model.accounting()["lines_read"]
+        ingest = model.stage_costs()["ingest"].figures
     stages = stage_costs(out / "model.h5")
     megabytes = (out / "line_items.csv").stat().st_size / 1e6
     row = {
         "benchmark": "scale run", "case": f"jobs/large.toml: {read:,} lines, {megabytes / 1e3:.1f} GB CSV", "ranks": ranks,
         "mpiseg_s": round(seconds, 1), "spread_s": "",
-        "per_rank": f"peak {peak_megabytes(log)} MB per rank; {per_item} bytes per line item; parse "
-                    f"{re.search(r'[(]([0-9]+) MB/s per rank', log).group(1)} MB/s per rank; per stage (s, MB sent between ranks): "
+        "per_rank": f"peak {peak_megabytes(out / 'model.h5')} MB per rank; {ingest['bytes_per_line_item']:.1f} bytes per line item; "
+                    f"parse {ingest['parsed_bytes'] / 1e6 / ingest['parse_seconds'] / ranks:.0f} MB/s per rank; per stage (s, MB sent "
+                    f"between ranks): "
                     + ", ".join(f"{name} {cost[0]:.1f} s {cost[2]:.0f} MB" for name, cost in stages.items()) + f"; {check.strip()}",
         "reference": "target: under 10 minutes", "reference_s": 600, "ratio": round(seconds / 600, 3),
         "timing": "whole process (mpiexec ... run); generation not included",
@@ -744,13 +758,13 @@ def bench_propensity(mode):
     rows = []
     for ranks in (1, 2):
         env = dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks))
-        ours, reference, solvers, log = [], {}, {}, ""
+        ours, reference, solvers = [], {}, {}
         for _ in range(repeats):
-            _, log = run(mpirun(ranks, "propensity", "--set", f"input.path={path}", "--set", "ingest.missing_customer=drop",
-                                "--set", f"output.model={model}", "--set", "propensity.validate=false",
-                                "--set", "propensity.store_training_data=true", "--set", 'propensity.targets=["churn"]'))
-            match = re.search(r"propensity: churn: training (\d+) customers.*?(\d+) iteration\(s\) \((\w+)\), fit ([0-9.]+) s", log)
-            ours.append(float(match.group(4)))
+            run(mpirun(ranks, "propensity", "--set", f"input.path={path}", "--set", "ingest.missing_customer=drop",
+                       "--set", f"output.model={model}", "--set", "propensity.validate=false",
+                       "--set", "propensity.store_training_data=true", "--set", 'propensity.targets=["churn"]'))
+            fit = stage_figures(model)["propensity"]
+            ours.append(fit["churn:fit_seconds"])
             _, out = run([PYTHON, "-c", SKLEARN_LOGISTIC, str(model), str(ROOT / "scripts")], env=env)
             for line in out.strip().splitlines():
                 solver, seconds, iterations, difference, blas = line.split()
@@ -760,6 +774,8 @@ def bench_propensity(mode):
                 reference.setdefault(solver, []).append(float(seconds))
                 solvers[solver] = (int(iterations), max(float(difference), solvers.get(solver, (0, 0.0))[1]), blas)
         median, spread = median_spread(ours)
+        with open_model(model) as f:
+            convergence = f["propensity/churn"].attrs["convergence"]
         # The reference is the fastest solver whose coefficients equal mpiseg's to 1e-6 (lbfgs
         # often stops short of that whatever its tol); the others are listed with their difference.
         equal = [solver for solver in reference if solvers[solver][1] <= 1e-6]
@@ -771,7 +787,7 @@ def bench_propensity(mode):
         rows.append({
             "benchmark": "propensity (logistic fit)", "case": f"churn at 90 days: {shape[0]:,} customers x {shape[1]} features ({customers * 20:,} generated lines)",
             "ranks": ranks, "mpiseg_s": round(median, 4), "spread_s": round(spread, 4),
-            "per_rank": f"{match.group(2)} Newton iterations ({match.group(3)}); scikit-learn: {others}",
+            "per_rank": f"{int(fit['churn:iterations'])} Newton iterations ({convergence}); scikit-learn: {others}",
             "reference": f"scikit-learn LogisticRegression {best}, {ranks} thread(s) [{solvers[best][2]}]",
             "reference_s": round(reference_median, 4), "ratio": round(median / reference_median, 3),
             "timing": f"fit only, same scaled matrix; coefficients equal to 1e-6: {'yes' if agree else 'NO'}",
@@ -783,7 +799,7 @@ def bench_recommend(mode):
     """item_cf (similarity, pruning, top-n) and one ALS sweep against numpy/scipy.sparse
     implementations of the same definitions and updates (scripts/bench/scipy_recommend.py), same
     CSV, same threads as ranks; item_cf lists and ALS item factors are checked against mpiseg's
-    model in the same run. mpiseg's times come from its log (the method's own time, ingest
+    model in the same run. mpiseg's times come from its model's /run/stages (the method's own time, ingest
     excluded); the reference's exclude reading the CSV."""
     import numpy
     inputs = []
@@ -810,14 +826,15 @@ def bench_recommend(mode):
         for ranks in (1, 2):
             env = dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks))
             # item_cf
-            ours, theirs, log, out = [], [], "", ""
+            ours, theirs, out = [], [], ""
             for _ in range(repeats):
-                _, log = run(mpirun(ranks, "recommend", "--set", f"input.path={path}", *common, "--set", 'recommend.methods=["item_cf"]',
-                                    "--set", f"recommend.neighbours={neighbours}"))
-                ours.append(float(re.search(r"item_cf trained and recommended in ([0-9.]+) s", log).group(1)))
+                run(mpirun(ranks, "recommend", "--set", f"input.path={path}", *common, "--set", 'recommend.methods=["item_cf"]',
+                           "--set", f"recommend.neighbours={neighbours}"))
+                item_cf = stage_figures(model)["recommend"]
+                ours.append(item_cf["item_cf:seconds"])
                 _, out = run([PYTHON, script, str(path), "item_cf", str(neighbours), str(n), str(reference)], env=env)
                 theirs.append(float(re.search(r"seconds ([0-9.]+)", out).group(1)))
-            sent = re.search(r"([0-9.]+) MB of pair weights sent by this rank", log).group(1)
+            sent = item_cf["item_cf:bytes_sent"] / 1e6
             with open_model(model) as f, numpy.load(reference) as ref:
                 offsets, items, _ = f.recommendations("item_cf")
                 lengths = numpy.diff(offsets)
@@ -828,16 +845,17 @@ def bench_recommend(mode):
             reference_median, _ = median_spread(theirs)
             rows.append({"benchmark": "recommend item_cf", "case": f"{name}: {len(lengths):,} customers, {neighbours} neighbours, top {n}",
                          "ranks": ranks, "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
-                         "per_rank": f"{sent} MB of pair weights sent by the last rank; peak {peak_megabytes(log)} MB per rank",
+                         "per_rank": f"{sent:.1f} MB of pair weights sent (all ranks); peak {peak_megabytes(model)} MB per rank",
                          "reference": f"numpy/scipy.sparse cosine (V^T V), {ranks} thread(s)", "reference_s": round(reference_median, 3),
                          "ratio": round(median / reference_median, 3),
                          "timing": f"method only (ingest and CSV reading excluded); lists identical: {'yes' if same else f'{share:.1%} of customers'}"})
             # ALS: seconds per sweep (customers then items), the same start
             ours, theirs = [], []
             for _ in range(repeats):
-                _, log = run(mpirun(ranks, "recommend", "--set", f"input.path={path}", *common, "--set", 'recommend.methods=["als"]',
-                                    "--set", f"recommend.factors={factors}", "--set", f"recommend.iterations={sweeps}"))
-                ours += [float(x) for x in re.findall(r"als iteration \d+: loss [0-9.e+]+ \(([0-9.]+) s\)", log)]
+                run(mpirun(ranks, "recommend", "--set", f"input.path={path}", *common, "--set", 'recommend.methods=["als"]',
+                           "--set", f"recommend.factors={factors}", "--set", f"recommend.iterations={sweeps}"))
+                als = stage_figures(model)["recommend"]
+                ours += [als[f"als:iteration_{i}_seconds"] for i in range(1, sweeps + 1)]
                 _, out = run([PYTHON, script, str(path), "als", str(factors), str(sweeps), "0.1", "10.0", "1", str(reference)], env=env)
                 theirs += [float(x) for x in re.findall(r"iteration ([0-9.]+)", out)]
             with open_model(model) as f, numpy.load(reference) as ref:
@@ -847,7 +865,7 @@ def bench_recommend(mode):
             reference_median, _ = median_spread(theirs)
             rows.append({"benchmark": "recommend als", "case": f"{name}: {factors} factors, one sweep (customers, then items)",
                          "ranks": ranks, "mpiseg_s": round(median, 4), "spread_s": round(spread, 4),
-                         "per_rank": f"peak {peak_megabytes(log)} MB per rank",
+                         "per_rank": f"peak {peak_megabytes(model)} MB per rank",
                          "reference": f"numpy batched solves (same updates), {ranks} thread(s)", "reference_s": round(reference_median, 4),
                          "ratio": round(median / reference_median, 3),
                          "timing": f"per sweep, median of {len(ours)}; item factors after {sweeps} sweeps within {difference:.0e} of the reference"})

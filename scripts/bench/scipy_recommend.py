@@ -71,6 +71,8 @@ def mix64(x):
 
 
 def initial_factor(seed, item, f, factors):
+    """core/random.hpp's CounterRng(seed, item, stream).normal() with stream = 0x616c73 + f, scaled
+    as mpiseg's ALS starts its item factors (the CLI test uses it too)."""
     base = mix64((mix64(mix64(seed ^ 0x6A09E667F3BCC909) ^ item) + (0x616C73 + f) * 0x9E3779B97F4A7C15) & M64)
     draws = [mix64((base + n * 0x9E3779B97F4A7C15) & M64) for n in (1, 2)]
     normal = math.sqrt(-2.0 * math.log(1.0 - (draws[0] >> 11) * 2.0 ** -53)) * math.cos(2.0 * math.pi * (draws[1] >> 11) * 2.0 ** -53)

@@ -64,7 +64,7 @@ struct Command {
 /// Every key of every section, in the order the README reference lists them.
 std::vector<KeySpec> all_key_specs() {
   std::vector<KeySpec> keys;
-  for (auto section : {generate::generate_keys(), ingest::input_keys(), ingest::ingest_keys(), features::feature_keys(),
+  for (auto section : {generate::generate_keys(), ingest::input_keys(), pipeline::point_input_keys(), ingest::ingest_keys(), features::feature_keys(),
                        kmeans::kmeans_keys(), fpgrowth::fpgrowth_keys(), propensity::propensity_keys(),
                        recommend::recommend_keys(), pipeline::run_keys(), model::output_keys()})
     keys.insert(keys.end(), section.begin(), section.end());
@@ -121,7 +121,9 @@ void check_stage_outputs(const Invocation& call, const std::filesystem::path& mo
 
 /// Line items for a standalone stage, their input files and accounting noted in `record`.
 ingest::IngestResult load_recorded_transactions(Invocation& call, const std::filesystem::path& model, model::RunRecord& record) {
+  pipeline::StageReport stage("ingest", call.comm);
   ingest::IngestResult data = pipeline::load_transactions(call.job, model, call.comm);
+  record.stages.push_back(stage.finish(pipeline::ingest_figures(data)));
   record.inputs = data.inputs;
   record.accounting = data.accounting;
   record.has_accounting = true;
@@ -129,13 +131,16 @@ ingest::IngestResult load_recorded_transactions(Invocation& call, const std::fil
 }
 
 /// A standalone stage's model file: its results (`write_results` under the root), then /run,
-/// then the rename that makes it visible.
+/// then the rename that makes it visible. The costs of its stages, this write included, go into
+/// /run/stages as `mpiseg run` records them.
 template <class WriteResults>
 void write_stage_model(Invocation& call, const std::filesystem::path& path, model::RunRecord& record, const Stopwatch& watch,
                        WriteResults&& write_results) {
+  pipeline::StageReport stage("write", call.comm);
   h5::File file = model::create_model_file(path, call.comm);
   h5::Group root = file.root();
   write_results(root);
+  record.stages.push_back(stage.finish());
   record.finished_utc = model::utc_now(call.comm);
   record.wall_seconds = watch.seconds();
   model::write_run(root, record, call.comm);
@@ -162,7 +167,9 @@ int run_features(Invocation& call) {
   check_stage_outputs(call, path, true);
   model::RunRecord record = start_record(call, "features");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
+  pipeline::StageReport stage("features", call.comm);
   const features::FeatureTable table = features::build_features(settings, data, call.comm);
+  record.stages.push_back(stage.finish());
   write_stage_model(call, path, record, watch, [&](h5::Group& root) { model::write_features(root, table); });
   print(call.comm, fmt::format("model: {} (/features: {} customers x {} features)\n", path.string(), table.customers, table.cols()));
   return 0;
@@ -176,7 +183,9 @@ int run_kmeans(Invocation& call) {
   model::RunRecord record = start_record(call, "kmeans");
   const pipeline::PointTable table = pipeline::load_points(call.job, call.comm);
   const std::optional<kmeans::InitialCentroids> initial = pipeline::read_initial_centroids(settings, table.cols, call.comm);
+  pipeline::StageReport stage("kmeans", call.comm);
   const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm, nullptr, initial ? &*initial : nullptr);
+  record.stages.push_back(stage.finish(pipeline::kmeans_figures(result)));
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
     if (table.from_features) model::write_features(root, table.features);
     model::write_kmeans(root, result, table.names,
@@ -195,7 +204,9 @@ int run_fpgrowth(Invocation& call) {
   check_stage_outputs(call, path, true);
   model::RunRecord record = start_record(call, "fpgrowth");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
+  pipeline::StageReport stage("fpgrowth", call.comm);
   const pipeline::BasketAnalysis analysis = pipeline::analyse_baskets(call.job, data, nullptr, nullptr, nullptr, call.comm);
+  record.stages.push_back(stage.finish(pipeline::basket_figures(analysis, call.comm)));
   write_stage_model(call, path, record, watch, [&](h5::Group& root) { pipeline::write_basket_analysis(root, analysis, data.items); });
   print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", path.string(), analysis.itemsets.total,
                                call.comm.allreduce<std::uint64_t>(analysis.rules.size(), comm::ReduceOp::sum)));
@@ -209,8 +220,12 @@ int run_propensity(Invocation& call) {
   check_stage_outputs(call, path, true);
   model::RunRecord record = start_record(call, "propensity");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
+  pipeline::StageReport features_stage("features", call.comm);
   const features::FeatureTable table = features::build_features(features::FeatureSettings::from_job(call.job), data, call.comm);
+  record.stages.push_back(features_stage.finish());
+  pipeline::StageReport stage("propensity", call.comm);
   const propensity::PropensityResult result = pipeline::predict_propensity(call.job, data, table, nullptr, call.comm);
+  record.stages.push_back(stage.finish(pipeline::propensity_figures(result, call.comm)));
   write_stage_model(call, path, record, watch, [&](h5::Group& root) {
     model::write_features(root, table);
     model::write_propensity(root, result);
@@ -231,7 +246,9 @@ int run_recommend(Invocation& call) {
   model::RunRecord record = start_record(call, "recommend");
   const ingest::IngestResult data = load_recorded_transactions(call, path, record);
   if (data.from_basket_file) throw ConfigError("mpiseg recommend needs line items with customers; the input is a basket file");
+  pipeline::StageReport stage("recommend", call.comm);
   const recommend::RecommendResult result = pipeline::recommend_products(call.job, data, nullptr, nullptr, nullptr, call.comm);
+  record.stages.push_back(stage.finish(pipeline::recommend_figures(result, call.comm)));
   write_stage_model(call, path, record, watch, [&](h5::Group& root) { model::write_recommend(root, result, data.items); });
   print(call.comm, fmt::format("model: {} (/recommend: {} customers, {} methods, trained before {})\n", path.string(), result.customers,
                                result.methods.size(), format_date(result.trained_until)));

@@ -492,11 +492,16 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
   if (!basket_file) partition_by_customer(policy, parser, result, comm);
   shrink_columns(rows);
 
-  const std::uint64_t row_count = comm.allreduce<std::uint64_t>(rows.size(), comm::ReduceOp::sum);
-  const std::uint64_t memory = comm.allreduce<std::uint64_t>(rows.memory_bytes(), comm::ReduceOp::sum);
-  log::info("ingest: {} rows in memory, {:.1f} bytes per line item; {} items{}; {:.2f} s", row_count,
-            row_count == 0 ? 0.0 : static_cast<double>(memory) / static_cast<double>(row_count), result.items.size(),
-            result.has_country ? fmt::format(", {} countries", result.countries.size()) : "", watch.seconds());
+  ReadStatistics& statistics = result.statistics;
+  statistics.rows = comm.allreduce<std::uint64_t>(rows.size(), comm::ReduceOp::sum);
+  statistics.memory_bytes = comm.allreduce<std::uint64_t>(rows.memory_bytes(), comm::ReduceOp::sum);
+  statistics.parsed_bytes = parsed_bytes;
+  statistics.parse_seconds = slowest_parse;
+  statistics.seconds = comm.allreduce(watch.seconds(), comm::ReduceOp::max);
+  log::info("ingest: {} rows in memory, {:.1f} bytes per line item; {} items{}; {:.2f} s", statistics.rows,
+            statistics.rows == 0 ? 0.0 : static_cast<double>(statistics.memory_bytes) / static_cast<double>(statistics.rows),
+            result.items.size(), result.has_country ? fmt::format(", {} countries", result.countries.size()) : "",
+            statistics.seconds);
   return result;
 }
 

@@ -36,10 +36,6 @@ constexpr KeySpec kInputKeys[] = {
     {"input", "category", ValueKind::string_or_integer, "\"\"", "optional item category column (\"\": none)"},
     {"input", "basket_items", ValueKind::string, "\"integer\"",
      "baskets: \"integer\" (FIMI: non-negative integers, trailing separators allowed) or \"name\" (names, never trimmed)"},
-    {"input", "key_column", ValueKind::string, "\"\"",
-     "matrix: CSV: non-empty means the first column is the point key; HDF5: path of a 1-D key dataset in the same file"},
-    {"input", "weight_column", ValueKind::string, "\"\"",
-     "matrix: CSV: non-empty means the column after the key holds sample weights; HDF5: path of a 1-D weight dataset"},
 };
 
 constexpr KeySpec kIngestKeys[] = {
@@ -85,6 +81,13 @@ PolicyAction action(const JobConfig& job, std::string_view key, bool allow_rejec
 std::span<const KeySpec> input_keys() { return kInputKeys; }
 std::span<const KeySpec> ingest_keys() { return kIngestKeys; }
 
+char delimiter_from_job(const JobConfig& job, char fallback) {
+  const std::string delimiter = job.get_string("input", "delimiter");
+  if (delimiter.size() > 1 || delimiter == "\"" || delimiter == "\n" || delimiter == "\r")
+    throw ConfigError(fmt::format("{} must be one character other than a quote or line break", job.describe("input", "delimiter")));
+  return delimiter.empty() ? fallback : delimiter[0];
+}
+
 std::vector<std::filesystem::path> expand_input_pattern(const std::string& pattern) {
   glob_t matches{};
   const int status = ::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &matches);
@@ -111,21 +114,14 @@ std::vector<std::filesystem::path> expand_input_pattern(const std::string& patte
 InputSettings InputSettings::from_job(const JobConfig& job) {
   InputSettings settings;
   settings.format = job.get_choice("input", "format",
-                                   std::array<Choice<InputFormat>, 5>{{{"csv", InputFormat::csv},
+                                   std::array<Choice<InputFormat>, 3>{{{"csv", InputFormat::csv},
                                                                        {"baskets", InputFormat::baskets},
-                                                                       {"store", InputFormat::store},
-                                                                       {"matrix", InputFormat::matrix},
-                                                                       {"features", InputFormat::features}}});
+                                                                       {"store", InputFormat::store}}});
   settings.basket_items = job.get_choice(
       "input", "basket_items", std::array<Choice<BasketItems>, 2>{{{"integer", BasketItems::integer}, {"name", BasketItems::name}}});
 
-  const std::string delimiter = job.get_string("input", "delimiter");
-  if (delimiter.size() > 1 || delimiter == "\"" || delimiter == "\n" || delimiter == "\r")
-    throw ConfigError(fmt::format("{} must be one character other than a quote or line break", job.describe("input", "delimiter")));
-  if (delimiter.empty())
-    settings.delimiter = settings.format == InputFormat::baskets && settings.basket_items == BasketItems::integer ? ' ' : ',';
-  else
-    settings.delimiter = delimiter[0];
+  settings.delimiter =
+      delimiter_from_job(job, settings.format == InputFormat::baskets && settings.basket_items == BasketItems::integer ? ' ' : ',');
 
   settings.header = job.get_bool("input", "header");
   settings.field_count = job.get_int("input", "field_count");
@@ -147,8 +143,6 @@ InputSettings InputSettings::from_job(const JobConfig& job) {
   settings.description = column_ref(job, "description");
   settings.country = column_ref(job, "country");
   settings.category = column_ref(job, "category");
-  settings.key_column = job.get_string("input", "key_column");
-  settings.weight_column = job.get_string("input", "weight_column");
   if (settings.format == InputFormat::csv) {
     for (const auto& [ref, key] : {std::pair{&settings.customer, "customer"}, {&settings.basket, "basket"},
                                    {&settings.timestamp, "timestamp"}, {&settings.item, "item"},
@@ -157,8 +151,7 @@ InputSettings InputSettings::from_job(const JobConfig& job) {
   }
   if (!job.has("input", "path")) throw ConfigError(fmt::format("{}: missing required key [input] path", job.origin()));
   settings.path_pattern = job.get_string("input", "path");
-  if (settings.format == InputFormat::csv || settings.format == InputFormat::baskets || settings.format == InputFormat::store)
-    settings.paths = expand_input_pattern(settings.path_pattern);
+  settings.paths = expand_input_pattern(settings.path_pattern);
   return settings;
 }
 

@@ -245,10 +245,12 @@ IngestResult read_store(const std::filesystem::path& path, comm::Communicator& c
   for (std::size_t i = 0; i < paths.size(); ++i) result.inputs.push_back(InputFileInfo{paths[i], sizes.at(i), modified.at(i)});
   file.close();
 
-  const std::uint64_t bytes = comm.allreduce<std::uint64_t>(table.memory_bytes(), comm::ReduceOp::sum);
-  const double seconds = watch.seconds();
-  log::info("store: {} rows from {} in {:.2f} s ({:.2f} GB/s)", rows, path.string(), seconds,
-            static_cast<double>(bytes) / 1e9 / std::max(seconds, 1e-9));
+  ReadStatistics& statistics = result.statistics;
+  statistics.rows = rows;
+  statistics.memory_bytes = comm.allreduce<std::uint64_t>(table.memory_bytes(), comm::ReduceOp::sum);
+  statistics.seconds = comm.allreduce(watch.seconds(), comm::ReduceOp::max);
+  log::info("store: {} rows from {} in {:.2f} s ({:.2f} GB/s)", rows, path.string(), statistics.seconds,
+            static_cast<double>(statistics.memory_bytes) / 1e9 / std::max(statistics.seconds, 1e-9));
   return result;
 }
 

@@ -142,6 +142,8 @@ KMeansResult fit(const KMeansSettings& configured, const Points& points, comm::C
         const Stopwatch lloyd_watch;
         run = run_lloyd(points, norms, grids, std::move(initial), options, comm, iteration_hook, resume);
         const double lloyd_seconds = comm.allreduce(lloyd_watch.seconds(), comm::ReduceOp::max);
+        summary.lloyd_seconds += lloyd_seconds;
+        summary.lloyd_iterations += run.iterations;
         log::debug("kmeans: k={} init {}: Lloyd {:.4f} s for {} iteration(s) and the final assignment: {:.3f} ms per iteration",
                    k, init, lloyd_seconds, run.iterations, 1e3 * lloyd_seconds / static_cast<double>(run.iterations + 1));
         if (run.interrupted) {  // stopped after a checkpoint on request (the same on every rank)

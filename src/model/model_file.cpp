@@ -127,6 +127,25 @@ void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& com
                            "and mean over ranks, waiting included), bytes sent between ranks (all ranks), peak resident memory "
                            "of the largest rank; measured, so they differ from run to run (write: the result groups and the "
                            "assignments CSV, not /run and the final flush and rename)");
+    std::vector<std::string> figure_stage, figure_name, figure_unit;
+    std::vector<double> figure_value;
+    for (const StageCost& stage : record.stages) {
+      for (const StageFigure& figure : stage.figures) {
+        figure_stage.push_back(stage.name);
+        figure_name.push_back(figure.name);
+        figure_unit.push_back(figure.unit);
+        figure_value.push_back(figure.value);
+      }
+    }
+    if (!figure_name.empty()) {
+      h5::Group figures = stages.create_group("figures");
+      h5::write_strings(figures, "stage", figure_stage);
+      h5::write_strings(figures, "name", figure_name);
+      h5::write_replicated(figures, "value", figure_value);
+      h5::write_strings(figures, "unit", figure_unit);
+      figures.write_attribute("meaning", "what each stage measured about its own work, one row per figure (stage, name, value, unit); "
+                                         "measured, so they differ from run to run");
+    }
   }
   if (record.has_accounting) ingest::write_accounting(run, record.accounting);
 }

@@ -1,11 +1,21 @@
 #include "mpiseg/pipeline/input.hpp"
 
+#include <array>
 #include <fmt/format.h>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/ingest/store.hpp"
 
 namespace mpiseg::pipeline {
+
+InputSource input_source(const JobConfig& job) {
+  return job.get_choice("input", "format",
+                        std::array<Choice<InputSource>, 5>{{{"csv", InputSource::transactions},
+                                                            {"baskets", InputSource::transactions},
+                                                            {"store", InputSource::transactions},
+                                                            {"matrix", InputSource::matrix},
+                                                            {"features", InputSource::features}}});
+}
 
 std::filesystem::path rejects_path(const JobConfig& job, const std::filesystem::path& beside) {
   const std::string configured = job.get_string("ingest", "rejects_file");
@@ -71,6 +81,8 @@ void check_output_paths(const std::vector<NamedPath>& outputs, const std::vector
 
 ingest::IngestResult load_transactions(const JobConfig& job, const std::filesystem::path& output_beside,
                                        comm::Communicator& comm) {
+  if (input_source(job) != InputSource::transactions)
+    throw ConfigError(fmt::format("{}: this command reads transactions (csv, baskets or store)", job.describe("input", "format")));
   const auto settings = ingest::InputSettings::from_job(job);
   if (settings.format == ingest::InputFormat::store) {
     if (settings.paths.size() != 1)
@@ -78,8 +90,6 @@ ingest::IngestResult load_transactions(const JobConfig& job, const std::filesyst
                                     settings.path_pattern, settings.paths.size()));
     return ingest::read_store(settings.paths.front(), comm);
   }
-  if (settings.format != ingest::InputFormat::csv && settings.format != ingest::InputFormat::baskets)
-    throw ConfigError(fmt::format("{}: this command reads transactions (csv, baskets or store)", job.describe("input", "format")));
   const auto policy = ingest::IngestPolicy::from_job(job);
   const std::filesystem::path beside = policy.store.empty() ? output_beside : policy.store;
   ingest::IngestResult result = ingest::read_input(settings, policy, rejects_path(job, beside), comm);

@@ -24,10 +24,18 @@
 namespace mpiseg::pipeline {
 namespace {
 
-PointTable load_csv_matrix(const ingest::InputSettings& settings, const ingest::IngestPolicy& policy, comm::Communicator& comm) {
-  if (settings.paths.size() != 1)
-    throw ConfigError(fmt::format("[input] path: a matrix is one file, '{}' matches {}", settings.path_pattern, settings.paths.size()));
-  const auto& path = settings.paths.front();
+constexpr KeySpec kPointInputKeys[] = {
+    {"input", "key_column", ValueKind::string, "\"\"",
+     "matrix: CSV: non-empty means the first column is the point key; HDF5: path of a 1-D key dataset in the same file"},
+    {"input", "weight_column", ValueKind::string, "\"\"",
+     "matrix: CSV: non-empty means the column after the key holds sample weights; HDF5: path of a 1-D weight dataset"},
+};
+
+PointTable load_csv_matrix(const PointInputSettings& settings, const ingest::IngestPolicy& policy, comm::Communicator& comm) {
+  const std::vector<std::filesystem::path> paths = ingest::expand_input_pattern(settings.path);
+  if (paths.size() != 1)
+    throw ConfigError(fmt::format("[input] path: a matrix is one file, '{}' matches {}", settings.path, paths.size()));
+  const auto& path = paths.front();
   const ingest::Compression compression = ingest::detect_compression(path);
   if (compression != ingest::Compression::none)
     throw InputError(fmt::format("{}: a {}-compressed matrix is not read (line items and basket files are); decompress it first",
@@ -88,8 +96,8 @@ PointTable load_csv_matrix(const ingest::InputSettings& settings, const ingest::
   return table;
 }
 
-PointTable load_h5_matrix(const ingest::InputSettings& settings, comm::Communicator& comm) {
-  const std::string& spec = settings.path_pattern;
+PointTable load_h5_matrix(const PointInputSettings& settings, comm::Communicator& comm) {
+  const std::string& spec = settings.path;
   const auto colon = spec.rfind(".h5:");
   if (colon == std::string::npos)
     throw ConfigError(fmt::format("[input] path = '{}': a matrix is a CSV file or FILE.h5:/dataset", spec));
@@ -196,11 +204,32 @@ std::optional<kmeans::InitialCentroids> read_initial_centroids(const kmeans::KMe
       Eigen::Map<const kmeans::RowMatrix>(values.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(d))};
 }
 
+std::span<const KeySpec> point_input_keys() { return kPointInputKeys; }
+
+std::filesystem::path PointInputSettings::file() const {
+  const auto suffix = path.rfind(".h5:");
+  return suffix == std::string::npos ? path : path.substr(0, suffix + 3);
+}
+
+PointInputSettings PointInputSettings::from_job(const JobConfig& job) {
+  PointInputSettings settings;
+  settings.source = input_source(job);
+  if (settings.source == InputSource::transactions)
+    throw ConfigError(fmt::format("{}: kmeans reads format = \"matrix\" or \"features\" (use `mpiseg run` for transactions)",
+                                  job.describe("input", "format")));
+  if (!job.has("input", "path")) throw ConfigError(fmt::format("{}: missing required key [input] path", job.origin()));
+  settings.path = job.get_string("input", "path");
+  settings.delimiter = ingest::delimiter_from_job(job, ',');
+  settings.key_column = job.get_string("input", "key_column");
+  settings.weight_column = job.get_string("input", "weight_column");
+  return settings;
+}
+
 PointTable load_points(const JobConfig& job, comm::Communicator& comm) {
-  const auto settings = ingest::InputSettings::from_job(job);
+  const auto settings = PointInputSettings::from_job(job);
   PointTable table;
-  if (settings.format == ingest::InputFormat::features) {
-    auto file = model::open_model_file(settings.path_pattern, comm);
+  if (settings.source == InputSource::features) {
+    auto file = model::open_model_file(settings.path, comm);
     table.features = model::read_features(file.root());
     file.close();
     table.from_features = true;
@@ -209,24 +238,15 @@ PointTable load_points(const JobConfig& job, comm::Communicator& comm) {
     table.cols = table.features.cols();
     table.keys = table.features.customer;
     table.names = table.features.names;
-  } else if (settings.format == ingest::InputFormat::matrix) {
-    const bool hdf5 = settings.path_pattern.find(".h5:") != std::string::npos;
-    if (!hdf5) {
-      ingest::InputSettings csv = settings;
-      csv.paths = ingest::expand_input_pattern(settings.path_pattern);
-      table = load_csv_matrix(csv, ingest::IngestPolicy::from_job(job), comm);
-    } else {
-      table = load_h5_matrix(settings, comm);
-    }
-    for (std::size_t c = 0; c < table.cols; ++c) table.names.push_back(fmt::format("x{}", c));
-    comm::global_max_abs(table.values, comm, settings.path_pattern);  // NaN or Inf: a clear error on every rank
   } else {
-    throw ConfigError(fmt::format("{}: kmeans reads format = \"matrix\" or \"features\" (use `mpiseg run` for transactions)",
-                                  job.describe("input", "format")));
+    const bool hdf5 = settings.path.find(".h5:") != std::string::npos;
+    table = hdf5 ? load_h5_matrix(settings, comm) : load_csv_matrix(settings, ingest::IngestPolicy::from_job(job), comm);
+    for (std::size_t c = 0; c < table.cols; ++c) table.names.push_back(fmt::format("x{}", c));
+    comm::global_max_abs(table.values, comm, settings.path);  // NaN or Inf: a clear error on every rank
   }
   check_unique_keys(table.keys, comm);
   const std::uint64_t rows = comm.allreduce<std::uint64_t>(table.rows, comm::ReduceOp::sum);
-  log::info("points: {} x {} from {}{}", rows, table.cols, settings.path_pattern, table.weights.empty() ? "" : " (weighted)");
+  log::info("points: {} x {} from {}{}", rows, table.cols, settings.path, table.weights.empty() ? "" : " (weighted)");
   return table;
 }
 

@@ -54,42 +54,11 @@ Stages parse_stages(const JobConfig& job) {
   return stages;
 }
 
-/// The cost of one stage, logged when it ends: wall time (slowest rank), time inside collectives
-/// (waiting for other ranks included; the slowest rank's and the mean), bytes sent between ranks
-/// (all ranks), peak memory (largest rank); also kept in /run/stages, where scripts/bench reads it.
-class StageReport {
- public:
-  StageReport(std::string name, comm::Communicator& comm) : name_(std::move(name)), comm_(comm), start_(comm.traffic()) {}
-
-  model::StageCost finish() {
-    const comm::Traffic& now = comm_.traffic();
-    const double collective = now.seconds - start_.seconds;
-    const std::uint64_t sent = now.bytes_sent - start_.bytes_sent;
-    const double wall = comm_.allreduce(watch_.seconds(), comm::ReduceOp::max);
-    const double collective_max = comm_.allreduce(collective, comm::ReduceOp::max);
-    const double collective_mean = comm_.allreduce(collective, comm::ReduceOp::sum) / comm_.size();
-    const std::uint64_t sent_total = comm_.allreduce(sent, comm::ReduceOp::sum);
-    const std::uint64_t peak = comm_.allreduce(peak_rss_bytes(), comm::ReduceOp::max);
-    log::info("stage {}: {:.3f} s; in collectives {:.3f} s max, {:.3f} s mean over ranks ({:.1f}% of the stage); {:.1f} MB sent "
-              "between ranks; peak memory {:.0f} MB (largest rank)",
-              name_, wall, collective_max, collective_mean, wall > 0 ? 100.0 * collective_mean / wall : 0.0, sent_total / 1e6,
-              peak / 1e6);
-    return {name_, wall, collective_max, collective_mean, sent_total, peak};
-  }
-
- private:
-  std::string name_;
-  comm::Communicator& comm_;
-  comm::Traffic start_;
-  Stopwatch watch_;
-};
-
 /// The files a run reads: its input and the previous model (for the checkpoint fingerprint).
-std::vector<ingest::InputFileInfo> files_read(const ingest::InputSettings& input, const std::string& previous_model) {
-  std::vector<std::filesystem::path> paths = input.paths;
-  if (paths.empty()) paths.emplace_back(input.path_pattern.substr(0, input.path_pattern.find(".h5:") == std::string::npos
-                                                                         ? std::string::npos
-                                                                         : input.path_pattern.find(".h5:") + 3));
+std::vector<ingest::InputFileInfo> files_read(const JobConfig& job, InputSource source, const std::string& previous_model) {
+  std::vector<std::filesystem::path> paths;
+  if (source == InputSource::transactions) paths = ingest::InputSettings::from_job(job).paths;
+  else paths.push_back(PointInputSettings::from_job(job).file());
   if (!previous_model.empty()) paths.emplace_back(previous_model);
   return ingest::describe_inputs(paths);
 }
@@ -121,16 +90,16 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   if (const std::string csv = job.get_string("output", "assignments_csv"); !csv.empty()) outputs.push_back({"[output] assignments_csv", csv});
   for (auto& output : transaction_outputs(job, summary.model)) outputs.push_back(std::move(output));
   check_output_paths(outputs, job_inputs(job));
-  const auto input = ingest::InputSettings::from_job(job);
+  const InputSource source = input_source(job);
   const std::string previous_path = job.get_string("run", "previous_model");
-  const std::vector<ingest::InputFileInfo> read = files_read(input, previous_path);
+  const std::vector<ingest::InputFileInfo> read = files_read(job, source, previous_path);
   RunCheckpoint checkpoint(CheckpointSettings::from_job(job, summary.model), run_fingerprint(job, read, content_fingerprint(read, comm)), comm);
 
   // 1. Transactions (unless the run starts from a feature file) and features.
   ingest::IngestResult transactions;
   features::FeatureTable table;
   bool have_transactions = false, have_features = false;
-  if (input.format == ingest::InputFormat::features) {
+  if (source == InputSource::features) {
     if (stages.fpgrowth || stages.propensity || stages.recommend)
       throw ConfigError("[run] stages: fpgrowth, propensity and recommend need transactions; the input is a feature file");
     PointTable points = load_points(job, comm);
@@ -139,7 +108,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   } else {
     StageReport ingest_stage("ingest", comm);
     transactions = load_transactions(job, summary.model, comm);
-    record.stages.push_back(ingest_stage.finish());
+    record.stages.push_back(ingest_stage.finish(ingest_figures(transactions)));
     have_transactions = true;
     record.inputs = transactions.inputs;
     record.accounting = transactions.accounting;
@@ -163,7 +132,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     StageReport kmeans_stage("kmeans", comm);
     segments = segment_customers(job, table, &checkpoint, comm);
     summary.k = segments->k();
-    record.stages.push_back(kmeans_stage.finish());
+    record.stages.push_back(kmeans_stage.finish(kmeans_figures(segments->fit)));
   }
   summary.customers = have_features ? table.customers : 0;
 
@@ -174,7 +143,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     baskets = analyse_baskets(job, transactions, segments ? &*segments : nullptr, &table, &checkpoint, comm);
     summary.itemsets = baskets->itemsets.total;
     summary.rules = comm.allreduce<std::uint64_t>(baskets->rules.size(), comm::ReduceOp::sum);
-    record.stages.push_back(fpgrowth_stage.finish());
+    record.stages.push_back(fpgrowth_stage.finish(basket_figures(*baskets, comm)));
   }
 
   // 4. Churn and purchase propensity, overall and per segment.
@@ -182,7 +151,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   if (stages.propensity) {
     StageReport propensity_stage("propensity", comm);
     propensities = predict_propensity(job, transactions, table, segments ? &*segments : nullptr, comm);
-    record.stages.push_back(propensity_stage.finish());
+    record.stages.push_back(propensity_stage.finish(propensity_figures(*propensities, comm)));
   }
 
   // 5. Next-product recommendations, judged on a time split.
@@ -191,7 +160,7 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     StageReport recommend_stage("recommend", comm);
     recommendations = recommend_products(job, transactions, have_features ? &table : nullptr, segments ? &*segments : nullptr,
                                          baskets ? &*baskets : nullptr, comm);
-    record.stages.push_back(recommend_stage.finish());
+    record.stages.push_back(recommend_stage.finish(recommend_figures(*recommendations, comm)));
   }
 
   // 6. The model file, complete or not at all.

@@ -9,6 +9,7 @@
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/log.hpp"
+#include "mpiseg/core/resources.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/kmeans/assignment.hpp"
 #include "mpiseg/model/stage_groups.hpp"
@@ -137,6 +138,83 @@ ingest::IngestResult lines_before(const ingest::IngestResult& all, std::int64_t 
 }
 
 }  // namespace
+
+StageReport::StageReport(std::string name, comm::Communicator& comm)
+    : name_(std::move(name)), comm_(comm), start_(comm.traffic()) {}
+
+model::StageCost StageReport::finish(std::vector<model::StageFigure> figures) {
+  const comm::Traffic& now = comm_.traffic();
+  const double collective = now.seconds - start_.seconds;
+  const std::uint64_t sent = now.bytes_sent - start_.bytes_sent;
+  const double wall = comm_.allreduce(watch_.seconds(), comm::ReduceOp::max);
+  const double collective_max = comm_.allreduce(collective, comm::ReduceOp::max);
+  const double collective_mean = comm_.allreduce(collective, comm::ReduceOp::sum) / comm_.size();
+  const std::uint64_t sent_total = comm_.allreduce(sent, comm::ReduceOp::sum);
+  const std::uint64_t peak = comm_.allreduce(peak_rss_bytes(), comm::ReduceOp::max);
+  log::info("stage {}: {:.3f} s; in collectives {:.3f} s max, {:.3f} s mean over ranks ({:.1f}% of the stage); {:.1f} MB sent "
+            "between ranks; peak memory {:.0f} MB (largest rank)",
+            name_, wall, collective_max, collective_mean, wall > 0 ? 100.0 * collective_mean / wall : 0.0, sent_total / 1e6,
+            peak / 1e6);
+  return {name_, wall, collective_max, collective_mean, sent_total, peak, std::move(figures)};
+}
+
+std::vector<model::StageFigure> ingest_figures(const ingest::IngestResult& transactions) {
+  const ingest::ReadStatistics& read = transactions.statistics;
+  std::vector<model::StageFigure> figures = {
+      {"rows", static_cast<double>(read.rows), "count"},
+      {"bytes_per_line_item", read.rows == 0 ? 0.0 : static_cast<double>(read.memory_bytes) / static_cast<double>(read.rows),
+       "B/line item"},
+      {"read_seconds", read.seconds, "s"}};
+  if (read.parsed_bytes > 0) {  // text was parsed (not a store)
+    figures.push_back({"parsed_bytes", static_cast<double>(read.parsed_bytes), "B"});
+    figures.push_back({"parse_seconds", read.parse_seconds, "s"});
+  }
+  return figures;
+}
+
+std::vector<model::StageFigure> kmeans_figures(const kmeans::KMeansResult& fit) {
+  double seconds = 0, iterations = 0;
+  for (const kmeans::KSummary& k : fit.sweep) {
+    seconds += k.lloyd_seconds;
+    iterations += static_cast<double>(k.lloyd_iterations);
+  }
+  return {{"lloyd_seconds", seconds, "s"}, {"lloyd_iterations", iterations, "count"}};
+}
+
+std::vector<model::StageFigure> basket_figures(const BasketAnalysis& analysis, comm::Communicator& comm) {
+  const fpgrowth::FrequentItemsets& all = analysis.itemsets;
+  return {{"mining_seconds", all.mining_seconds, "s"},
+          {"prefix_bytes", static_cast<double>(comm.allreduce(all.exchanged_bytes, comm::ReduceOp::sum)), "B"}};
+}
+
+std::vector<model::StageFigure> propensity_figures(const propensity::PropensityResult& result, comm::Communicator& comm) {
+  std::vector<model::StageFigure> figures;
+  for (const propensity::TargetResult& target : result.targets) {
+    const propensity::ModelFit& global = target.global;
+    const std::string name = target.target.group_name();
+    figures.push_back({name + ":fit_seconds", comm.allreduce(global.fit_seconds, comm::ReduceOp::max), "s"});
+    figures.push_back({name + ":iterations", static_cast<double>(global.model.iterations), "count"});
+    figures.push_back({name + ":training_customers", static_cast<double>(global.model.rows), "count"});
+  }
+  return figures;
+}
+
+std::vector<model::StageFigure> recommend_figures(const recommend::RecommendResult& result, comm::Communicator& comm) {
+  std::vector<model::StageFigure> figures;
+  for (const recommend::MethodResult& method : result.methods) {
+    const std::string name = recommend::method_name(method.method);
+    figures.push_back({name + ":seconds", method.seconds, "s"});
+    if (method.method == recommend::Method::item_cf)
+      figures.push_back({"item_cf:bytes_sent", static_cast<double>(comm.allreduce(result.neighbours.bytes_sent, comm::ReduceOp::sum)), "B"});
+    if (method.method == recommend::Method::als) {
+      figures.push_back({"als:bytes_sent", static_cast<double>(comm.allreduce(result.als.bytes_sent, comm::ReduceOp::sum)), "B"});
+      for (std::size_t i = 0; i < result.als.iteration_seconds.size(); ++i)
+        figures.push_back({fmt::format("als:iteration_{}_seconds", i + 1),
+                           comm.allreduce(result.als.iteration_seconds[i], comm::ReduceOp::max), "s"});
+    }
+  }
+  return figures;
+}
 
 SegmentProfiles segment_profiles(const features::FeatureTable& table, std::span<const std::int32_t> labels, std::size_t k,
                                  comm::Communicator& comm) {

@@ -242,7 +242,8 @@ AlsModel fit_als(const AlsSettings& settings, const Interactions& interactions, 
     double item_penalty = 0;
     for (const double y : model.item_factors) item_penalty += y * y;
     model.loss.push_back(loss_grid.to_double(total) + lambda * item_penalty);
-    log::info("recommend: als iteration {}: loss {:.10g} ({:.3f} s)", iteration + 1, model.loss.back(), watch.seconds());
+    model.iteration_seconds.push_back(watch.seconds());
+    log::info("recommend: als iteration {}: loss {:.10g} ({:.3f} s)", iteration + 1, model.loss.back(), model.iteration_seconds.back());
   }
   return model;
 }

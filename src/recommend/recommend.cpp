@@ -197,7 +197,10 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
       log::info("recommend: {:<18} precision@{} {:.4f}  recall@{} {:.4f}  MAP {:.4f}  NDCG {:.4f}  coverage {:.3f}  ({:.2f} s)",
                 method_name(method.method), settings.n, all.precision, settings.n, all.recall, all.map, all.ndcg, all.coverage,
                 method.evaluation_seconds);
-      if (!settings.refit) method.recommendations = std::move(fit.recommendations[m]);
+      if (!settings.refit) {
+        method.recommendations = std::move(fit.recommendations[m]);
+        method.seconds = fit.seconds[m];
+      }
       result.methods.push_back(std::move(method));
     }
     if (!settings.refit) {
@@ -211,6 +214,7 @@ RecommendResult fit_recommendations(const RecommendSettings& settings, const ing
   for (std::size_t m = 0; m < settings.methods.size(); ++m) {
     result.methods[m].method = settings.methods[m];
     result.methods[m].recommendations = std::move(fit.recommendations[m]);
+    result.methods[m].seconds = fit.seconds[m];
   }
   adopt_item_side(result, std::move(fit), result.data_end);
   return result;

@@ -21,16 +21,19 @@
 
     recommend_vs_numpy.py MPISEG MPIEXEC
 """
-import math
+import os
+import sys
 
 import numpy as np
 import pandas as pd
 
 from cli_harness import Harness, differences, model_contents, open_model, shared_data
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "bench"))
+from scipy_recommend import initial_factor  # noqa: E402 (core/random.hpp's draws, shared with the benchmark's reference)
+
 test = Harness("recommend")
 check = test.check
-M64 = (1 << 64) - 1
 
 
 # ---------------------------------------------------------------- 1. hand-checked case
@@ -152,24 +155,6 @@ for values, keep, ranks in (("binary", 1000, 2), ("counts", 1000, 3), ("binary",
 
 
 # ---------------------------------------------------------------- als against numpy
-def mix64(x):
-    x ^= x >> 30
-    x = (x * 0xBF58476D1CE4E5B9) & M64
-    x ^= x >> 27
-    x = (x * 0x94D049BB133111EB) & M64
-    return x ^ (x >> 31)
-
-
-def initial_factor(seed, item, f, factors):
-    """core/random.hpp's CounterRng(seed, item, stream).normal(), stream = 0x616c73 + f."""
-    base = mix64((mix64(mix64(seed ^ 0x6A09E667F3BCC909) ^ item) + (0x616C73 + f) * 0x9E3779B97F4A7C15) & M64)
-    draws = [mix64((base + n * 0x9E3779B97F4A7C15) & M64) for n in (1, 2)]
-    u1 = 1.0 - (draws[0] >> 11) * 2.0 ** -53
-    u2 = (draws[1] >> 11) * 2.0 ** -53
-    normal = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-    return normal * 0.1 / math.sqrt(factors)
-
-
 def als_numpy(counts, factors, regularization, alpha, iterations, seed):
     n_customers, n_items = counts.shape
     preference = (counts > 0).astype(float)

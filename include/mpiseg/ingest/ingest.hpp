@@ -29,6 +29,15 @@ struct InputFileInfo {
   std::int64_t modified = 0;  // seconds since 1970 (UTC)
 };
 
+/// What reading the line items cost; the pipeline keeps it with the stage's costs in the model.
+struct ReadStatistics {
+  std::uint64_t rows = 0;          // global
+  std::uint64_t memory_bytes = 0;  // the rows in memory, all ranks
+  std::uint64_t parsed_bytes = 0;  // text parsed (compressed files: decompressed), all ranks; 0 for a store
+  double parse_seconds = 0;        // reading and parsing the text, slowest rank
+  double seconds = 0;              // the whole read (parse, exchange, dictionaries; or the store read), slowest rank
+};
+
 struct IngestResult {
   /// Line items: partitioned by customer and sorted (see line_items.hpp). Basket files: one row
   /// per item occurrence (customer = kMissingCustomer, basket = position of the line), in file
@@ -42,6 +51,7 @@ struct IngestResult {
   bool from_basket_file = false;
   bool has_country = false;
   bool has_category = false;
+  ReadStatistics statistics;
 };
 
 /// Collective. Reads [input] path (csv or baskets) under `policy`, writes sample rejects to

@@ -1,6 +1,7 @@
 #pragma once
-/// [input] (what to read and how its columns map) and [ingest] (validation policies, limits,
-/// store) of the job file.
+/// [input] (which transactions to read and how their columns map) and [ingest] (validation
+/// policies, limits, store) of the job file. [input] format, the key that says whether the input
+/// is transactions at all, belongs to pipeline/input.hpp (points for K-means are read there).
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -12,7 +13,8 @@
 
 namespace mpiseg::ingest {
 
-enum class InputFormat { csv, baskets, store, matrix, features };
+/// The transaction formats: line items, one basket per line, or an ingest store.
+enum class InputFormat { csv, baskets, store };
 enum class Encoding { utf8, latin1 };
 enum class BasketItems { integer, name };
 
@@ -25,8 +27,8 @@ struct ColumnRef {
 };
 
 struct InputSettings {
-  std::string path_pattern;                  // as written (file, glob, or file.h5:/dataset for matrices)
-  std::vector<std::filesystem::path> paths;  // matching files, sorted (csv, baskets, store)
+  std::string path_pattern;                  // as written (a file or a glob)
+  std::vector<std::filesystem::path> paths;  // matching files, sorted
   InputFormat format = InputFormat::csv;
   char delimiter = ',';
   bool header = true;
@@ -36,10 +38,9 @@ struct InputSettings {
   bool quoted_newlines = false;
   ColumnRef customer, basket, timestamp, item, quantity, price, description, country, category;
   BasketItems basket_items = BasketItems::integer;
-  std::string key_column;     // matrix input
-  std::string weight_column;  // matrix input
 
-  /// Reads and validates [input]; expands the glob for file formats (an error if nothing matches).
+  /// Reads and validates [input] for a transaction format (csv, baskets or store: any other
+  /// format is a ConfigError); expands the glob (an error if nothing matches).
   static InputSettings from_job(const JobConfig& job);
 };
 
@@ -66,6 +67,9 @@ struct IngestPolicy {
 
 std::span<const KeySpec> input_keys();
 std::span<const KeySpec> ingest_keys();
+
+/// [input] delimiter: one character other than a quote or a line break; `fallback` when empty.
+char delimiter_from_job(const JobConfig& job, char fallback);
 
 /// Files matching `pattern` (glob(3)), sorted; InputError if none.
 std::vector<std::filesystem::path> expand_input_pattern(const std::string& pattern);

@@ -27,6 +27,10 @@ struct KSummary {
   double inertia = 0;
   std::uint64_t empty_relocations = 0;
   ClusterMetrics metrics;
+  // Cost of the Lloyd runs of this k done in this process (not those a checkpoint held): run
+  // time (slowest rank; the final assignment included) and iterations, over every seeding.
+  double lloyd_seconds = 0;
+  std::int64_t lloyd_iterations = 0;
 };
 
 struct KMeansResult {

@@ -26,6 +26,14 @@ inline constexpr const char* kModelSchema = "mpiseg-model";
 inline constexpr std::int64_t kModelSchemaVersion = 1;
 
 /// Provenance of one run, written to /run.
+/// A figure a stage measured about its own work (the parse phase, Lloyd iterations, bytes of
+/// prefixes sent), global: the same on every rank.
+struct StageFigure {
+  std::string name;
+  double value = 0;
+  std::string unit;  // "s", "B", "count", "B/line item", ...
+};
+
 /// What one pipeline stage cost, over all ranks (written to /run/stages; scripts/bench reads it).
 struct StageCost {
   std::string name;
@@ -34,6 +42,7 @@ struct StageCost {
   double collective_mean_seconds = 0;  // the same, mean over ranks
   std::uint64_t bytes_sent = 0;        // between ranks, all ranks together
   std::uint64_t peak_memory_bytes = 0; // resident, largest rank, since the process started
+  std::vector<StageFigure> figures;    // the stage's own figures, /run/stages/figures
 };
 
 struct RunRecord {

@@ -1,6 +1,7 @@
 #pragma once
-/// Loading transactions for any stage: from text ([input] format = "csv" or "baskets", through
-/// the ingest stage) or from an ingest store (format = "store"), with the same result layout.
+/// What [input] holds, and loading transactions for any stage: from text ([input] format = "csv"
+/// or "baskets", through the ingest stage) or from an ingest store (format = "store"), with the
+/// same result layout. Points for K-means (format = "matrix" or "features") are in points.hpp.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -10,6 +11,11 @@
 #include "mpiseg/ingest/ingest.hpp"
 
 namespace mpiseg::pipeline {
+
+/// Which module reads [input]: ingest (transactions: format = "csv", "baskets" or "store") or
+/// load_points (a "matrix" of points, or a model's "features").
+enum class InputSource { transactions, matrix, features };
+InputSource input_source(const JobConfig& job);
 
 /// Collective. Reads the job's [input]; when [ingest] store is set and the input is text, also
 /// writes the store. Sample rejects go to [ingest] rejects_file, else beside `output_beside`.

@@ -3,7 +3,9 @@
 /// no header, optional key and weight columns; or FILE.h5:/dataset), or the /features group of a
 /// model file (format = "features").
 #include <cstdint>
+#include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -13,8 +15,27 @@
 #include "mpiseg/kmeans/assignment.hpp"
 #include "mpiseg/kmeans/kmeans.hpp"
 #include "mpiseg/kmeans/settings.hpp"
+#include "mpiseg/pipeline/input.hpp"
 
 namespace mpiseg::pipeline {
+
+/// [input] as load_points reads it: the path (a CSV, FILE.h5:/dataset or a model file), the CSV
+/// delimiter, and the key and weight columns of a matrix.
+struct PointInputSettings {
+  InputSource source = InputSource::matrix;
+  std::string path;
+  char delimiter = ',';
+  std::string key_column;     // CSV: non-empty: the first column is the key; HDF5: a 1-D dataset
+  std::string weight_column;  // CSV: non-empty: the column after the key; HDF5: a 1-D dataset
+
+  /// The file the path names (without an HDF5 dataset suffix).
+  std::filesystem::path file() const;
+  /// ConfigError unless [input] format is "matrix" or "features".
+  static PointInputSettings from_job(const JobConfig& job);
+};
+
+/// The [input] keys only points have: key_column, weight_column.
+std::span<const KeySpec> point_input_keys();
 
 struct PointTable {
   std::vector<double> values;  // rows x cols, this rank's rows (in input order across ranks)

@@ -18,17 +18,40 @@
 
 #include "mpiseg/comm/communicator.hpp"
 #include "mpiseg/core/config.hpp"
+#include "mpiseg/core/resources.hpp"
 #include "mpiseg/features/features.hpp"
 #include "mpiseg/fpgrowth/fpgrowth.hpp"
 #include "mpiseg/io/h5/h5.hpp"
 #include "mpiseg/kmeans/kmeans.hpp"
 #include "mpiseg/model/compare.hpp"
+#include "mpiseg/model/model_file.hpp"
 #include "mpiseg/propensity/propensity.hpp"
 #include "mpiseg/recommend/recommend.hpp"
 
 namespace mpiseg::pipeline {
 
 class RunCheckpoint;
+
+/// The cost of one stage over all ranks, kept in the model's /run/stages: made when the stage
+/// starts; finish() (collective) when it ends logs and returns the wall time (slowest rank), the
+/// time inside collectives (waiting for other ranks included; the slowest rank's and the mean),
+/// the bytes sent between ranks (all ranks), the peak memory (largest rank), and the figures the
+/// stage measured about its own work (the *_figures functions below).
+class StageReport {
+ public:
+  StageReport(std::string name, comm::Communicator& comm);
+  model::StageCost finish(std::vector<model::StageFigure> figures = {});
+
+ private:
+  std::string name_;
+  comm::Communicator& comm_;
+  comm::Traffic start_;
+  Stopwatch watch_;
+};
+
+/// Collective. What each stage measured about its own work, for StageReport::finish.
+std::vector<model::StageFigure> ingest_figures(const ingest::IngestResult& transactions);
+std::vector<model::StageFigure> kmeans_figures(const kmeans::KMeansResult& fit);
 
 /// Per-segment profile in original units: customers, share of revenue (monetary), and the mean
 /// and exact median of every raw feature. Collective; replicated on every rank.
@@ -72,6 +95,7 @@ struct BasketAnalysis {
 /// table they label) and per_segment, over each segment's baskets.
 BasketAnalysis analyse_baskets(const JobConfig& job, const ingest::IngestResult& transactions, const Segmentation* segments,
                                const features::FeatureTable* table, RunCheckpoint* checkpoint, comm::Communicator& comm);
+std::vector<model::StageFigure> basket_figures(const BasketAnalysis& analysis, comm::Communicator& comm);
 /// Collective. /fpgrowth: the item dictionary, itemsets and rules, and one group per segment.
 void write_basket_analysis(h5::Group& root, const BasketAnalysis& analysis, const ingest::ItemDictionary& items);
 
@@ -81,6 +105,8 @@ propensity::PropensityResult predict_propensity(const JobConfig& job, const inge
                                                 const features::FeatureTable& table, const Segmentation* segments,
                                                 comm::Communicator& comm);
 
+std::vector<model::StageFigure> propensity_figures(const propensity::PropensityResult& result, comm::Communicator& comm);
+
 /// Collective. Recommendations ([recommend]) for every customer with a purchase, per method, judged
 /// on a time split. Rules come from FP-growth ([fpgrowth]) mined on the lines before each
 /// training window's end (the basket analysis of this run when it covers every line); segments,
@@ -88,5 +114,6 @@ propensity::PropensityResult predict_propensity(const JobConfig& job, const inge
 recommend::RecommendResult recommend_products(const JobConfig& job, const ingest::IngestResult& transactions,
                                               const features::FeatureTable* table, const Segmentation* segments,
                                               const BasketAnalysis* baskets, comm::Communicator& comm);
+std::vector<model::StageFigure> recommend_figures(const recommend::RecommendResult& result, comm::Communicator& comm);
 
 }  // namespace mpiseg::pipeline

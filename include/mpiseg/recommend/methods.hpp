@@ -142,6 +142,7 @@ struct AlsModel {
   std::vector<double> item_factors;      // items x factors, replicated
   std::vector<double> customer_factors;  // this rank's customers x factors
   std::vector<double> loss;              // after each iteration
+  std::vector<double> iteration_seconds; // this rank: wall time of each iteration
   std::uint64_t bytes_sent = 0;          // this rank: item sums sent to owners
 };
 /// The value r of a customer's purchases of an item (confidence 1 + alpha r); log1p values are

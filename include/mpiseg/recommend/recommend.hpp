@@ -41,6 +41,7 @@ struct MethodResult {
   Recommendations recommendations;        // this rank's customers, stored (see above)
   std::vector<RankingMetrics> evaluation; // [0] all evaluated customers, [1 + s] segment s; empty without validation
   double evaluation_seconds = 0;          // training and recommending for the evaluation (slowest rank)
+  double seconds = 0;                     // training and recommending the stored lists (slowest rank)
 };
 
 struct RecommendResult {
