@@ -77,6 +77,15 @@ class PlainStep final : public AssignmentStep {
   std::vector<double> distances_;
 };
 
+/// Whether examining `todo` of `n` points through gathered rows costs less than streaming all n
+/// through the kernel (the same labels either way). A gathered row costs about as much as
+/// kGatheredRowCost centroid distances on top of its k: at small k streaming wins once a few
+/// tenths of the points fail their bounds, at large k only when nearly all of them do.
+bool gathering_pays(std::size_t todo, std::size_t n, std::size_t k) {
+  constexpr double kGatheredRowCost = 24;
+  return static_cast<double>(todo) * (static_cast<double>(k) + kGatheredRowCost) < static_cast<double>(n) * static_cast<double>(k);
+}
+
 /// Hamerly's bounds: a point keeps its label while its upper bound (distance to its centroid) is
 /// below both its lower bound (distance to the second nearest) and half the distance from its
 /// centroid to the nearest other one. Bounds carry a relative margin (kBoundMargin) so rounding
@@ -101,9 +110,7 @@ class HamerlyStep final : public AssignmentStep {
       lower_[i] -= a == moved_most_ ? moved_second_ : moved_largest_;
       if (upper_[i] >= std::max(set.half_separation(a), lower_[i])) todo_.push_back(static_cast<std::uint32_t>(i));
     }
-    if (todo_.size() > n / 4) {
-      // Many points to look at (early iterations): streaming all of them through the kernel is
-      // cheaper than reading a quarter of the rows at random. Same labels either way.
+    if (!gathering_pays(todo_.size(), n, set.k())) {
       assign_all(set, state);
       return;
     }
