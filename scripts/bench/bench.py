@@ -316,6 +316,28 @@ print(2 * a.nbytes / best / 1e9)
 """
 
 
+MATRIX_TO_TEXT = """
+import sys, h5py, numpy as np
+np.savetxt(sys.argv[2], h5py.File(sys.argv[1], "r")["X"][:], fmt="%.17g", delimiter=" ")
+"""
+
+ELKI_JAR = Path(os.environ.get("MPISEG_ELKI_JAR", "/usr/share/java/elki.jar"))  # Debian package elki (0.7.1)
+
+
+def elki_seconds_per_iteration(algorithm, points, init, k, iterations):
+    """ELKI's k-means `algorithm` (KMeansHamerly, KMeansElkan) from the same initial centroids for
+    the same iterations: its own runtime line (JIT warm-up included, loading the file excluded)
+    per iteration. The JAR index check is off: Debian's elki.jar trips JDK 17's (elki-cli fails)."""
+    means = ";".join(open(init).read().split())
+    _, out = run(["java", "-Djdk.net.URLClassPath.enableJarIndex=false", "-cp", str(ELKI_JAR),
+                  "de.lmu.ifi.dbs.elki.application.KDDCLIApplication", "-dbc.in", str(points),
+                  "-algorithm", f"clustering.kmeans.{algorithm}", "-kmeans.k", str(k), "-kmeans.maxiter", str(iterations),
+                  "-kmeans.initialization", "PredefinedInitialMeans", "-kmeans.means", means, "-time",
+                  "-resulthandler", "DiscardResultHandler"])
+    seconds = float(re.search(rf"{algorithm}\.runtime: (\d+) ms", out).group(1)) / 1000
+    return seconds / int(re.search(rf"{algorithm}\.iterations: (\d+)", out).group(1))
+
+
 def bench_kmeans(mode):
     """Seconds per Lloyd iteration against scikit-learn's lloyd, same start, same iterations, same
     cores: each assignment step (plain Lloyd, Hamerly, Yinyang at large k) on the same data."""
@@ -355,6 +377,8 @@ def bench_kmeans(mode):
                 iteration_counts.add(int(n_iter))
                 agree = agree and len(final_inertias) == 1 and abs(next(iter(final_inertias)) - float(inertia)) <= 1e-9 * float(inertia)
             reference_median, _ = median_spread(reference)
+            if ranks == 1:
+                one_rank = times[automatic]
             for algorithm in algorithms:
                 median, spread = median_spread(times[algorithm])
                 streamed = n * (8 * d + 28)  # bytes a plain Lloyd iteration reads or writes: points, norms, labels, distances
@@ -368,6 +392,26 @@ def bench_kmeans(mode):
                     "ratio": round(median / reference_median, 3),
                     "timing": f"seconds per iteration; every step's final inertia identical, equal to scikit-learn's to 1e-9: {'yes' if agree else 'NO'}",
                 })
+        if k >= 100 and d == 16:  # the large-k cases: ELKI's bound schemes beside them, where ELKI runs
+            if not (ELKI_JAR.exists() and shutil.which("java")):
+                print(f"note: ELKI ({ELKI_JAR}, Debian package elki) is absent: not compared at k={k}")
+                continue
+            points = WORK / f"blobs_{n}_{d}_{k}.txt"
+            run([PYTHON, "-c", MATRIX_TO_TEXT, str(matrix), str(points)])
+            elki = {name: [elki_seconds_per_iteration(name, points, init, k, iterations) for _ in range(repeats)]
+                    for name in ("KMeansHamerly", "KMeansElkan")}
+            points.unlink()
+            best = min(elki, key=lambda name: median_spread(elki[name])[0])
+            median, spread = median_spread(one_rank)
+            rows.append({
+                "benchmark": f"kmeans {labels[automatic]} (default) vs ELKI", "case": f"{n:,} x {d}, k={k}, {iterations} iterations",
+                "ranks": 1, "mpiseg_s": round(median, 5), "spread_s": round(spread, 5),
+                "per_rank": "ELKI " + ", ".join(f"{name} {median_spread(times_)[0]:.4f} s" for name, times_ in elki.items()),
+                "reference": f"ELKI 0.7.1 {best} (Java, 1 thread)", "reference_s": round(median_spread(elki[best])[0], 5),
+                "ratio": round(median / median_spread(elki[best])[0], 3),
+                "timing": "seconds per iteration, same start and iterations; ELKI's own runtime (JIT warm-up included); "
+                          "ELKI 0.7.1 has no Exponion",
+            })
     return rows
 
 
