@@ -1,6 +1,7 @@
 #include "mpiseg/fpgrowth/mining.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <fmt/format.h>
 #include <numeric>
 
@@ -378,6 +379,65 @@ std::size_t ItemsetTable::find(std::span<const std::uint32_t> wanted) const {
   return low < size() && std::ranges::equal(itemset(low), wanted) ? low : size();
 }
 
+namespace {
+
+__extension__ using SortKey = unsigned __int128;
+
+/// Puts the itemsets of `out` from index `before` on, all ending in position `suffix`, into
+/// canonical order (size, then positions) in place. The suffix is left out of the sort key; when
+/// the size and the other positions fit in 128 bits (each position in bit_width(suffix) bits,
+/// the first highest), keys alone order the itemsets, which are distinct, so the order is
+/// canonical_less's; otherwise the itemsets are compared. Buffers are kept between batches.
+class BatchOrder {
+ public:
+  void sort(ItemsetTable& out, std::size_t before, std::uint32_t suffix) {
+    const std::size_t count = out.size() - before;
+    const unsigned bits = static_cast<unsigned>(std::bit_width(suffix));
+    std::size_t longest = 0;
+    for (std::size_t i = before; i < out.size(); ++i) longest = std::max<std::size_t>(longest, out.offsets[i + 1] - out.offsets[i]);
+    entries_.resize(count);
+    if (longest < 256 && 8 + (longest - 1) * bits <= 128) {
+      for (std::size_t t = 0; t < count; ++t) {
+        const auto set = out.itemset(before + t);
+        SortKey key = static_cast<SortKey>(set.size()) << 120;
+        for (std::size_t p = 0; p + 1 < set.size(); ++p) key |= static_cast<SortKey>(set[p]) << (120 - (p + 1) * bits);
+        entries_[t] = {key, before + t};
+      }
+      std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    } else {
+      for (std::size_t t = 0; t < count; ++t) entries_[t] = {0, before + t};
+      std::sort(entries_.begin(), entries_.end(),
+                [&](const Entry& a, const Entry& b) { return canonical_less(out.itemset(a.index), out.itemset(b.index)); });
+    }
+    items_.clear();
+    ends_.clear();
+    support_.clear();
+    for (const Entry& entry : entries_) {
+      const auto set = out.itemset(entry.index);
+      items_.insert(items_.end(), set.begin(), set.end());
+      ends_.push_back(items_.size());
+      support_.push_back(out.support[entry.index]);
+    }
+    const std::uint64_t base = out.offsets[before];
+    std::copy(items_.begin(), items_.end(), out.items.begin() + static_cast<std::ptrdiff_t>(base));
+    for (std::size_t t = 0; t < count; ++t) {
+      out.offsets[before + 1 + t] = base + ends_[t];
+      out.support[before + t] = support_[t];
+    }
+  }
+
+ private:
+  struct Entry {
+    SortKey key;
+    std::size_t index;
+  };
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> items_;
+  std::vector<std::uint64_t> ends_, support_;
+};
+
+}  // namespace
+
 ItemsetTable mine_suffix_range(const WeightedTransactions& transactions, std::uint32_t first, std::uint32_t last,
                                const MiningLimits& limits) {
   ItemsetTable out;
@@ -399,23 +459,11 @@ ItemsetTable mine_suffix_range(const WeightedTransactions& transactions, std::ui
       }
   }
   // Suffix by suffix, each batch sorted into canonical order (size, then positions).
-  ItemsetTable batch;
-  std::vector<std::size_t> order;
+  BatchOrder order;
   for (std::uint32_t item = first; item < last; ++item) {
     const std::size_t before = out.size();
     miner.mine_top(transactions, item, std::span(occurrences).subspan(start[item - first], start[item - first + 1] - start[item - first]));
-    if (out.size() - before <= 1) continue;
-    order.resize(out.size() - before);
-    std::iota(order.begin(), order.end(), before);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return canonical_less(out.itemset(a), out.itemset(b)); });
-    batch = ItemsetTable();
-    for (std::size_t i : order) batch.add(out.itemset(i), out.support[i]);
-    out.items.resize(out.offsets[before]);
-    out.offsets.resize(before + 1);
-    out.support.resize(before);
-    out.items.insert(out.items.end(), batch.items.begin(), batch.items.end());
-    for (std::size_t i = 1; i < batch.offsets.size(); ++i) out.offsets.push_back(out.offsets[before] + batch.offsets[i]);
-    out.support.insert(out.support.end(), batch.support.begin(), batch.support.end());
+    if (out.size() - before > 1) order.sort(out, before, item);
   }
   return out;
 }

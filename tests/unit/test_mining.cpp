@@ -124,6 +124,26 @@ BOOST_AUTO_TEST_CASE(minimum_support_settings) {
   BOOST_TEST(s.min_count(88162) == 9u);
 }
 
+// Itemsets sort into canonical order by packed integer keys when the size and positions fit in
+// 128 bits, by comparison otherwise: twelve items at positions above 3000 (12 bits each) do not fit.
+BOOST_AUTO_TEST_CASE(canonical_order_of_long_itemsets_at_high_positions) {
+  Case c;
+  for (std::uint32_t p = 0; p < 3000; ++p) c.transactions.push_back({p});
+  testing::Itemset long_one;
+  for (std::uint32_t p = 3000; p < 3012; ++p) long_one.push_back(p);
+  const testing::Itemset mixed = {5, 17, 3005, 3011};
+  for (const auto& transaction : {long_one, long_one, mixed, mixed, testing::Itemset{3, 5, 17}}) c.transactions.push_back(transaction);
+  c.weights.assign(c.transactions.size(), 1);
+  for (std::uint32_t p = 0; p < 3000; p += 7) c.weights[p] = 2;  // some singletons frequent, most not
+  const auto expected = testing::brute_force_itemsets(c.transactions, c.weights, 2);
+  const ItemsetTable mined = mine_suffix_range(as_weighted(c), 0, 3012, MiningLimits{2, 0, 0});
+  BOOST_TEST((as_map(mined) == expected));
+  for (std::size_t i = 1; i < mined.size(); ++i) {
+    const auto a = mined.itemset(i - 1), b = mined.itemset(i);
+    BOOST_TEST_REQUIRE((a.back() < b.back() || (a.back() == b.back() && canonical_less(a, b))), "itemset " << i);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(segment_settings_follow_the_segment_keys) {
