@@ -26,14 +26,18 @@ std::filesystem::path rejects_path(const JobConfig& job, const std::filesystem::
   return path;
 }
 
+std::string input_file(const std::string& path) {
+  const auto suffix = path.rfind(".h5:");
+  return suffix == std::string::npos ? path : path.substr(0, suffix + 3);
+}
+
 std::vector<NamedPath> job_inputs(const JobConfig& job) {
   std::vector<NamedPath> inputs;
   const std::string pattern = job.has("input", "path") ? job.get_string("input", "path") : "";
   if (!pattern.empty()) {
     std::vector<std::filesystem::path> paths;
     try {
-      paths = ingest::expand_input_pattern(pattern.substr(0, pattern.find(".h5:") == std::string::npos ? std::string::npos
-                                                                                                  : pattern.find(".h5:") + 3));
+      paths = ingest::expand_input_pattern(input_file(pattern));
     } catch (const Error&) {
       // Nothing matches yet: reading the input will say so; nothing can be overwritten.
     }

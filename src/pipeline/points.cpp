@@ -206,11 +206,6 @@ std::optional<kmeans::InitialCentroids> read_initial_centroids(const kmeans::KMe
 
 std::span<const KeySpec> point_input_keys() { return kPointInputKeys; }
 
-std::filesystem::path PointInputSettings::file() const {
-  const auto suffix = path.rfind(".h5:");
-  return suffix == std::string::npos ? path : path.substr(0, suffix + 3);
-}
-
 PointInputSettings PointInputSettings::from_job(const JobConfig& job) {
   PointInputSettings settings;
   settings.source = input_source(job);

@@ -58,7 +58,7 @@ Stages parse_stages(const JobConfig& job) {
 std::vector<ingest::InputFileInfo> files_read(const JobConfig& job, InputSource source, const std::string& previous_model) {
   std::vector<std::filesystem::path> paths;
   if (source == InputSource::transactions) paths = ingest::InputSettings::from_job(job).paths;
-  else paths.push_back(PointInputSettings::from_job(job).file());
+  else paths.emplace_back(input_file(PointInputSettings::from_job(job).path));
   if (!previous_model.empty()) paths.emplace_back(previous_model);
   return ingest::describe_inputs(paths);
 }

@@ -17,6 +17,9 @@ namespace mpiseg::pipeline {
 enum class InputSource { transactions, matrix, features };
 InputSource input_source(const JobConfig& job);
 
+/// The file an [input] path names: the path without the dataset of a matrix (FILE.h5:/dataset).
+std::string input_file(const std::string& path);
+
 /// Collective. Reads the job's [input]; when [ingest] store is set and the input is text, also
 /// writes the store. Sample rejects go to [ingest] rejects_file, else beside `output_beside`.
 ingest::IngestResult load_transactions(const JobConfig& job, const std::filesystem::path& output_beside,

@@ -3,7 +3,6 @@
 /// no header, optional key and weight columns; or FILE.h5:/dataset), or the /features group of a
 /// model file (format = "features").
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,8 +27,6 @@ struct PointInputSettings {
   std::string key_column;     // CSV: non-empty: the first column is the key; HDF5: a 1-D dataset
   std::string weight_column;  // CSV: non-empty: the column after the key; HDF5: a 1-D dataset
 
-  /// The file the path names (without an HDF5 dataset suffix).
-  std::filesystem::path file() const;
   /// ConfigError unless [input] format is "matrix" or "features".
   static PointInputSettings from_job(const JobConfig& job);
 };
