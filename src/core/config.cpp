@@ -1,10 +1,12 @@
 #include "mpiseg/core/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -80,7 +82,65 @@ void insert_node(toml::table& section, std::string_view key, const toml::node& n
   node.visit([&](auto&& value) { section.insert_or_assign(key, value); });
 }
 
+// The ValueKind names of keys.toml, as the enumerators are spelt.
+constexpr std::pair<std::string_view, ValueKind> kKindNames[] = {
+    {"boolean", ValueKind::boolean},
+    {"integer", ValueKind::integer},
+    {"number", ValueKind::number},
+    {"string", ValueKind::string},
+    {"integer_list", ValueKind::integer_list},
+    {"string_list", ValueKind::string_list},
+    {"string_or_integer", ValueKind::string_or_integer},
+};
+
 }  // namespace
+
+KeyTable::KeyTable(std::string_view toml_text, std::string_view origin) : origin_(origin) {
+  auto fail = [&](const std::string& what) { throw std::logic_error(fmt::format("{}: {}", origin_, what)); };
+  toml::table file;
+  try {
+    file = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& error) {
+    fail(fmt::format("line {}: {}", error.source().begin.line, error.description()));
+  }
+  auto keep = [&](std::string_view text) -> std::string_view { return text_.emplace_back(text); };
+  for (const auto& [section_name, entries] : file) {
+    const toml::array* array = entries.as_array();
+    if (array == nullptr || !array->is_array_of_tables())
+      fail(fmt::format("{} is not a list of [[{}]] entries", section_name.str(), section_name.str()));
+    const std::string_view section = keep(section_name.str());
+    for (const toml::node& node : *array) {
+      const toml::table& entry = *node.as_table();
+      for (const auto& [field, value] : entry)
+        if (field != "key" && field != "type" && field != "default" && field != "meaning")
+          fail(fmt::format("[[{}]] has an unknown field '{}' (key, type, default, meaning)", section, field.str()));
+      const std::optional<std::string_view> key = entry["key"].value<std::string_view>();
+      const std::optional<std::string_view> type = entry["type"].value<std::string_view>();
+      const std::optional<std::string_view> meaning = entry["meaning"].value<std::string_view>();
+      if (!key || !type || !meaning) fail(fmt::format("every [[{}]] needs the strings key, type and meaning", section));
+      const auto* kind = std::find_if(std::begin(kKindNames), std::end(kKindNames), [&](const auto& named) { return named.first == *type; });
+      if (kind == std::end(kKindNames)) fail(fmt::format("[{}] {}: unknown type '{}'", section, *key, *type));
+      std::string_view default_value;
+      if (const toml::node* given = entry.get("default")) {
+        if (!given->is_string()) fail(fmt::format("[{}] {}: default must be TOML text in a string", section, *key));
+        default_value = keep(*given->value<std::string_view>());
+        const std::unique_ptr<toml::node> parsed = parse_literal(default_value);
+        if (!parsed || !node_matches(*parsed, kind->second))
+          fail(fmt::format("[{}] {}: default {} is not of type {}", section, *key, default_value, kind_name(kind->second)));
+      }
+      if (std::any_of(keys_.begin(), keys_.end(), [&](const KeySpec& spec) { return spec.section == section && spec.key == *key; }))
+        fail(fmt::format("[{}] {} is declared twice", section, *key));
+      keys_.push_back(KeySpec{section, keep(*key), kind->second, default_value, keep(*meaning)});
+    }
+  }
+}
+
+std::span<const KeySpec> KeyTable::section(std::string_view name) const {
+  const auto first = std::find_if(keys_.begin(), keys_.end(), [&](const KeySpec& spec) { return spec.section == name; });
+  const auto last = std::find_if(first, keys_.end(), [&](const KeySpec& spec) { return spec.section != name; });
+  if (first == last) throw std::logic_error(fmt::format("{} declares no [{}] keys", origin_, name));
+  return {first, last};
+}
 
 JobConfig JobConfig::load(const std::filesystem::path& file, std::span<const std::string> overrides,
                           std::span<const KeySpec> schema) {

@@ -6,6 +6,7 @@
 
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/features/keys.toml
 
 namespace mpiseg::features {
 namespace {
@@ -14,31 +15,11 @@ constexpr std::array<std::string_view, 9> kBaseFeatures = {
     "recency_days", "frequency", "monetary", "avg_basket_value", "avg_items_per_basket",
     "tenure_days", "distinct_items", "return_rate", "mean_days_between_purchases"};
 
-constexpr KeySpec kKeys[] = {
-    {"features", "include", ValueKind::string_list,
-     "[\"recency_days\", \"frequency\", \"monetary\", \"avg_basket_value\", \"avg_items_per_basket\", \"tenure_days\", "
-     "\"distinct_items\", \"return_rate\", \"mean_days_between_purchases\"]",
-     "features in the matrix, in column order (see Feature definitions); category shares are added when a category column is mapped"},
-    {"features", "default_transform", ValueKind::string, "\"zscore\"",
-     "transform of features not listed in `transforms`: zscore, robust (median/IQR), none, or log1p+zscore, log1p+robust, log1p"},
-    {"features", "transforms", ValueKind::string_list,
-     "[\"frequency=log1p+zscore\", \"monetary=log1p+zscore\", \"avg_basket_value=log1p+zscore\", "
-     "\"avg_items_per_basket=log1p+zscore\", \"distinct_items=log1p+zscore\", \"tenure_days=zscore\"]",
-     "per-feature transforms as \"name=spec\""},
-    {"features", "reference_date", ValueKind::string, "\"\"",
-     "YYYY-MM-DD recency is measured to (midnight starting that day); empty: midnight after the last timestamp in the data"},
-    {"features", "monetary", ValueKind::string, "\"net\"",
-     "\"net\": sum of quantity x unit price over all lines, returns included; \"purchases\": purchase lines only"},
-    {"features", "keep_no_purchase", ValueKind::boolean, "false",
-     "keep customers who never purchased (only returns or cancellations); by default they are excluded and counted"},
-    {"features", "top_categories", ValueKind::integer, "5",
-     "with [input] category mapped: share of spend in each of the N categories with the most global spend"},
-};
 
 }  // namespace
 
 std::span<const std::string_view> base_feature_names() { return kBaseFeatures; }
-std::span<const KeySpec> feature_keys() { return kKeys; }
+std::span<const KeySpec> feature_keys() { return module_keys().section("features"); }
 
 TransformSpec parse_transform(const std::string& text, const std::string& where) {
   TransformSpec spec;

@@ -5,35 +5,10 @@
 #include <fmt/format.h>
 
 #include "mpiseg/core/error.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/fpgrowth/keys.toml
 
 namespace mpiseg::fpgrowth {
-namespace {
-constexpr KeySpec kKeys[] = {
-    {"fpgrowth", "min_support", ValueKind::number, "0.01",
-     "minimum support: a fraction of baskets (0 < s <= 1, written with a decimal point) or a basket count (an integer >= 1)"},
-    {"fpgrowth", "max_len", ValueKind::integer, "0", "largest itemset size mined (0: no limit)"},
-    {"fpgrowth", "max_basket_len", ValueKind::integer, "0",
-     "baskets with more frequent items keep only their most frequent ones (0: no trimming; trimmed baskets are counted)"},
-    {"fpgrowth", "max_itemsets", ValueKind::integer, "50000000",
-     "the run stops with a clear error instead of exhausting memory when more itemsets are found"},
-    {"fpgrowth", "rules", ValueKind::boolean, "true", "generate association rules (false: itemsets only)"},
-    {"fpgrowth", "max_rules", ValueKind::integer, "50000000", "the run stops with a clear error when one rank generates more rules"},
-    {"fpgrowth", "min_confidence", ValueKind::number, "0.5", "rules X -> Y need confidence supp(X u Y) / supp(X) >= this"},
-    {"fpgrowth", "min_lift", ValueKind::number, "1.0", "rules need lift >= this"},
-    {"fpgrowth", "multi_consequent", ValueKind::boolean, "false", "also rules with several items in the consequent"},
-    {"fpgrowth", "top_rules_per_consequent", ValueKind::integer, "0", "keep only the N rules with the highest lift per consequent (0: all)"},
-    {"fpgrowth", "per_segment", ValueKind::boolean, "true",
-     "when segments exist (run), mine each segment's baskets too, with min_support relative to the segment's baskets"},
-    {"fpgrowth", "segment_min_support", ValueKind::number, "0.0",
-     "per-segment minimum support as a fraction of the segment's baskets; 0: the same as min_support (a count becomes count / all baskets)"},
-    {"fpgrowth", "segment_max_len", ValueKind::integer, "0",
-     "largest itemset size mined per segment (0: max_len); segments of large baskets can otherwise produce very many itemsets"},
-    {"fpgrowth", "distinctive_rules", ValueKind::integer, "20",
-     "per segment, how many rules whose lift differs most from the whole population are listed"},
-};
-}  // namespace
-
-std::span<const KeySpec> fpgrowth_keys() { return kKeys; }
+std::span<const KeySpec> fpgrowth_keys() { return module_keys().section("fpgrowth"); }
 
 std::uint64_t FpSettings::min_count(std::uint64_t baskets) const {
   if (min_support_is_count) return static_cast<std::uint64_t>(min_support);

@@ -13,6 +13,7 @@
 #include "mpiseg/core/random.hpp"
 #include "mpiseg/core/resources.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/generate/keys.toml
 
 namespace mpiseg::generate {
 namespace {
@@ -21,23 +22,6 @@ constexpr std::uint64_t kStreamCustomer = 1;
 constexpr std::uint64_t kMaxBasketsPerCustomer = 4095;  // invoice numbers reserve 12 bits per customer
 constexpr std::uint64_t kInvoiceBase = 10'000'000;
 
-constexpr KeySpec kKeys[] = {
-    {"generate", "customers", ValueKind::integer, "10000", "number of customers"},
-    {"generate", "items", ValueKind::integer, "2000", "catalogue size (distinct StockCodes)"},
-    {"generate", "segments", ValueKind::integer, "6", "number of planted customer segments (1..64)"},
-    {"generate", "line_items", ValueKind::integer, "1000000",
-     "target number of line items; the count written is close to it, the exact count is logged and in the truth file"},
-    {"generate", "start_date", ValueKind::string, "\"2010-12-01\"", "first day of the period (YYYY-MM-DD)"},
-    {"generate", "months", ValueKind::integer, "12", "length of the period in calendar months"},
-    {"generate", "seed", ValueKind::integer, "42", "seed; the output bytes depend only on the settings, never on the rank count"},
-    {"generate", "missing_customer_rate", ValueKind::number, "0.1", "share of baskets written without CustomerID"},
-    {"generate", "return_rate", ValueKind::number, "0.03", "probability that a basket is followed by a cancellation invoice ('C' prefix, negative quantities)"},
-    {"generate", "malformed_rate", ValueKind::number, "0.0", "share of lines deliberately malformed (for ingest testing); kinds and counts go to the truth file"},
-    {"generate", "planted_itemsets", ValueKind::integer, "12", "number of planted co-purchase itemsets"},
-    {"generate", "output", ValueKind::string, "\"line_items.csv\"", "CSV file to write"},
-    {"generate", "truth", ValueKind::string, "\"truth.h5\"", "HDF5 ground-truth file (empty string: none)"},
-    {"generate", "file_per_rank", ValueKind::boolean, "false", "write OUTPUT.rankN per rank instead of one shared file"},
-};
 
 // Appends CSV text for one customer's baskets to a buffer, counting what it writes.
 class CustomerWriter {
@@ -315,7 +299,7 @@ void write_truth(const GeneratorSettings& settings, const Catalogue& catalogue, 
 
 }  // namespace
 
-std::span<const KeySpec> generate_keys() { return kKeys; }
+std::span<const KeySpec> generate_keys() { return module_keys().section("generate"); }
 
 std::uint64_t GenerationCounts::malformed_total() const {
   std::uint64_t total = 0;

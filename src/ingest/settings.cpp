@@ -7,53 +7,10 @@
 #include <fmt/format.h>
 
 #include "mpiseg/core/error.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/ingest/keys.toml
 
 namespace mpiseg::ingest {
 namespace {
-
-constexpr KeySpec kInputKeys[] = {
-    {"input", "path", ValueKind::string, "",
-     "input file or glob (csv, baskets, store); for format = \"matrix\" a CSV file or FILE.h5:/dataset; for \"features\" a model file"},
-    {"input", "format", ValueKind::string, "\"csv\"",
-     "\"csv\" (line items), \"baskets\" (one basket per line), \"store\" (an ingest store), \"matrix\" (dense points for kmeans), \"features\" (a features/model file for kmeans)"},
-    {"input", "delimiter", ValueKind::string, "\"\"",
-     "field or item separator, one character; empty: ',' for csv and name baskets, ' ' for integer baskets"},
-    {"input", "header", ValueKind::boolean, "true", "csv: the first line of every file names the columns"},
-    {"input", "field_count", ValueKind::integer, "0", "csv without header: fields expected per line (0: not checked)"},
-    {"input", "encoding", ValueKind::string, "\"utf-8\"", "\"utf-8\" (validated; a BOM is skipped) or \"latin-1\" (converted to UTF-8)"},
-    {"input", "timestamp_format", ValueKind::string, "\"auto\"",
-     "\"iso\" (YYYY-MM-DD HH:MM:SS), \"dmy\" (DD-MM-YYYY [HH:MM[:SS]]), \"mdy\" (M/D/YYYY H:MM), \"epoch\" (seconds), or \"auto\" (by the shape of each value)"},
-    {"input", "quoted_newlines", ValueKind::boolean, "false",
-     "false: every newline ends a record and a line with an odd number of quotes is rejected (quoted_newline); true: quoted fields may span lines (RFC 4180 quoting; a quote not closed within max_record_bytes costs its line only, reading resumes at the next line)"},
-    {"input", "customer", ValueKind::string_or_integer, "\"CustomerID\"", "customer id column: header name or 0-based index"},
-    {"input", "basket", ValueKind::string_or_integer, "\"InvoiceNo\"", "basket/invoice column"},
-    {"input", "timestamp", ValueKind::string_or_integer, "\"InvoiceDate\"", "timestamp column"},
-    {"input", "item", ValueKind::string_or_integer, "\"StockCode\"", "item code column"},
-    {"input", "quantity", ValueKind::string_or_integer, "\"Quantity\"", "quantity column (integer)"},
-    {"input", "price", ValueKind::string_or_integer, "\"UnitPrice\"", "unit price column"},
-    {"input", "description", ValueKind::string_or_integer, "\"Description\"", "optional item description column (\"\": none)"},
-    {"input", "country", ValueKind::string_or_integer, "\"Country\"", "optional country column (\"\": none)"},
-    {"input", "category", ValueKind::string_or_integer, "\"\"", "optional item category column (\"\": none)"},
-    {"input", "basket_items", ValueKind::string, "\"integer\"",
-     "baskets: \"integer\" (FIMI: non-negative integers, trailing separators allowed) or \"name\" (names, never trimmed)"},
-};
-
-constexpr KeySpec kIngestKeys[] = {
-    {"ingest", "store", ValueKind::string, "\"\"", "HDF5 transaction store written by `mpiseg ingest` (and by `run` when set)"},
-    {"ingest", "missing_customer", ValueKind::string, "\"drop\"", "lines without customer id: \"drop\" (counted) or \"keep\" (flagged)"},
-    {"ingest", "cancellations", ValueKind::string, "\"keep\"", "lines of cancellation invoices: \"keep\" (flagged) or \"drop\""},
-    {"ingest", "cancellation_prefix", ValueKind::string, "\"C\"", "invoice prefix that marks a cancellation"},
-    {"ingest", "negative_quantity", ValueKind::string, "\"keep\"", "\"keep\" (flagged as returns), \"drop\", or \"reject\" (counts as malformed)"},
-    {"ingest", "nonpositive_price", ValueKind::string, "\"keep\"", "unit price <= 0: \"keep\" (flagged), \"drop\", or \"reject\""},
-    {"ingest", "duplicates", ValueKind::string, "\"keep\"", "exact duplicate lines: \"keep\" (counted) or \"drop\" (one copy kept)"},
-    {"ingest", "max_reject_fraction", ValueKind::number, "0.01",
-     "the run fails when malformed lines exceed this share of data lines (policy drops do not count)"},
-    {"ingest", "rejects_file", ValueKind::string, "\"\"", "CSV of sample rejected lines; empty: STORE.rejects.csv, else MODEL.rejects.csv, else rejects.csv"},
-    {"ingest", "rejects_per_reason", ValueKind::integer, "20", "sample lines kept per reject reason"},
-    {"ingest", "chunk_bytes", ValueKind::integer, "16777216", "bytes read per I/O call; memory for reading does not grow with file size"},
-    {"ingest", "max_record_bytes", ValueKind::integer, "1048576", "longer lines are rejected (record_too_long) without being buffered"},
-    {"ingest", "max_field_bytes", ValueKind::integer, "65536", "longer mapped fields are rejected (field_too_long)"},
-};
 
 ColumnRef column_ref(const JobConfig& job, std::string_view key) {
   ColumnRef ref;
@@ -78,8 +35,8 @@ PolicyAction action(const JobConfig& job, std::string_view key, bool allow_rejec
 
 }  // namespace
 
-std::span<const KeySpec> input_keys() { return kInputKeys; }
-std::span<const KeySpec> ingest_keys() { return kIngestKeys; }
+std::span<const KeySpec> input_keys() { return module_keys().section("input"); }
+std::span<const KeySpec> ingest_keys() { return module_keys().section("ingest"); }
 
 char delimiter_from_job(const JobConfig& job, char fallback) {
   const std::string delimiter = job.get_string("input", "delimiter");

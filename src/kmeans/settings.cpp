@@ -4,32 +4,10 @@
 #include <fmt/format.h>
 
 #include "mpiseg/core/error.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/kmeans/keys.toml
 
 namespace mpiseg::kmeans {
-namespace {
-constexpr KeySpec kKeys[] = {
-    {"kmeans", "k", ValueKind::integer_list, "8", "number of segments, or a list for a sweep (e.g. [2, 3, 4, 5, 6])"},
-    {"kmeans", "init", ValueKind::string, "\"kmeans||\"", "seeding: \"kmeans||\", \"kmeans++\", \"random\" or \"file\""},
-    {"kmeans", "init_file", ValueKind::string, "\"\"",
-     "init = \"file\": a CSV of k rows, a model file (its /kmeans/centroids_scaled), or FILE.h5:/dataset"},
-    {"kmeans", "seed", ValueKind::integer, "42", "seed of every random choice (keyed by seed, point key and round, never by rank)"},
-    {"kmeans", "max_iter", ValueKind::integer, "300", "most Lloyd iterations per run"},
-    {"kmeans", "tol", ValueKind::number, "1e-4",
-     "stop when the largest centroid move is <= tol x the mean standard deviation of the features"},
-    {"kmeans", "n_init", ValueKind::integer, "1", "independent seedings; the run with the lowest inertia is kept"},
-    {"kmeans", "accelerate", ValueKind::boolean, "true", "skip distances with bounds (false: plain Lloyd, whatever algorithm says)"},
-    {"kmeans", "algorithm", ValueKind::string, "\"auto\"",
-     "assignment step, same labels from each: \"auto\" (yinyang from k = 64 in at most 4 dimensions, else hamerly), \"lloyd\", \"hamerly\", \"yinyang\""},
-    {"kmeans", "silhouette_sample", ValueKind::integer, "10000",
-     "points in the deterministic silhouette sample (exact silhouette when it covers all points; 0: not computed)"},
-    {"kmeans", "oversampling", ValueKind::number, "2.0", "k-means||: expected new candidates per round, as a multiple of k"},
-    {"kmeans", "rounds", ValueKind::integer, "5", "k-means||: sampling rounds"},
-    {"kmeans", "selection", ValueKind::string, "\"silhouette\"",
-     "how a sweep chooses k: \"silhouette\" (highest), \"calinski_harabasz\" (highest), \"davies_bouldin\" (lowest); ties go to the smaller k"},
-};
-}  // namespace
-
-std::span<const KeySpec> kmeans_keys() { return kKeys; }
+std::span<const KeySpec> kmeans_keys() { return module_keys().section("kmeans"); }
 
 namespace {
 // The names of the enum keys, the canonical one first (what models and logs record).

@@ -13,18 +13,10 @@
 #include "mpiseg/core/version.hpp"
 #include "mpiseg/ingest/store.hpp"
 #include "mpiseg/io/h5/datasets.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/model/keys.toml
 
 namespace mpiseg::model {
-namespace {
-
-constexpr KeySpec kKeys[] = {
-    {"output", "model", ValueKind::string, "\"model.h5\"", "the model file every stage writes into (via MODEL.tmp, renamed when complete)"},
-    {"output", "assignments_csv", ValueKind::string, "\"\"", "also write customer assignments as CSV (customer,segment,distance) here"},
-};
-
-}  // namespace
-
-std::span<const KeySpec> output_keys() { return kKeys; }
+std::span<const KeySpec> output_keys() { return module_keys().section("output"); }
 
 std::filesystem::path model_path(const JobConfig& job) {
   const std::string path = job.get_string("output", "model");

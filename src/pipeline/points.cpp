@@ -20,16 +20,10 @@
 #include "mpiseg/io/h5/datasets.hpp"
 #include "mpiseg/model/stage_groups.hpp"
 #include "mpiseg/model/model_file.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/pipeline/keys.toml
 
 namespace mpiseg::pipeline {
 namespace {
-
-constexpr KeySpec kPointInputKeys[] = {
-    {"input", "key_column", ValueKind::string, "\"\"",
-     "matrix: CSV: non-empty means the first column is the point key; HDF5: path of a 1-D key dataset in the same file"},
-    {"input", "weight_column", ValueKind::string, "\"\"",
-     "matrix: CSV: non-empty means the column after the key holds sample weights; HDF5: path of a 1-D weight dataset"},
-};
 
 PointTable load_csv_matrix(const PointInputSettings& settings, const ingest::IngestPolicy& policy, comm::Communicator& comm) {
   const std::vector<std::filesystem::path> paths = ingest::expand_input_pattern(settings.path);
@@ -204,7 +198,7 @@ std::optional<kmeans::InitialCentroids> read_initial_centroids(const kmeans::KMe
       Eigen::Map<const kmeans::RowMatrix>(values.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(d))};
 }
 
-std::span<const KeySpec> point_input_keys() { return kPointInputKeys; }
+std::span<const KeySpec> point_input_keys() { return module_keys().section("input"); }
 
 PointInputSettings PointInputSettings::from_job(const JobConfig& job) {
   PointInputSettings settings;

@@ -18,23 +18,10 @@
 #include "mpiseg/pipeline/points.hpp"
 #include "mpiseg/pipeline/stages.hpp"
 #include "mpiseg/propensity/propensity.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/pipeline/keys.toml
 
 namespace mpiseg::pipeline {
 namespace {
-
-constexpr KeySpec kKeys[] = {
-    {"run", "stages", ValueKind::string_list, "[\"features\", \"kmeans\", \"fpgrowth\"]",
-     "stages after ingest: features, kmeans, fpgrowth, propensity, recommend (kmeans needs features, or [input] format = "
-     "\"features\"; propensity and recommend need line items)"},
-    {"run", "previous_model", ValueKind::string, "\"\"",
-     "the last run's model: K-means starts from its centroids (its k), segments keep its ids (Hungarian matching), and /compare "
-     "holds drift and migration against it"},
-    {"run", "checkpoint", ValueKind::string, "\"\"", "checkpoint directory (\"\": MODEL.checkpoint beside [output] model)"},
-    {"run", "checkpoint_interval", ValueKind::number, "600",
-     "seconds between K-means checkpoints (0: only when SIGUSR1 asks; finished runs and mining tasks are always kept)"},
-    {"run", "resume", ValueKind::string, "\"auto\"",
-     "auto: resume from a checkpoint of the same job and input; never: start afresh; require: fail without one (--resume)"},
-};
 
 struct Stages {
   bool features = false, kmeans = false, fpgrowth = false, propensity = false, recommend = false;
@@ -65,7 +52,7 @@ std::vector<ingest::InputFileInfo> files_read(const JobConfig& job, InputSource 
 
 }  // namespace
 
-std::span<const KeySpec> run_keys() { return kKeys; }
+std::span<const KeySpec> run_keys() { return module_keys().section("run"); }
 
 RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   const Stopwatch watch;

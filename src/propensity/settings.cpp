@@ -7,34 +7,10 @@
 
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/propensity/keys.toml
 
 namespace mpiseg::propensity {
-namespace {
-constexpr KeySpec kKeys[] = {
-    {"propensity", "targets", ValueKind::string_list, "[\"churn\"]",
-     "what to predict in the horizon after the cutoff: \"churn\" (no purchase basket), \"purchase\" (at least one), "
-     "\"category:NAME\" or \"items:CODE,CODE\" (buys any of them)"},
-    {"propensity", "cutoff", ValueKind::string, "\"\"",
-     "YYYY-MM-DD: features from lines before it, targets from the horizon after it (\"\": horizon_days before the end of the data)"},
-    {"propensity", "horizon_days", ValueKind::integer, "90", "length of the target window after the cutoff, in days"},
-    {"propensity", "validate", ValueKind::boolean, "true",
-     "also train at cutoff - horizon (targets up to the cutoff) and measure that model on the cutoff's window: out-of-time metrics"},
-    {"propensity", "refit", ValueKind::boolean, "true",
-     "with validate: the stored model is refitted on the latest window (features at the cutoff); false: the validated model is stored"},
-    {"propensity", "per_segment", ValueKind::boolean, "true",
-     "one model per K-means segment besides the global one (needs the kmeans stage)"},
-    {"propensity", "l2", ValueKind::number, "1.0", "L2 penalty on the coefficients (scikit-learn's C = 1 / l2); must be > 0"},
-    {"propensity", "fit_intercept", ValueKind::boolean, "true", "fit an unpenalised intercept"},
-    {"propensity", "class_weight", ValueKind::string, "\"none\"",
-     "\"none\" or \"balanced\" (each class weighted n / (2 n_class), as scikit-learn)"},
-    {"propensity", "tol", ValueKind::number, "1e-8", "Newton stops when max |gradient| <= tol x the total sample weight"},
-    {"propensity", "max_iter", ValueKind::integer, "100", "most Newton iterations"},
-    {"propensity", "store_training_data", ValueKind::boolean, "false",
-     "also store the final model's training matrix and labels under /propensity/training (for audits)"},
-};
-}  // namespace
-
-std::span<const KeySpec> propensity_keys() { return kKeys; }
+std::span<const KeySpec> propensity_keys() { return module_keys().section("propensity"); }
 
 const char* class_weight_name(ClassWeight weight) { return weight == ClassWeight::balanced ? "balanced" : "none"; }
 

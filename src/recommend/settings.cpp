@@ -7,37 +7,10 @@
 
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/core/error.hpp"
+#include "keys_toml.hpp"  // module_keys(): src/recommend/keys.toml
 
 namespace mpiseg::recommend {
 namespace {
-constexpr KeySpec kKeys[] = {
-    {"recommend", "methods", ValueKind::string_list, "[\"popularity\", \"rules\", \"item_cf\", \"als\"]",
-     "methods compared side by side: popularity (the baseline), segment_popularity (needs kmeans), rules (association rules of "
-     "[fpgrowth], overall and the customer's segment), item_cf (item-item cosine), als (implicit matrix factorisation)"},
-    {"recommend", "n", ValueKind::integer, "10", "items recommended per customer and method (the n of precision@n)"},
-    {"recommend", "exclude_days", ValueKind::integer, "0",
-     "0: never recommend an item the customer has bought; N: only items bought in the last N days are left out"},
-    {"recommend", "history_days", ValueKind::integer, "90",
-     "rules: a rule applies when its antecedent lies in the customer's purchases of the last history_days"},
-    {"recommend", "rule_score", ValueKind::string, "\"confidence\"", "rules: \"confidence\" or \"lift\" scores an item (best rule per item)"},
-    {"recommend", "values", ValueKind::string, "\"binary\"",
-     "item_cf and als: a customer's purchase lines of an item as \"binary\" (1), \"counts\" (lines, capped at 65535) or \"log1p\" "
-     "(log(1 + lines))"},
-    {"recommend", "neighbours", ValueKind::integer, "50", "item_cf: most similar items kept per item"},
-    {"recommend", "max_items_per_customer", ValueKind::integer, "500",
-     "item_cf and als: a customer's most recently bought items kept (bounds the pairs per customer; trimmed customers are counted)"},
-    {"recommend", "factors", ValueKind::integer, "16", "als: latent factors"},
-    {"recommend", "regularization", ValueKind::number, "0.1", "als: L2 penalty lambda on every factor vector (>= 0)"},
-    {"recommend", "alpha", ValueKind::number, "10.0", "als: confidence 1 + alpha x value of an observed purchase (>= 0)"},
-    {"recommend", "iterations", ValueKind::integer, "10", "als: alternating sweeps (customers, then items)"},
-    {"recommend", "seed", ValueKind::integer, "1", "als: initial item factors, drawn per item id"},
-    {"recommend", "cutoff", ValueKind::string, "\"\"",
-     "YYYY-MM-DD: train on lines before it, judge on the new items bought from it on (\"\": test_days before the end of the data)"},
-    {"recommend", "test_days", ValueKind::integer, "30", "held-out days at the end of the data when no cutoff is given"},
-    {"recommend", "validate", ValueKind::boolean, "true", "evaluate every method on the time split"},
-    {"recommend", "refit", ValueKind::boolean, "true",
-     "the stored recommendations are trained on all the data (false: the evaluated ones, trained before the cutoff)"},
-};
 
 constexpr std::array<Choice<Method>, 5> kMethodNames{{{"popularity", Method::popularity},
                                                      {"segment_popularity", Method::segment_popularity},
@@ -56,7 +29,7 @@ Method parse_method(const std::string& name, const std::string& where) {
 std::int64_t int_in(const JobConfig& job, const char* key, std::int64_t low, std::int64_t high) { return job.get_int_in("recommend", key, low, high); }
 }  // namespace
 
-std::span<const KeySpec> recommend_keys() { return kKeys; }
+std::span<const KeySpec> recommend_keys() { return module_keys().section("recommend"); }
 
 const char* method_name(Method method) { return choice_name(kMethodNames, method); }
 const char* values_name(Values values) { return choice_name(kValuesNames, values); }

@@ -129,4 +129,62 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key) {
   BOOST_TEST(text.find("kmeans\\|\\|") != std::string::npos);  // '|' escaped inside tables
 }
 
+BOOST_AUTO_TEST_CASE(key_tables_keep_the_file_order_within_each_section) {
+  const KeyTable table(R"([[kmeans]]
+key = 'k'
+type = 'integer_list'
+default = '[2, 3]'
+meaning = 'clusters'
+
+[[input]]
+key = 'path'
+type = 'string'
+meaning = 'input file'
+
+[[kmeans]]
+key = 'init'
+type = 'string'
+default = '"kmeans||"'
+meaning = 'seeding'
+)",
+                       "test.toml");
+  const std::span<const KeySpec> kmeans = table.section("kmeans");
+  BOOST_REQUIRE(kmeans.size() == 2u);
+  BOOST_TEST(kmeans[0].key == "k");
+  BOOST_TEST(kmeans[0].default_value == "[2, 3]");
+  BOOST_TEST((kmeans[0].kind == ValueKind::integer_list));
+  BOOST_TEST(kmeans[1].key == "init");
+  BOOST_TEST(kmeans[1].section == "kmeans");
+  BOOST_TEST(table.section("input")[0].default_value.empty());  // optional, no default
+
+  const JobConfig job = JobConfig::parse("", "job.toml", {}, kmeans);
+  BOOST_TEST(job.get_int_list("kmeans", "k") == (std::vector<std::int64_t>{2, 3}));
+  BOOST_TEST(job.get_string("kmeans", "init") == "kmeans||");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_key_tables_are_reported_with_their_origin) {
+  auto error_of = [](std::string_view text) -> std::string {
+    try {
+      const KeyTable table(text, "src/x/keys.toml");
+      (void)table.section("x");
+    } catch (const std::logic_error& error) {
+      return error.what();
+    }
+    return "";
+  };
+  auto entry = [](std::string_view fields) { return fmt::format("[[x]]\n{}\n", fields); };
+  const std::string good = "key = 'k'\ntype = 'integer'\nmeaning = 'm'\n";
+  BOOST_TEST(error_of(entry(good)).empty());
+  BOOST_TEST(error_of("[[x]\n").find("src/x/keys.toml: line 1") == 0u);
+  BOOST_TEST(error_of("x = 1\n").find("not a list of [[x]] entries") != std::string::npos);
+  BOOST_TEST(error_of(entry(good + "defualt = '1'")).find("unknown field 'defualt'") != std::string::npos);
+  BOOST_TEST(error_of(entry("key = 'k'\ntype = 'integer'")).find("needs the strings key, type and meaning") != std::string::npos);
+  BOOST_TEST(error_of(entry("key = 'k'\ntype = 'int'\nmeaning = 'm'")).find("unknown type 'int'") != std::string::npos);
+  BOOST_TEST(error_of(entry(good + "default = 1")).find("default must be TOML text") != std::string::npos);
+  BOOST_TEST(error_of(entry(good + "default = '1.5'")).find("default 1.5 is not of type integer") != std::string::npos);
+  BOOST_TEST(error_of(entry(good + "default = '\"1\"'")).find("is not of type integer") != std::string::npos);
+  BOOST_TEST(error_of(entry(good) + entry(good)).find("[x] k is declared twice") != std::string::npos);
+  BOOST_TEST(error_of("[[y]]\n" + good).find("declares no [x] keys") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

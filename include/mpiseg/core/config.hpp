@@ -1,13 +1,15 @@
 #pragma once
 /// Job files. One TOML section per stage ([generate], [input], [ingest], [features], [kmeans],
-/// [fpgrowth], [output], ...), keys in snake_case. Every key mpiseg understands is declared once
-/// in a KeySpec (type, default, meaning); unknown keys are an error naming the key and the file,
-/// and the README's job-file reference is generated from the same declarations.
+/// [fpgrowth], [output], ...), keys in snake_case. Every key mpiseg understands is declared once,
+/// in the keys.toml of the module that reads it (type, default, meaning), which the build compiles
+/// in and a KeyTable turns into KeySpecs; unknown keys are an error naming the key and the file,
+/// and `mpiseg config --reference` and the README's job-file reference come from the same table.
 ///
 ///   JobConfig job = JobConfig::load("jobs/demo.toml", {"kmeans.k=8"}, all_key_specs());
 ///   std::int64_t k = job.get_int("kmeans", "k");
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -37,6 +39,28 @@ struct KeySpec {
   /// is optional and `has()` tells whether the user gave it.
   std::string_view default_value;
   std::string_view description;
+};
+
+/// The keys one module declares, read from its src/<module>/keys.toml, which mpiseg_add_module
+/// (KEYS) compiles in as text. Each entry `[[section]]` has `key`, `type` (a ValueKind name:
+/// "integer_list"), `meaning` and, unless the key is optional without a default, `default`: the
+/// default as TOML text ('"auto"', '[2, 3]'). Within a section the file's order is kept (it is the
+/// order of the reference). A malformed table, an unknown field or a default that is not a value of
+/// the key's type is a std::logic_error naming `origin`: a defect of the build, which the unit tests
+/// catch by loading every module's table.
+class KeyTable {
+ public:
+  KeyTable(std::string_view toml_text, std::string_view origin);
+  KeyTable(const KeyTable&) = delete;
+  KeyTable& operator=(const KeyTable&) = delete;
+
+  /// The section's keys in file order (a std::logic_error when the table declares none).
+  std::span<const KeySpec> section(std::string_view name) const;
+
+ private:
+  std::string origin_;
+  std::deque<std::string> text_;  // owns what the KeySpecs view; a deque never moves its elements
+  std::vector<KeySpec> keys_;     // grouped by section
 };
 
 using IntOrString = std::variant<std::int64_t, std::string>;
