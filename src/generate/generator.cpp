@@ -240,32 +240,16 @@ void write_truth(const GeneratorSettings& settings, const Catalogue& catalogue, 
   h5::write_rows(customers, "segment", segments);
 
   h5::Group segment_group = root.create_group("segments");
-  std::vector<std::string> names;
-  std::vector<double> weight, rate, lines, quantity;
-  for (const SegmentProfile& profile : catalogue.segments()) {
-    names.push_back(profile.name);
-    weight.push_back(profile.weight);
-    rate.push_back(profile.baskets_per_month);
-    lines.push_back(profile.lines_per_basket);
-    quantity.push_back(profile.quantity_mean);
-  }
-  h5::write_strings(segment_group, "name", names);
-  h5::write_replicated(segment_group, "weight", weight);
-  h5::write_replicated(segment_group, "baskets_per_month", rate);
-  h5::write_replicated(segment_group, "lines_per_basket", lines);
-  h5::write_replicated(segment_group, "quantity_mean", quantity);
+  h5::write_columns(segment_group, catalogue.segments(), h5::Column{"name", &SegmentProfile::name},
+                    h5::Column{"weight", &SegmentProfile::weight},
+                    h5::Column{"baskets_per_month", &SegmentProfile::baskets_per_month},
+                    h5::Column{"lines_per_basket", &SegmentProfile::lines_per_basket},
+                    h5::Column{"quantity_mean", &SegmentProfile::quantity_mean});
 
   h5::Group items = root.create_group("items");
-  std::vector<std::string> codes, descriptions;
-  std::vector<double> prices;
-  for (const CatalogueItem& item : catalogue.items()) {
-    codes.push_back(item.code);
-    descriptions.push_back(item.description);
-    prices.push_back(static_cast<double>(item.price_cents) / 100.0);
-  }
-  h5::write_strings(items, "code", codes);
-  h5::write_strings(items, "description", descriptions);
-  h5::write_replicated(items, "price", prices);
+  h5::write_columns(items, catalogue.items(), h5::Column{"code", &CatalogueItem::code},
+                    h5::Column{"description", &CatalogueItem::description},
+                    h5::Column{"price", [](const CatalogueItem& item) { return static_cast<double>(item.price_cents) / 100.0; }});
 
   h5::Group itemsets = root.create_group("itemsets");
   std::vector<std::uint64_t> offsets{0};

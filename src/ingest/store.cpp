@@ -148,17 +148,8 @@ void write_accounting(h5::Group& parent, const Accounting& accounting) {
 
 void write_input_files(h5::Group& parent, const std::vector<InputFileInfo>& inputs) {
   h5::Group group = parent.create_group("inputs");
-  std::vector<std::string> paths;
-  std::vector<std::uint64_t> sizes;
-  std::vector<std::int64_t> modified;
-  for (const InputFileInfo& input : inputs) {
-    paths.push_back(input.path);
-    sizes.push_back(input.size);
-    modified.push_back(input.modified);
-  }
-  h5::write_strings(group, "path", paths);
-  h5::write_replicated(group, "size", sizes);
-  h5::write_replicated(group, "modified", modified);
+  h5::write_columns(group, inputs, h5::Column{"path", &InputFileInfo::path}, h5::Column{"size", &InputFileInfo::size},
+                    h5::Column{"modified", &InputFileInfo::modified});
   group.write_dataset_attribute("size", "units", "bytes");
   group.write_dataset_attribute("modified", "units", "seconds since 1970-01-01 UTC");
 }

@@ -97,23 +97,11 @@ void write_run(h5::Group& root, const RunRecord& record, comm::Communicator& com
   if (!record.inputs.empty()) ingest::write_input_files(run, record.inputs);
   if (!record.stages.empty()) {
     h5::Group stages = run.create_group("stages");
-    std::vector<std::string> names;
-    std::vector<double> seconds, collective_max, collective_mean;
-    std::vector<std::uint64_t> bytes_sent, peak;
-    for (const StageCost& stage : record.stages) {
-      names.push_back(stage.name);
-      seconds.push_back(stage.seconds);
-      collective_max.push_back(stage.collective_max_seconds);
-      collective_mean.push_back(stage.collective_mean_seconds);
-      bytes_sent.push_back(stage.bytes_sent);
-      peak.push_back(stage.peak_memory_bytes);
-    }
-    h5::write_strings(stages, "name", names);
-    h5::write_replicated(stages, "seconds", seconds);
-    h5::write_replicated(stages, "collective_max_seconds", collective_max);
-    h5::write_replicated(stages, "collective_mean_seconds", collective_mean);
-    h5::write_replicated(stages, "bytes_sent", bytes_sent);
-    h5::write_replicated(stages, "peak_memory_bytes", peak);
+    h5::write_columns(stages, record.stages, h5::Column{"name", &StageCost::name}, h5::Column{"seconds", &StageCost::seconds},
+                      h5::Column{"collective_max_seconds", &StageCost::collective_max_seconds},
+                      h5::Column{"collective_mean_seconds", &StageCost::collective_mean_seconds},
+                      h5::Column{"bytes_sent", &StageCost::bytes_sent},
+                      h5::Column{"peak_memory_bytes", &StageCost::peak_memory_bytes});
     stages.write_attribute("meaning",
                            "per stage, in the order run: wall time of the slowest rank, time inside collectives (slowest rank "
                            "and mean over ranks, waiting included), bytes sent between ranks (all ranks), peak resident memory "

@@ -24,18 +24,9 @@ void write_metrics(h5::Group& parent, std::string_view name, const ScoreMetrics&
   group.write_attribute("brier", m.brier);
   group.write_attribute("top_decile_lift", m.top_decile_lift);
   group.write_attribute("top_decile_capture", m.top_decile_capture);
-  std::vector<std::uint64_t> customers, positives;
-  std::vector<double> mean_score, observed_rate;
-  for (const DecileRow& row : m.deciles) {
-    customers.push_back(row.customers);
-    positives.push_back(row.positives);
-    mean_score.push_back(row.mean_score);
-    observed_rate.push_back(row.observed_rate);
-  }
-  h5::write_replicated(group, "decile_customers", customers);
-  h5::write_replicated(group, "decile_positives", positives);
-  h5::write_replicated(group, "decile_mean_score", mean_score);
-  h5::write_replicated(group, "decile_observed_rate", observed_rate);
+  h5::write_columns(group, m.deciles, h5::Column{"decile_customers", &DecileRow::customers},
+                    h5::Column{"decile_positives", &DecileRow::positives}, h5::Column{"decile_mean_score", &DecileRow::mean_score},
+                    h5::Column{"decile_observed_rate", &DecileRow::observed_rate});
   group.write_attribute("meaning",
                         "deciles by descending score (ties by customer key): [0] holds the top ceil(n / 10) customers; AUC "
                         "counts tied scores one half (as scikit-learn's roc_auc_score)");

@@ -40,22 +40,11 @@ void write_features(h5::Group& root, const FeatureTable& table) {
   group.write_attribute("monetary_cuts", std::span<const double>(table.rfm_cuts[2]));
 
   h5::Group scaler = group.create_group("scaler");
-  std::vector<std::string> specs;
-  std::vector<double> center, scale;
-  std::vector<std::uint8_t> zero;
-  std::vector<std::uint64_t> clipped;
-  for (const FeatureTransform& transform : table.transforms) {
-    specs.push_back(describe_transform(transform.spec));
-    center.push_back(transform.center);
-    scale.push_back(transform.scale);
-    zero.push_back(transform.zero_variance ? 1 : 0);
-    clipped.push_back(transform.clipped);
-  }
-  h5::write_strings(scaler, "transform", specs);
-  h5::write_replicated(scaler, "center", center);
-  h5::write_replicated(scaler, "scale", scale);
-  h5::write_replicated(scaler, "zero_variance", zero);
-  h5::write_replicated(scaler, "clipped", clipped);
+  h5::write_columns(scaler, table.transforms,
+                    h5::Column{"transform", [](const FeatureTransform& transform) { return describe_transform(transform.spec); }},
+                    h5::Column{"center", &FeatureTransform::center}, h5::Column{"scale", &FeatureTransform::scale},
+                    h5::Column{"zero_variance", [](const FeatureTransform& transform) -> std::uint8_t { return transform.zero_variance ? 1 : 0; }},
+                    h5::Column{"clipped", &FeatureTransform::clipped});
   scaler.write_attribute("formula", "matrix = (f(raw) - center) / scale, f = log1p(max(raw, 0)) for log1p transforms; 0 if zero_variance");
 }
 
@@ -154,27 +143,12 @@ void write_kmeans(h5::Group& root, const KMeansResult& result,
   group.write_dataset_attribute("inertia_history", "meaning", "sum of w ||x - c||^2 after each iteration's centroid update");
 
   h5::Group sweep = group.create_group("sweep");
-  std::vector<std::int64_t> ks, iterations, best_init;
-  std::vector<double> inertia, silhouette, calinski, davies;
-  std::vector<std::string> reasons;
-  for (const KSummary& summary : result.sweep) {
-    ks.push_back(summary.k);
-    iterations.push_back(summary.iterations);
-    best_init.push_back(summary.best_init);
-    inertia.push_back(summary.inertia);
-    silhouette.push_back(summary.metrics.silhouette);
-    calinski.push_back(summary.metrics.calinski_harabasz);
-    davies.push_back(summary.metrics.davies_bouldin);
-    reasons.push_back(summary.stop_reason);
-  }
-  h5::write_replicated(sweep, "k", ks);
-  h5::write_replicated(sweep, "inertia", inertia);
-  h5::write_replicated(sweep, "silhouette", silhouette);
-  h5::write_replicated(sweep, "calinski_harabasz", calinski);
-  h5::write_replicated(sweep, "davies_bouldin", davies);
-  h5::write_replicated(sweep, "iterations", iterations);
-  h5::write_replicated(sweep, "best_init", best_init);
-  h5::write_strings(sweep, "converged_reason", reasons);
+  h5::write_columns(sweep, result.sweep, h5::Column{"k", &KSummary::k}, h5::Column{"inertia", &KSummary::inertia},
+                    h5::Column{"silhouette", [](const KSummary& summary) { return summary.metrics.silhouette; }},
+                    h5::Column{"calinski_harabasz", [](const KSummary& summary) { return summary.metrics.calinski_harabasz; }},
+                    h5::Column{"davies_bouldin", [](const KSummary& summary) { return summary.metrics.davies_bouldin; }},
+                    h5::Column{"iterations", &KSummary::iterations}, h5::Column{"best_init", &KSummary::best_init},
+                    h5::Column{"converged_reason", &KSummary::stop_reason});
   sweep.write_attribute("chosen_k", chosen.k);
   sweep.write_attribute("silhouette_sample", static_cast<std::int64_t>(settings.silhouette_sample));
   sweep.write_attribute("meaning",

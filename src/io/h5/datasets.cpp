@@ -28,6 +28,37 @@ Handle dataspace(int rank, const hsize_t* dims, const hsize_t* max_dims = nullpt
   return Handle(check_id(H5Screate_simple(rank, dims, max_dims), "H5Screate_simple"));
 }
 
+// Moves `rows` rows of `row_bytes`, from file row `first_row` on, in collective rounds of at most
+// kMaxTransferBytes per rank. Every rank takes part in the same number of rounds, possibly empty
+// ones: the most any rank needs, unless `same_everywhere` (every rank moves the same rows).
+// `transfer(memory_space, empty, byte_offset)` makes one H5Dwrite or H5Dread call.
+template <class Transfer>
+void transfer_in_rounds(const Group& group, std::string_view name, hid_t file_space, int rank, std::uint64_t width,
+                        std::uint64_t row_bytes, std::uint64_t first_row, std::uint64_t rows, bool same_everywhere,
+                        Transfer&& transfer) {
+  File& file = group.file();
+  const std::uint64_t rows_per_round = std::max<std::uint64_t>(1, kMaxTransferBytes / std::max<std::uint64_t>(row_bytes, 1));
+  std::uint64_t rounds = (rows + rows_per_round - 1) / rows_per_round;
+  if (!same_everywhere) rounds = file.comm().allreduce<std::uint64_t>(rounds, comm::ReduceOp::max);
+  rounds = std::max<std::uint64_t>(rounds, 1);
+  for (std::uint64_t round = 0, done = 0; round < rounds; ++round) {
+    const std::uint64_t count = std::min(rows_per_round, rows - done);
+    const hsize_t start[2] = {first_row + done, 0};
+    const hsize_t block[2] = {count, width};
+    Handle memory_space = dataspace(rank, block);
+    if (count == 0) {
+      check(H5Sselect_none(file_space), "H5Sselect_none");
+      check(H5Sselect_none(memory_space.id()), "H5Sselect_none");
+    } else {
+      check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, block, nullptr),
+            fmt::format("{}: rows {}..{} out of range", group.describe(name), first_row + done, first_row + done + count));
+    }
+    transfer(memory_space.id(), count == 0, done * row_bytes);
+    record_transfer_mode(file);
+    done += count;
+  }
+}
+
 }  // namespace
 
 RowRange even_split(std::uint64_t rows, int rank, int size) noexcept {
@@ -83,34 +114,17 @@ void detail::write_rows(Group& group, std::string_view name, hid_t type, const v
                                      create_list.id(), H5P_DEFAULT),
                           fmt::format("cannot create dataset {}", group.describe(name))));
 
-  // Collective transfers: every rank takes part in the same number of rounds, possibly empty.
-  const std::uint64_t rows_per_round = std::max<std::uint64_t>(1, kMaxTransferBytes / std::max<std::uint64_t>(row_bytes, 1));
-  std::uint64_t rounds = (my_rows + rows_per_round - 1) / rows_per_round;
-  rounds = std::max<std::uint64_t>(1, comm.allreduce<std::uint64_t>(rounds, comm::ReduceOp::max));
   const auto* bytes = static_cast<const std::byte*>(data);
-  for (std::uint64_t round = 0, done = 0; round < rounds; ++round) {
-    const std::uint64_t count = std::min(rows_per_round, my_rows - done);
-    const hsize_t start[2] = {offset + done, 0};
-    const hsize_t block[2] = {count, width};
-    Handle memory_space = dataspace(rank, block);
-    if (count == 0) {
-      check(H5Sselect_none(file_space.id()), "H5Sselect_none");
-      check(H5Sselect_none(memory_space.id()), "H5Sselect_none");
-    } else {
-      check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, block, nullptr), "H5Sselect_hyperslab");
-    }
-    check(H5Dwrite(dataset.id(), type, memory_space.id(), file_space.id(), file.transfer_list(),
-                   count == 0 ? nullptr : bytes + done * row_bytes),
-          fmt::format("cannot write {}", group.describe(name)));
-    record_transfer_mode(file);
-    done += count;
-  }
+  transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, offset, my_rows, false,
+                     [&](hid_t memory_space, bool empty, std::uint64_t at) {
+                       check(H5Dwrite(dataset.id(), type, memory_space, file_space.id(), file.transfer_list(), empty ? nullptr : bytes + at),
+                             fmt::format("cannot write {}", group.describe(name)));
+                     });
 }
 
 void detail::read_rows(const Group& group, std::string_view name, hid_t type, void* data, std::uint64_t first_row,
                        std::uint64_t rows, std::uint64_t columns, bool everyone_reads_same) {
   File& file = group.file();
-  comm::Communicator& comm = file.comm();
   Handle dataset(check_id(H5Dopen2(group.id(), std::string(name).c_str(), H5P_DEFAULT),
                           fmt::format("cannot open dataset {}", group.describe(name))));
   Handle file_space(check_id(H5Dget_space(dataset.id()), "H5Dget_space"));
@@ -118,29 +132,12 @@ void detail::read_rows(const Group& group, std::string_view name, hid_t type, vo
   const std::uint64_t width = columns == 0 ? 1 : columns;
   const std::size_t element_size = H5Tget_size(type);
   const std::uint64_t row_bytes = width * element_size;
-  const std::uint64_t rows_per_round = std::max<std::uint64_t>(1, kMaxTransferBytes / std::max<std::uint64_t>(row_bytes, 1));
-  std::uint64_t rounds = (rows + rows_per_round - 1) / rows_per_round;
-  if (!everyone_reads_same) rounds = comm.allreduce<std::uint64_t>(rounds, comm::ReduceOp::max);
-  rounds = std::max<std::uint64_t>(rounds, 1);
   auto* bytes = static_cast<std::byte*>(data);
-  for (std::uint64_t round = 0, done = 0; round < rounds; ++round) {
-    const std::uint64_t count = std::min(rows_per_round, rows - done);
-    const hsize_t start[2] = {first_row + done, 0};
-    const hsize_t block[2] = {count, width};
-    Handle memory_space = dataspace(rank, block);
-    if (count == 0) {
-      check(H5Sselect_none(file_space.id()), "H5Sselect_none");
-      check(H5Sselect_none(memory_space.id()), "H5Sselect_none");
-    } else {
-      check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, block, nullptr),
-            fmt::format("{}: rows {}..{} out of range", group.describe(name), first_row + done, first_row + done + count));
-    }
-    check(H5Dread(dataset.id(), type, memory_space.id(), file_space.id(), file.transfer_list(),
-                  count == 0 ? nullptr : bytes + done * row_bytes),
-          fmt::format("cannot read {}", group.describe(name)));
-    record_transfer_mode(file);
-    done += count;
-  }
+  transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, first_row, rows, everyone_reads_same,
+                     [&](hid_t memory_space, bool empty, std::uint64_t at) {
+                       check(H5Dread(dataset.id(), type, memory_space, file_space.id(), file.transfer_list(), empty ? nullptr : bytes + at),
+                             fmt::format("cannot read {}", group.describe(name)));
+                     });
 }
 
 void write_strings(Group& group, std::string_view name, const std::vector<std::string>& all) {

@@ -9,9 +9,12 @@
 ///   auto all_names = h5::read_strings(group, "names");                     // small, replicated
 ///   auto mine = h5::read_rows<double>(group, "matrix", range.begin, range.size());
 #include <cstdint>
+#include <functional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "mpiseg/io/h5/h5.hpp"
@@ -34,28 +37,27 @@ void write_rows(Group& group, std::string_view name, hid_t type, const void* dat
                 std::uint64_t columns, std::size_t element_size, bool replicated);
 void read_rows(const Group& group, std::string_view name, hid_t type, void* data, std::uint64_t first_row,
                std::uint64_t rows, std::uint64_t columns, bool everyone_reads_same);
+
+template <class Values>
+void write_values(Group& group, std::string_view name, const Values& values, std::uint64_t columns, bool replicated) {
+  using T = std::ranges::range_value_t<Values>;
+  const std::uint64_t width = columns == 0 ? 1 : columns;
+  write_rows(group, name, native_type<T>(), std::ranges::data(values), std::ranges::size(values) / width, columns, sizeof(T),
+             replicated);
+}
 }  // namespace detail
 
-/// Collective. `local` holds this rank's rows, `columns` values each (0 or 1 for a 1-D dataset).
-template <class T>
-void write_rows(Group& group, std::string_view name, std::span<const T> local, std::uint64_t columns = 0) {
-  const std::uint64_t width = columns == 0 ? 1 : columns;
-  detail::write_rows(group, name, native_type<T>(), local.data(), local.size() / width, columns, sizeof(T), false);
-}
-template <class T>
-void write_rows(Group& group, std::string_view name, const std::vector<T>& local, std::uint64_t columns = 0) {
-  write_rows(group, name, std::span<const T>(local), columns);
+/// Collective. `local` (a vector or span) holds this rank's rows, `columns` values each (0 or 1
+/// for a 1-D dataset).
+template <std::ranges::contiguous_range Values>
+void write_rows(Group& group, std::string_view name, const Values& local, std::uint64_t columns = 0) {
+  detail::write_values(group, name, local, columns, false);
 }
 
 /// Collective. Every rank passes the same `all`; rank 0's copy is written.
-template <class T>
-void write_replicated(Group& group, std::string_view name, std::span<const T> all, std::uint64_t columns = 0) {
-  const std::uint64_t width = columns == 0 ? 1 : columns;
-  detail::write_rows(group, name, native_type<T>(), all.data(), all.size() / width, columns, sizeof(T), true);
-}
-template <class T>
-void write_replicated(Group& group, std::string_view name, const std::vector<T>& all, std::uint64_t columns = 0) {
-  write_replicated(group, name, std::span<const T>(all), columns);
+template <std::ranges::contiguous_range Values>
+void write_replicated(Group& group, std::string_view name, const Values& all, std::uint64_t columns = 0) {
+  detail::write_values(group, name, all, columns, true);
 }
 
 /// Collective. Rows [first_row, first_row + rows) of a 1-D or 2-D dataset, converted to T.
@@ -84,5 +86,31 @@ std::vector<T> read_all(const Group& group, std::string_view name) {
 void write_strings(Group& group, std::string_view name, const std::vector<std::string>& all);
 /// Collective. Reads fixed- or variable-length string datasets on every rank.
 std::vector<std::string> read_strings(const Group& group, std::string_view name);
+
+/// One column of a table of records: its dataset's name and what a record holds there (a member
+/// pointer or a callable taking the record).
+template <class Projection>
+struct Column {
+  std::string_view name;
+  Projection value;
+};
+
+/// Collective. Writes a small table held whole by every rank column by column, each column a
+/// replicated 1-D dataset (strings through write_strings), in the order given:
+///   h5::write_columns(group, stages, h5::Column{"name", &StageCost::name},
+///                     h5::Column{"seconds", &StageCost::seconds});
+template <std::ranges::input_range Records, class... Projections>
+void write_columns(Group& group, const Records& records, const Column<Projections>&... columns) {
+  auto write_one = [&](const auto& column) {
+    using Value = std::remove_cvref_t<decltype(std::invoke(column.value, *std::ranges::begin(records)))>;
+    std::vector<Value> values;
+    for (const auto& record : records) values.push_back(std::invoke(column.value, record));
+    if constexpr (std::is_same_v<Value, std::string>)
+      write_strings(group, column.name, values);
+    else
+      write_replicated(group, column.name, values);
+  };
+  (write_one(columns), ...);
+}
 
 }  // namespace mpiseg::h5
