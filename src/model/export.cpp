@@ -37,12 +37,11 @@ void emit(const std::string& out, const std::string& text) {
   write_file_atomically(out, text);
 }
 
-std::string joined_items(const std::vector<std::uint32_t>& items, std::uint64_t begin, std::uint64_t end,
-                         const std::vector<std::string>& names, const char* separator) {
+std::string joined_items(std::span<const std::uint32_t> itemset, const std::vector<std::string>& names, const char* separator) {
   std::string text;
-  for (std::uint64_t i = begin; i < end; ++i) {
-    if (i != begin) text += separator;
-    text += names.at(items[i]);
+  for (std::size_t i = 0; i < itemset.size(); ++i) {
+    if (i != 0) text += separator;
+    text += names.at(itemset[i]);
   }
   return text;
 }
@@ -155,31 +154,15 @@ void export_csv(const std::filesystem::path& model, ExportWhat what, const std::
     const std::string where = segment >= 0 ? fmt::format("segment_{}/rules", segment) : "rules";
     const h5::Group group = fp.open_group(where);
     const ItemNames items = read_item_names(fp);
-    const auto& codes = items.code;
-    const auto& descriptions = items.description;
-    const RuleColumns rules = read_rule_columns(group, codes.size());
-    const auto& antecedent_offsets = rules.antecedent_offsets;
-    const auto& antecedent = rules.antecedent;
-    const auto& consequent_offsets = rules.consequent_offsets;
-    const auto& consequent = rules.consequent;
-    const auto& support = rules.support;
-    const auto& confidence = rules.confidence;
-    const auto& lift = rules.lift;
-    const auto& leverage = rules.leverage;
-    const auto& conviction = rules.conviction;
-    const auto& count = rules.itemset_count;
-    std::vector<std::size_t> order(support.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lift[a] > lift[b]; });
+    const RuleColumns rules = read_rule_columns(group, items.code.size());
     text = "antecedent,consequent,antecedent_description,consequent_description,baskets,support,confidence,lift,leverage,conviction\n";
-    for (std::size_t r : order) {
-      text += fmt::format("{},{},{},{},{},{},{},{},{},{}\n",
-                          csv_cell(joined_items(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], codes, " "), raw),
-                          csv_cell(joined_items(consequent, consequent_offsets[r], consequent_offsets[r + 1], codes, " "), raw),
-                          csv_cell(joined_items(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], descriptions, " | "), raw),
-                          csv_cell(joined_items(consequent, consequent_offsets[r], consequent_offsets[r + 1], descriptions, " | "), raw),
-                          count[r], shortest(support[r]), shortest(confidence[r]), shortest(lift[r]), shortest(leverage[r]),
-                          shortest(conviction[r]));
+    for (const std::size_t r : rules.by_lift()) {
+      text += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", csv_cell(joined_items(rules.antecedent_of(r), items.code, " "), raw),
+                          csv_cell(joined_items(rules.consequent_of(r), items.code, " "), raw),
+                          csv_cell(joined_items(rules.antecedent_of(r), items.description, " | "), raw),
+                          csv_cell(joined_items(rules.consequent_of(r), items.description, " | "), raw), rules.itemset_count[r],
+                          shortest(rules.support[r]), shortest(rules.confidence[r]), shortest(rules.lift[r]),
+                          shortest(rules.leverage[r]), shortest(rules.conviction[r]));
     }
   }
   file.close();

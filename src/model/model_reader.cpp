@@ -1,6 +1,8 @@
 #include "mpiseg/model/model_reader.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <fmt/format.h>
 
 #include "mpiseg/core/error.hpp"
@@ -116,6 +118,24 @@ ItemNames read_item_names(const h5::Group& group) {
   if (names.description.size() != names.code.size())
     malformed(items, "description", fmt::format("{} descriptions for {} item codes", names.description.size(), names.code.size()));
   return names;
+}
+
+std::span<const std::uint32_t> RuleColumns::antecedent_of(std::size_t rule) const {
+  return std::span(antecedent).subspan(antecedent_offsets[rule], antecedent_offsets[rule + 1] - antecedent_offsets[rule]);
+}
+
+std::span<const std::uint32_t> RuleColumns::consequent_of(std::size_t rule) const {
+  return std::span(consequent).subspan(consequent_offsets[rule], consequent_offsets[rule + 1] - consequent_offsets[rule]);
+}
+
+std::vector<std::size_t> RuleColumns::by_lift(std::size_t count) const {
+  std::vector<std::size_t> order(size());
+  std::iota(order.begin(), order.end(), 0);
+  count = std::min(count, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count), order.end(),
+                    [&](std::size_t a, std::size_t b) { return lift[a] != lift[b] ? lift[a] > lift[b] : a < b; });
+  order.resize(count);
+  return order;
 }
 
 RuleColumns read_rule_columns(const h5::Group& rules, std::size_t item_count) {

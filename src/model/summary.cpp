@@ -110,13 +110,12 @@ ModelView::PropensityRow read_propensity_row(const h5::Group& group, std::string
   return row;
 }
 
-std::string item_list(const std::vector<std::uint32_t>& items, std::uint64_t begin, std::uint64_t end,
-                      const std::vector<std::string>& codes, const std::vector<std::string>& descriptions) {
+std::string item_list(std::span<const std::uint32_t> itemset, const ItemNames& names) {
   std::string text;
-  for (std::uint64_t i = begin; i < end; ++i) {
-    if (i != begin) text += ", ";
-    const std::uint32_t item = items[i];
-    text += descriptions.at(item).empty() ? codes.at(item) : fmt::format("{} ({})", codes.at(item), descriptions.at(item));
+  for (const std::uint32_t item : itemset) {
+    if (!text.empty()) text += ", ";
+    const std::string& description = names.description.at(item);
+    text += description.empty() ? names.code.at(item) : fmt::format("{} ({})", names.code.at(item), description);
   }
   return text;
 }
@@ -129,28 +128,11 @@ ModelView::Rules read_rules(const h5::Group& group, const std::string& name, con
   const h5::Group table = group.open_group("rules");
   rules.rule_count = table.read_int_attribute("rule_count");
   const RuleColumns columns = read_rule_columns(table, items.code.size());
-  const auto& lift = columns.lift;
-  const auto& confidence = columns.confidence;
-  const auto& support = columns.support;
-  const auto& antecedent_offsets = columns.antecedent_offsets;
-  const auto& antecedent = columns.antecedent;
-  const auto& consequent_offsets = columns.consequent_offsets;
-  const auto& consequent = columns.consequent;
-  const auto& codes = items.code;
-  const auto& descriptions = items.description;
-  std::vector<std::size_t> order(lift.size());
-  std::iota(order.begin(), order.end(), 0);
-  const std::size_t shown = std::min(top, order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(), [&](std::size_t a, std::size_t b) {
-    return lift[a] != lift[b] ? lift[a] > lift[b] : a < b;
-  });
-  for (std::size_t i = 0; i < shown; ++i) {
-    const std::size_t r = order[i];
-    rules.top.push_back(fmt::format("{} -> {}", item_list(antecedent, antecedent_offsets[r], antecedent_offsets[r + 1], codes, descriptions),
-                                    item_list(consequent, consequent_offsets[r], consequent_offsets[r + 1], codes, descriptions)));
-    rules.top_lift.push_back(lift[r]);
-    rules.top_confidence.push_back(confidence[r]);
-    rules.top_support.push_back(support[r]);
+  for (const std::size_t r : columns.by_lift(top)) {
+    rules.top.push_back(fmt::format("{} -> {}", item_list(columns.antecedent_of(r), items), item_list(columns.consequent_of(r), items)));
+    rules.top_lift.push_back(columns.lift[r]);
+    rules.top_confidence.push_back(columns.confidence[r]);
+    rules.top_support.push_back(columns.support[r]);
   }
   return rules;
 }

@@ -7,6 +7,8 @@
 /// a crash, a hang or output computed from garbage.
 #include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,11 @@ struct RuleColumns {
   std::vector<double> support, confidence, lift, leverage, conviction;
   std::vector<std::uint64_t> itemset_count;
   std::size_t size() const noexcept { return support.size(); }
+  std::span<const std::uint32_t> antecedent_of(std::size_t rule) const;
+  std::span<const std::uint32_t> consequent_of(std::size_t rule) const;
+  /// The positions of the `count` rules of highest lift (all by default), highest first, ties in
+  /// stored order.
+  std::vector<std::size_t> by_lift(std::size_t count = std::numeric_limits<std::size_t>::max()) const;
 };
 RuleColumns read_rule_columns(const h5::Group& rules, std::size_t item_count);
 
