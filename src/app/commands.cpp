@@ -99,53 +99,72 @@ int run_generate(Invocation& call) {
   return 0;
 }
 
-/// Provenance common to every command that writes a model.
-model::RunRecord start_record(const Invocation& call, std::string_view command) {
-  model::RunRecord record;
-  record.command = command;
-  record.job_origin = call.job.origin();
-  record.job_text = call.job.file_text();
-  record.effective_settings = call.job.effective_toml();
-  record.started_utc = model::utc_now(call.comm);
-  return record;
-}
+/// A standalone stage command (features, kmeans, fpgrowth, propensity, recommend) from its output
+/// checks to its model file, with the provenance and stage costs `mpiseg run` records: the model
+/// path is checked against the inputs (and, when the stage reads line items, against the rejects
+/// file and store that reading writes) before anything is read; every measured stage, the write
+/// included, lands in /run/stages.
+class StandaloneStage {
+ public:
+  StandaloneStage(Invocation& call, std::string_view command, bool reads_transactions)
+      : call_(call), path_(model::model_path(call.job)) {
+    std::vector<pipeline::NamedPath> outputs = {{"[output] model", path_}};
+    if (reads_transactions)
+      for (auto& output : pipeline::transaction_outputs(call.job, path_)) outputs.push_back(std::move(output));
+    pipeline::check_output_paths(outputs, pipeline::job_inputs(call.job));
+    record_.command = command;
+    record_.job_origin = call.job.origin();
+    record_.job_text = call.job.file_text();
+    record_.effective_settings = call.job.effective_toml();
+    record_.started_utc = model::utc_now(call.comm);
+  }
 
-/// Refuses a model path (and the rejects file and store that reading line items writes) that
-/// would overwrite an input or another output.
-void check_stage_outputs(const Invocation& call, const std::filesystem::path& model, bool reads_transactions) {
-  std::vector<pipeline::NamedPath> outputs = {{"[output] model", model}};
-  if (reads_transactions)
-    for (auto& output : pipeline::transaction_outputs(call.job, model)) outputs.push_back(std::move(output));
-  pipeline::check_output_paths(outputs, pipeline::job_inputs(call.job));
-}
+  const std::filesystem::path& path() const { return path_; }
 
-/// Line items for a standalone stage, their input files and accounting noted in `record`.
-ingest::IngestResult load_recorded_transactions(Invocation& call, const std::filesystem::path& model, model::RunRecord& record) {
-  pipeline::StageReport stage("ingest", call.comm);
-  ingest::IngestResult data = pipeline::load_transactions(call.job, model, call.comm);
-  record.stages.push_back(stage.finish(pipeline::ingest_figures(data)));
-  record.inputs = data.inputs;
-  record.accounting = data.accounting;
-  record.has_accounting = true;
-  return data;
-}
+  /// `compute()`, recorded as stage `name` with the figures `figures_of(result)` (collective).
+  template <class Compute, class Figures>
+  auto measure(std::string name, Compute&& compute, Figures&& figures_of) {
+    pipeline::StageReport stage(std::move(name), call_.comm);
+    auto result = compute();
+    record_.stages.push_back(stage.finish(figures_of(result)));
+    return result;
+  }
+  template <class Compute>
+  auto measure(std::string name, Compute&& compute) {
+    return measure(std::move(name), std::forward<Compute>(compute), [](const auto&) { return std::vector<model::StageFigure>{}; });
+  }
 
-/// A standalone stage's model file: its results (`write_results` under the root), then /run,
-/// then the rename that makes it visible. The costs of its stages, this write included, go into
-/// /run/stages as `mpiseg run` records them.
-template <class WriteResults>
-void write_stage_model(Invocation& call, const std::filesystem::path& path, model::RunRecord& record, const Stopwatch& watch,
-                       WriteResults&& write_results) {
-  pipeline::StageReport stage("write", call.comm);
-  h5::File file = model::create_model_file(path, call.comm);
-  h5::Group root = file.root();
-  write_results(root);
-  record.stages.push_back(stage.finish());
-  record.finished_utc = model::utc_now(call.comm);
-  record.wall_seconds = watch.seconds();
-  model::write_run(root, record, call.comm);
-  file.commit();
-}
+  /// Line items, read as stage "ingest"; their input files and accounting go into /run.
+  ingest::IngestResult load_transactions() {
+    ingest::IngestResult data = measure(
+        "ingest", [&] { return pipeline::load_transactions(call_.job, path_, call_.comm); }, pipeline::ingest_figures);
+    record_.inputs = data.inputs;
+    record_.accounting = data.accounting;
+    record_.has_accounting = true;
+    return data;
+  }
+
+  /// The model: its results (`write_results` under the root), then /run, then the rename that
+  /// makes it visible.
+  template <class WriteResults>
+  void write_model(WriteResults&& write_results) {
+    pipeline::StageReport stage("write", call_.comm);
+    h5::File file = model::create_model_file(path_, call_.comm);
+    h5::Group root = file.root();
+    write_results(root);
+    record_.stages.push_back(stage.finish());
+    record_.finished_utc = model::utc_now(call_.comm);
+    record_.wall_seconds = watch_.seconds();
+    model::write_run(root, record_, call_.comm);
+    file.commit();
+  }
+
+ private:
+  Invocation& call_;
+  Stopwatch watch_;
+  std::filesystem::path path_;
+  model::RunRecord record_;
+};
 
 int run_ingest(Invocation& call) {
   const auto settings = ingest::InputSettings::from_job(call.job);
@@ -161,96 +180,78 @@ int run_ingest(Invocation& call) {
 }
 
 int run_features(Invocation& call) {
-  const Stopwatch watch;
   const auto settings = features::FeatureSettings::from_job(call.job);
-  const auto path = model::model_path(call.job);
-  check_stage_outputs(call, path, true);
-  model::RunRecord record = start_record(call, "features");
-  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
-  pipeline::StageReport stage("features", call.comm);
-  const features::FeatureTable table = features::build_features(settings, data, call.comm);
-  record.stages.push_back(stage.finish());
-  write_stage_model(call, path, record, watch, [&](h5::Group& root) { model::write_features(root, table); });
-  print(call.comm, fmt::format("model: {} (/features: {} customers x {} features)\n", path.string(), table.customers, table.cols()));
+  StandaloneStage stage(call, "features", true);
+  const ingest::IngestResult data = stage.load_transactions();
+  const features::FeatureTable table = stage.measure("features", [&] { return features::build_features(settings, data, call.comm); });
+  stage.write_model([&](h5::Group& root) { model::write_features(root, table); });
+  print(call.comm, fmt::format("model: {} (/features: {} customers x {} features)\n", stage.path().string(), table.customers, table.cols()));
   return 0;
 }
 
 int run_kmeans(Invocation& call) {
-  const Stopwatch watch;
   const auto settings = kmeans::KMeansSettings::from_job(call.job);
-  const auto path = model::model_path(call.job);
-  check_stage_outputs(call, path, false);
-  model::RunRecord record = start_record(call, "kmeans");
+  StandaloneStage stage(call, "kmeans", false);
   const pipeline::PointTable table = pipeline::load_points(call.job, call.comm);
   const std::optional<kmeans::InitialCentroids> initial = pipeline::read_initial_centroids(settings, table.cols, call.comm);
-  pipeline::StageReport stage("kmeans", call.comm);
-  const kmeans::KMeansResult result = kmeans::fit(settings, table.points(), call.comm, nullptr, initial ? &*initial : nullptr);
-  record.stages.push_back(stage.finish(pipeline::kmeans_figures(result)));
-  write_stage_model(call, path, record, watch, [&](h5::Group& root) {
+  const kmeans::KMeansResult result = stage.measure(
+      "kmeans", [&] { return kmeans::fit(settings, table.points(), call.comm, nullptr, initial ? &*initial : nullptr); },
+      pipeline::kmeans_figures);
+  stage.write_model([&](h5::Group& root) {
     if (table.from_features) model::write_features(root, table.features);
     model::write_kmeans(root, result, table.names,
                          table.from_features ? table.features.transforms : std::vector<features::FeatureTransform>{}, table.keys);
   });
   const auto& chosen = result.sweep[result.chosen];
-  print(call.comm, fmt::format("model: {} (k = {}, {} iterations, {}, inertia {:.6g})\n", path.string(), chosen.k, chosen.iterations,
+  print(call.comm, fmt::format("model: {} (k = {}, {} iterations, {}, inertia {:.6g})\n", stage.path().string(), chosen.k, chosen.iterations,
                                chosen.stop_reason, chosen.inertia));
   return 0;
 }
 
 int run_fpgrowth(Invocation& call) {
-  const Stopwatch watch;
   (void)fpgrowth::FpSettings::from_job(call.job);  // settings errors before the input is read
-  const auto path = model::model_path(call.job);
-  check_stage_outputs(call, path, true);
-  model::RunRecord record = start_record(call, "fpgrowth");
-  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
-  pipeline::StageReport stage("fpgrowth", call.comm);
-  const pipeline::BasketAnalysis analysis = pipeline::analyse_baskets(call.job, data, nullptr, nullptr, nullptr, call.comm);
-  record.stages.push_back(stage.finish(pipeline::basket_figures(analysis, call.comm)));
-  write_stage_model(call, path, record, watch, [&](h5::Group& root) { pipeline::write_basket_analysis(root, analysis, data.items); });
-  print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", path.string(), analysis.itemsets.total,
+  StandaloneStage stage(call, "fpgrowth", true);
+  const ingest::IngestResult data = stage.load_transactions();
+  const pipeline::BasketAnalysis analysis = stage.measure(
+      "fpgrowth", [&] { return pipeline::analyse_baskets(call.job, data, nullptr, nullptr, nullptr, call.comm); },
+      [&](const pipeline::BasketAnalysis& done) { return pipeline::basket_figures(done, call.comm); });
+  stage.write_model([&](h5::Group& root) { pipeline::write_basket_analysis(root, analysis, data.items); });
+  print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", stage.path().string(), analysis.itemsets.total,
                                call.comm.allreduce<std::uint64_t>(analysis.rules.size(), comm::ReduceOp::sum)));
   return 0;
 }
 
 int run_propensity(Invocation& call) {
-  const Stopwatch watch;
   (void)propensity::PropensitySettings::from_job(call.job);  // settings errors before the input is read
-  const auto path = model::model_path(call.job);
-  check_stage_outputs(call, path, true);
-  model::RunRecord record = start_record(call, "propensity");
-  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
-  pipeline::StageReport features_stage("features", call.comm);
-  const features::FeatureTable table = features::build_features(features::FeatureSettings::from_job(call.job), data, call.comm);
-  record.stages.push_back(features_stage.finish());
-  pipeline::StageReport stage("propensity", call.comm);
-  const propensity::PropensityResult result = pipeline::predict_propensity(call.job, data, table, nullptr, call.comm);
-  record.stages.push_back(stage.finish(pipeline::propensity_figures(result, call.comm)));
-  write_stage_model(call, path, record, watch, [&](h5::Group& root) {
+  const auto feature_settings = features::FeatureSettings::from_job(call.job);
+  StandaloneStage stage(call, "propensity", true);
+  const ingest::IngestResult data = stage.load_transactions();
+  const features::FeatureTable table = stage.measure("features", [&] { return features::build_features(feature_settings, data, call.comm); });
+  const propensity::PropensityResult result = stage.measure(
+      "propensity", [&] { return pipeline::predict_propensity(call.job, data, table, nullptr, call.comm); },
+      [&](const propensity::PropensityResult& done) { return pipeline::propensity_figures(done, call.comm); });
+  stage.write_model([&](h5::Group& root) {
     model::write_features(root, table);
     model::write_propensity(root, result);
   });
-  print(call.comm, fmt::format("model: {} (/propensity: {} target(s), cutoff {})\n", path.string(), result.targets.size(),
+  print(call.comm, fmt::format("model: {} (/propensity: {} target(s), cutoff {})\n", stage.path().string(), result.targets.size(),
                                format_date(result.cutoff)));
   return 0;
 }
 
 int run_recommend(Invocation& call) {
-  const Stopwatch watch;
   const auto settings = recommend::RecommendSettings::from_job(call.job);  // settings errors before the input is read
   if (settings.uses(recommend::Method::segment_popularity))
     throw ConfigError("[recommend] methods: segment_popularity needs segments; mpiseg run with the kmeans stage gives them");
   if (settings.uses(recommend::Method::rules)) (void)fpgrowth::FpSettings::from_job(call.job);
-  const auto path = model::model_path(call.job);
-  check_stage_outputs(call, path, true);
-  model::RunRecord record = start_record(call, "recommend");
-  const ingest::IngestResult data = load_recorded_transactions(call, path, record);
+  StandaloneStage stage(call, "recommend", true);
+  const ingest::IngestResult data = stage.load_transactions();
   if (data.from_basket_file) throw ConfigError("mpiseg recommend needs line items with customers; the input is a basket file");
-  pipeline::StageReport stage("recommend", call.comm);
-  const recommend::RecommendResult result = pipeline::recommend_products(call.job, data, nullptr, nullptr, nullptr, call.comm);
-  record.stages.push_back(stage.finish(pipeline::recommend_figures(result, call.comm)));
-  write_stage_model(call, path, record, watch, [&](h5::Group& root) { model::write_recommend(root, result, data.items); });
-  print(call.comm, fmt::format("model: {} (/recommend: {} customers, {} methods, trained before {})\n", path.string(), result.customers,
+  const recommend::RecommendResult result = stage.measure(
+      "recommend", [&] { return pipeline::recommend_products(call.job, data, nullptr, nullptr, nullptr, call.comm); },
+      [&](const recommend::RecommendResult& done) { return pipeline::recommend_figures(done, call.comm); });
+  stage.write_model([&](h5::Group& root) { model::write_recommend(root, result, data.items); });
+  print(call.comm, fmt::format("model: {} (/recommend: {} customers, {} methods, trained before {})\n", stage.path().string(), result.customers,
                                result.methods.size(), format_date(result.trained_until)));
   return 0;
 }
