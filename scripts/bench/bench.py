@@ -45,6 +45,18 @@ def median_spread(values):
     return statistics.median(values), (max(values) - min(values)) if len(values) > 1 else 0.0
 
 
+def comparison_row(benchmark, case, ranks, ours, theirs, reference, timing, per_rank="", digits=3, ratio_digits=3, cores=1):
+    """A table row from alternating runs: mpiseg's median and spread, the reference's median and the
+    ratio of mpiseg's seconds times `cores` to the reference's (cores=ranks: core-seconds against a
+    one-core reference). `per_rank` is text, or a function of mpiseg's median that gives it."""
+    median, spread = median_spread(ours)
+    reference_median, _ = median_spread(theirs)
+    return {"benchmark": benchmark, "case": case, "ranks": ranks, "mpiseg_s": round(median, digits), "spread_s": round(spread, digits),
+            "per_rank": per_rank(median) if callable(per_rank) else per_rank, "reference": reference,
+            "reference_s": round(reference_median, digits), "ratio": round(median * cores / reference_median, ratio_digits),
+            "timing": timing}
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -99,15 +111,9 @@ def bench_generate(mode):
             ours.append(seconds)
             copy_seconds, _ = run(["cp", str(out / "items.csv"), str(out / "copy.csv")])
             reference.append(copy_seconds)
-        median, spread = median_spread(ours)
-        reference_median, _ = median_spread(reference)
-        rows.append({
-            "benchmark": "generate", "case": f"{written:,} line items", "ranks": ranks,
-            "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
-            "per_rank": f"{written / median / ranks / 1e6:.2f} M lines/s per rank",
-            "reference": "cp of the output file", "reference_s": round(reference_median, 3),
-            "ratio": round(median / reference_median, 2), "timing": "whole process (mpiexec included)",
-        })
+        rows.append(comparison_row("generate", f"{written:,} line items", ranks, ours, reference, "cp of the output file",
+                                   "whole process (mpiexec included)", ratio_digits=2,
+                                   per_rank=lambda median: f"{written / median / ranks / 1e6:.2f} M lines/s per rank"))
     shutil.rmtree(out, ignore_errors=True)
     return rows
 
@@ -166,16 +172,9 @@ def bench_ingest(mode):
     rows = []
     for ranks in (1, 2):
         ours, theirs = alternate_parse(ranks, path, store, repeats, [PYTHON, "-c", PANDAS_READ, str(path)])
-        median, spread = median_spread(ours)
-        reference, _ = median_spread(theirs)
-        rows.append({
-            "benchmark": "ingest (CSV parse)", "case": f"{megabytes:.0f} MB, {lines:,} lines", "ranks": ranks,
-            "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
-            "per_rank": f"{megabytes / median / ranks:.0f} MB/s per rank (target >= 600)",
-            "reference": "pandas.read_csv, 1 core", "reference_s": round(reference, 3),
-            "ratio": round(median * ranks / reference, 3),
-            "timing": "parse phase; ratio = mpiseg core-seconds / pandas seconds",
-        })
+        rows.append(comparison_row("ingest (CSV parse)", f"{megabytes:.0f} MB, {lines:,} lines", ranks, ours, theirs,
+                                   "pandas.read_csv, 1 core", "parse phase; ratio = mpiseg core-seconds / pandas seconds", cores=ranks,
+                                   per_rank=lambda median: f"{megabytes / median / ranks:.0f} MB/s per rank (target >= 600)"))
     store.unlink(missing_ok=True)
     return rows
 
@@ -194,16 +193,11 @@ def bench_compressed(mode):
         on_disk = packed.stat().st_size / 1e6
         for ranks in (1, 2):
             ours, theirs = alternate_parse(ranks, packed, store, repeats, ["sh", "-c", f"{unpack} '{packed}' > /dev/null"])
-            median, spread = median_spread(ours)
-            reference, _ = median_spread(theirs)
-            rows.append({
-                "benchmark": "ingest (compressed CSV)", "case": f"{kind}: {megabytes:.0f} MB ({on_disk:.0f} MB on disk), {lines:,} lines",
-                "ranks": ranks, "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
-                "per_rank": f"{megabytes / median / ranks:.0f} MB/s per rank of uncompressed data ({megabytes / median:.0f} MB/s in all)",
-                "reference": f"{unpack} > /dev/null, 1 core", "reference_s": round(reference, 3),
-                "ratio": round(median / reference, 3),
-                "timing": "parse phase incl. decompression (in a thread beside the parse); ratio = mpiseg seconds / the tool's seconds",
-            })
+            rows.append(comparison_row(
+                "ingest (compressed CSV)", f"{kind}: {megabytes:.0f} MB ({on_disk:.0f} MB on disk), {lines:,} lines", ranks, ours, theirs,
+                f"{unpack} > /dev/null, 1 core",
+                "parse phase incl. decompression (in a thread beside the parse); ratio = mpiseg seconds / the tool's seconds",
+                per_rank=lambda median: f"{megabytes / median / ranks:.0f} MB/s per rank of uncompressed data ({megabytes / median:.0f} MB/s in all)"))
     store.unlink(missing_ok=True)
     return rows
 
@@ -227,17 +221,10 @@ def bench_features(mode):
                 _, out = run([PYTHON, str(ROOT / "scripts" / "bench" / "pandas_features.py"), str(path),
                               str(WORK / "pandas_features.csv")])
                 theirs.append(float(out.split()[0]))
-            median, spread = median_spread(ours)
-            reference, _ = median_spread(theirs)
             with open_model(WORK / "features_model.h5") as model:
                 customers = f'{int(model["features"].attrs["customers"]):,}'
-            rows.append({
-                "benchmark": "features", "case": f"{name}, {customers} customers", "ranks": ranks,
-                "mpiseg_s": round(median, 3), "spread_s": round(spread, 3), "per_rank": "",
-                "reference": "pandas read_csv + groupby, 1 core", "reference_s": round(reference, 3),
-                "ratio": round(median / reference, 3),
-                "timing": "whole process: mpiseg includes mpiexec start, ingest, model write; pandas its read and compute",
-            })
+            rows.append(comparison_row("features", f"{name}, {customers} customers", ranks, ours, theirs, "pandas read_csv + groupby, 1 core",
+                                       "whole process: mpiseg includes mpiexec start, ingest, model write; pandas its read and compute"))
     return rows
 
 
@@ -270,14 +257,9 @@ def bench_store(mode):
             seconds, total = out.split()
             theirs.append(float(seconds))
             gigabytes = int(total) / 1e9
-        median, spread = median_spread(ours)
-        reference, _ = median_spread(theirs)
-        rows.append({
-            "benchmark": "store read", "case": f"{stored_rows:,} rows, {gigabytes:.2f} GB of columns", "ranks": ranks,
-            "mpiseg_s": round(median, 3), "spread_s": round(spread, 3), "per_rank": f"{gigabytes / median:.2f} GB/s",
-            "reference": "h5py reads the same columns, 1 core", "reference_s": round(reference, 3),
-            "ratio": round(median / reference, 3), "timing": "read phase (page cache)",
-        })
+        rows.append(comparison_row("store read", f"{stored_rows:,} rows, {gigabytes:.2f} GB of columns", ranks, ours, theirs,
+                                   "h5py reads the same columns, 1 core", "read phase (page cache)",
+                                   per_rank=lambda median: f"{gigabytes / median:.2f} GB/s"))
     store.unlink(missing_ok=True)
     return rows
 
@@ -701,16 +683,10 @@ def bench_end_to_end(mode):
                          env=dict(os.environ, OMP_NUM_THREADS=str(ranks), OPENBLAS_NUM_THREADS=str(ranks)))
             theirs.append(float(out.split()[0]))
         agreement = adjusted_rand(WORK / "e2e.h5", WORK / "e2e.csv")
-        median, spread = median_spread(ours)
-        reference, _ = median_spread(theirs)
-        rows.append({
-            "benchmark": "end to end", "case": f"Online Retail RFM, k={k}, {restarts} restarts", "ranks": ranks,
-            "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
-            "per_rank": f"segments agree with the reference's: ARI {agreement:.2f}",
-            "reference": f"pandas + scikit-learn script, {ranks} thread(s)", "reference_s": round(reference, 3),
-            "ratio": round(median / reference, 3),
-            "timing": "whole process: mpiseg run (mpiexec, ingest, features, K-means, model file) vs the script (imports, read_csv, groupby, KMeans, CSV)",
-        })
+        rows.append(comparison_row(
+            "end to end", f"Online Retail RFM, k={k}, {restarts} restarts", ranks, ours, theirs, f"pandas + scikit-learn script, {ranks} thread(s)",
+            "whole process: mpiseg run (mpiexec, ingest, features, K-means, model file) vs the script (imports, read_csv, groupby, KMeans, CSV)",
+            per_rank=f"segments agree with the reference's: ARI {agreement:.2f}"))
     return rows
 
 
@@ -817,7 +793,6 @@ def bench_propensity(mode):
                     continue
                 reference.setdefault(solver, []).append(float(seconds))
                 solvers[solver] = (int(iterations), max(float(difference), solvers.get(solver, (0, 0.0))[1]), blas)
-        median, spread = median_spread(ours)
         with open_model(model) as f:
             convergence = f["propensity/churn"].attrs["convergence"]
         # The reference is the fastest solver whose coefficients equal mpiseg's to 1e-6 (lbfgs
@@ -825,17 +800,13 @@ def bench_propensity(mode):
         equal = [solver for solver in reference if solvers[solver][1] <= 1e-6]
         agree = bool(equal)
         best = min(equal or list(reference), key=lambda solver: median_spread(reference[solver])[0])
-        reference_median, _ = median_spread(reference[best])
         others = ", ".join(f"{solver} {median_spread(times)[0]:.3f} s ({solvers[solver][0]} iterations, coefficients within "
                            f"{solvers[solver][1]:.0e})" for solver, times in reference.items())
-        rows.append({
-            "benchmark": "propensity (logistic fit)", "case": f"churn at 90 days: {shape[0]:,} customers x {shape[1]} features ({customers * 20:,} generated lines)",
-            "ranks": ranks, "mpiseg_s": round(median, 4), "spread_s": round(spread, 4),
-            "per_rank": f"{int(fit['churn:iterations'])} Newton iterations ({convergence}); scikit-learn: {others}",
-            "reference": f"scikit-learn LogisticRegression {best}, {ranks} thread(s) [{solvers[best][2]}]",
-            "reference_s": round(reference_median, 4), "ratio": round(median / reference_median, 3),
-            "timing": f"fit only, same scaled matrix; coefficients equal to 1e-6: {'yes' if agree else 'NO'}",
-        })
+        rows.append(comparison_row(
+            "propensity (logistic fit)", f"churn at 90 days: {shape[0]:,} customers x {shape[1]} features ({customers * 20:,} generated lines)",
+            ranks, ours, reference[best], f"scikit-learn LogisticRegression {best}, {ranks} thread(s) [{solvers[best][2]}]",
+            f"fit only, same scaled matrix; coefficients equal to 1e-6: {'yes' if agree else 'NO'}",
+            per_rank=f"{int(fit['churn:iterations'])} Newton iterations ({convergence}); scikit-learn: {others}", digits=4))
     return rows
 
 
@@ -885,14 +856,11 @@ def bench_recommend(mode):
                 same = numpy.array_equal(lengths, ref["lengths"]) and numpy.array_equal(items, ref["items"])
                 share = numpy.mean([set(items[offsets[c]:offsets[c + 1]]) == set(ref["items"][numpy.sum(ref["lengths"][:c]):numpy.sum(ref["lengths"][:c + 1])])
                                     for c in range(min(len(lengths), 2000))]) if not same else 1.0
-            median, spread = median_spread(ours)
-            reference_median, _ = median_spread(theirs)
-            rows.append({"benchmark": "recommend item_cf", "case": f"{name}: {len(lengths):,} customers, {neighbours} neighbours, top {n}",
-                         "ranks": ranks, "mpiseg_s": round(median, 3), "spread_s": round(spread, 3),
-                         "per_rank": f"{sent:.1f} MB of pair weights sent (all ranks); peak {peak_megabytes(model)} MB per rank",
-                         "reference": f"numpy/scipy.sparse cosine (V^T V), {ranks} thread(s)", "reference_s": round(reference_median, 3),
-                         "ratio": round(median / reference_median, 3),
-                         "timing": f"method only (ingest and CSV reading excluded); lists identical: {'yes' if same else f'{share:.1%} of customers'}"})
+            rows.append(comparison_row(
+                "recommend item_cf", f"{name}: {len(lengths):,} customers, {neighbours} neighbours, top {n}", ranks, ours, theirs,
+                f"numpy/scipy.sparse cosine (V^T V), {ranks} thread(s)",
+                f"method only (ingest and CSV reading excluded); lists identical: {'yes' if same else f'{share:.1%} of customers'}",
+                per_rank=f"{sent:.1f} MB of pair weights sent (all ranks); peak {peak_megabytes(model)} MB per rank"))
             # ALS: seconds per sweep (customers then items), the same start
             ours, theirs = [], []
             for _ in range(repeats):
@@ -905,14 +873,11 @@ def bench_recommend(mode):
             with open_model(model) as f, numpy.load(reference) as ref:
                 difference = float(numpy.max(numpy.abs(f["recommend/als/item_factors"][:] - ref["item_factors"])) /
                                    numpy.max(numpy.abs(ref["item_factors"])))
-            median, spread = median_spread(ours)
-            reference_median, _ = median_spread(theirs)
-            rows.append({"benchmark": "recommend als", "case": f"{name}: {factors} factors, one sweep (customers, then items)",
-                         "ranks": ranks, "mpiseg_s": round(median, 4), "spread_s": round(spread, 4),
-                         "per_rank": f"peak {peak_megabytes(model)} MB per rank",
-                         "reference": f"numpy batched solves (same updates), {ranks} thread(s)", "reference_s": round(reference_median, 4),
-                         "ratio": round(median / reference_median, 3),
-                         "timing": f"per sweep, median of {len(ours)}; item factors after {sweeps} sweeps within {difference:.0e} of the reference"})
+            rows.append(comparison_row(
+                "recommend als", f"{name}: {factors} factors, one sweep (customers, then items)", ranks, ours, theirs,
+                f"numpy batched solves (same updates), {ranks} thread(s)",
+                f"per sweep, median of {len(ours)}; item factors after {sweeps} sweeps within {difference:.0e} of the reference",
+                per_rank=f"peak {peak_megabytes(model)} MB per rank", digits=4))
     return rows
 
 
