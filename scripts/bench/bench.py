@@ -144,10 +144,11 @@ print(time.perf_counter() - start, len(frame))
 """
 
 
-def alternate_parse(ranks, path, store, repeats, reference):
+def alternate_parse(ranks, path, store, repeats, reference, floor=None):
     """mpiseg's parse-phase seconds and the reference command's seconds (the float its output
-    starts with, or its wall time when it prints nothing), alternating `repeats` times."""
-    ours, theirs = [], []
+    starts with, or its wall time when it prints nothing), alternating `repeats` times; with a
+    `floor` command, its wall times as well, in the same alternation."""
+    ours, theirs, floors = [], [], []
     model = WORK / "parse_model.h5"
     for _ in range(repeats):
         run(mpirun(ranks, "run", "--set", f"input.path={path}", "--set", f"ingest.store={store}", "--set", 'run.stages=[]',
@@ -155,7 +156,9 @@ def alternate_parse(ranks, path, store, repeats, reference):
         ours.append(stage_figures(model)["ingest"]["parse_seconds"])
         seconds, out = run(reference)
         theirs.append(float(out.split()[0]) if out.strip() else seconds)
-    return ours, theirs
+        if floor:
+            floors.append(run(floor)[0])
+    return (ours, theirs, floors) if floor else (ours, theirs)
 
 
 def parse_case(mode):
@@ -171,10 +174,13 @@ def bench_ingest(mode):
     store = WORK / "ingest_store.h5"
     rows = []
     for ranks in (1, 2):
-        ours, theirs = alternate_parse(ranks, path, store, repeats, [PYTHON, "-c", PANDAS_READ, str(path)])
+        ours, theirs, floor = alternate_parse(ranks, path, store, repeats, [PYTHON, "-c", PANDAS_READ, str(path)],
+                                              floor=["sh", "-c", f"cat '{path}' > /dev/null"])
+        floor_rate = megabytes / median_spread(floor)[0]
         rows.append(comparison_row("ingest (CSV parse)", f"{megabytes:.0f} MB, {lines:,} lines", ranks, ours, theirs,
                                    "pandas.read_csv, 1 core", "parse phase; ratio = mpiseg core-seconds / pandas seconds", cores=ranks,
-                                   per_rank=lambda median: f"{megabytes / median / ranks:.0f} MB/s per rank (target >= 600)"))
+                                   per_rank=lambda median: f"{megabytes / median / ranks:.0f} MB/s per rank (target >= 600); "
+                                                           f"floor: cat > /dev/null {floor_rate:.0f} MB/s"))
     store.unlink(missing_ok=True)
     return rows
 

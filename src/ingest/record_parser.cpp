@@ -136,11 +136,12 @@ void RecordParser::parse(const Record& record) {
     ++accounting_.blank;
     return;
   }
-  if (std::memchr(text.data(), '\0', text.size()) != nullptr) return reject(RejectReason::nul_byte, record);
-  if (basket_file_)
+  if (basket_file_) {
+    if (std::memchr(text.data(), '\0', text.size()) != nullptr) return reject(RejectReason::nul_byte, record);
     parse_basket(text, record);
-  else
-    parse_line_item(text, record);
+  } else {
+    parse_line_item(text, record);  // finds NUL bytes in its one pass over the line
+  }
 }
 
 void RecordParser::reject(RejectReason reason, const Record& record) {
@@ -171,34 +172,15 @@ bool RecordParser::text_field(std::string_view field, std::string_view& out, std
 }
 
 void RecordParser::parse_line_item(std::string_view text, const Record& record) {
-  // One pass over the record's bytes, eight at a time: is any byte non-ASCII, is any a quote
-  // ((x - 0x01..01) & ~x & 0x80..80 is non-zero exactly when some byte of x is zero).
-  bool has_quote = false;
-  {
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL, kQuotes = kOnes * '"';
-    std::uint64_t high = 0, quote = 0;
-    std::size_t i = 0;
-    for (; i + 8 <= text.size(); i += 8) {
-      std::uint64_t word;
-      std::memcpy(&word, text.data() + i, 8);
-      high |= word;
-      const std::uint64_t x = word ^ kQuotes;
-      quote |= (x - kOnes) & ~x;
-    }
-    for (; i < text.size(); ++i) {
-      const auto byte = static_cast<unsigned char>(text[i]);
-      high |= byte;
-      quote |= byte == '"' ? kHighs : 0;
-    }
-    record_is_ascii_ = (high & kHighs) == 0;
-    has_quote = (quote & kHighs) != 0;
-  }
-  if (has_quote && !settings_.quoted_newlines && std::count(text.begin(), text.end(), '"') % 2 != 0)
-    return reject(RejectReason::quoted_newline, record);
-  if (!has_quote) {
-    split_unquoted(text, settings_.delimiter, fields_);
-  } else if (!split_fields(text, settings_.delimiter, fields_, scratch_)) {
-    return reject(RejectReason::bad_quote, record);
+  // One pass over the line's bytes: the fields of an unquoted line, and whether the line has a
+  // NUL byte, a quote (split again with quoting) or a non-ASCII byte (text fields validated).
+  const RecordScan scan = scan_record(text, settings_.delimiter, fields_);
+  if (scan.has_nul) return reject(RejectReason::nul_byte, record);
+  record_is_ascii_ = scan.is_ascii;
+  if (scan.has_quote) {
+    if (!settings_.quoted_newlines && std::count(text.begin(), text.end(), '"') % 2 != 0)
+      return reject(RejectReason::quoted_newline, record);
+    if (!split_fields(text, settings_.delimiter, fields_, scratch_)) return reject(RejectReason::bad_quote, record);
   }
   const ColumnMap& c = *columns_;
   if ((c.expected_fields != 0 && fields_.size() != c.expected_fields) ||

@@ -1,9 +1,13 @@
 #include "mpiseg/ingest/record_reader.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <utility>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mpiseg::ingest {
 namespace {
@@ -219,6 +223,51 @@ void split_unquoted(std::string_view record, char delimiter, std::vector<std::st
     fields.push_back(record.substr(start, next - start));
     start = next + 1;
   }
+}
+
+RecordScan scan_record(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
+  fields.clear();
+  const char* data = record.data();
+  const std::size_t size = record.size();
+  std::size_t start = 0;  // of the field being read
+  auto cut_at = [&](std::uint32_t delimiters, std::size_t base) {
+    for (; delimiters != 0; delimiters &= delimiters - 1) {
+      const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(delimiters));
+      fields.emplace_back(data + start, at - start);
+      start = at + 1;
+    }
+  };
+  std::uint32_t quotes = 0, nuls = 0, highs = 0;
+#if defined(__SSE2__)
+  const __m128i delimiter_bytes = _mm_set1_epi8(delimiter), quote_bytes = _mm_set1_epi8('"'), zero = _mm_setzero_si128();
+  auto block = [&](__m128i bytes, std::uint32_t valid, std::size_t base) {
+    quotes |= static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, quote_bytes))) & valid;
+    nuls |= static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, zero))) & valid;
+    highs |= static_cast<std::uint32_t>(_mm_movemask_epi8(bytes)) & valid;
+    cut_at(static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, delimiter_bytes))) & valid, base);
+  };
+  std::size_t i = 0;
+  for (; i + 16 <= size; i += 16) block(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i)), 0xffff, i);
+  // The last bytes: the record's last 16 (the bits of bytes already seen masked off), never past
+  // its end, which could be an unmapped page; a record shorter than 16 bytes through a copy.
+  if (i < size && size >= 16) {
+    block(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + size - 16)), 0xffffu & ~((1u << (16 - (size - i))) - 1), size - 16);
+  } else if (i < size) {
+    alignas(16) char tail[16] = {};
+    std::memcpy(tail, data, size);
+    block(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)), (1u << size) - 1, 0);
+  }
+#else
+  for (std::size_t i = 0; i < size; ++i) {
+    const auto byte = static_cast<unsigned char>(data[i]);
+    quotes |= byte == '"';
+    nuls |= byte == 0;
+    highs |= byte >> 7;
+    if (data[i] == delimiter) cut_at(1, i);
+  }
+#endif
+  fields.emplace_back(data + start, size - start);
+  return RecordScan{quotes != 0, nuls != 0, highs == 0};
 }
 
 bool split_fields(std::string_view record, char delimiter, std::vector<std::string_view>& fields, std::string& scratch) {

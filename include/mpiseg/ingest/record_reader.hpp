@@ -96,6 +96,18 @@ std::uint64_t count_quotes(const PosixFile& file, std::uint64_t begin, std::uint
 /// Splits a record that holds no quote at every delimiter.
 void split_unquoted(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
 
+/// What one pass over a record's bytes finds besides its delimiters.
+struct RecordScan {
+  bool has_quote = false;
+  bool has_nul = false;
+  bool is_ascii = true;  // no byte above 0x7f
+};
+/// One vectorised pass (16 bytes at a time where SSE2 is there, which every x86-64 has) that
+/// splits `record` at every delimiter into `fields`, as split_unquoted does, and finds quotes, NUL
+/// bytes and non-ASCII bytes on the way. With a quote the fields are not the record's
+/// (split_fields then does the quoting).
+RecordScan scan_record(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
+
 /// Splits one record into fields. Quoted fields (RFC 4180: the quote opens the field, "" is a
 /// literal quote) are unescaped into `scratch`, which must not be modified while `fields` is used.
 /// Returns false on a stray quote (inside an unquoted field, or followed by anything but the
