@@ -94,6 +94,9 @@ struct Column {
   std::string_view name;
   Projection value;
 };
+// Spelt out for compilers without aggregate deduction (clang before 17, the sanitizer and fuzz builds).
+template <class Projection>
+Column(std::string_view, Projection) -> Column<Projection>;
 
 /// Collective. Writes a small table held whole by every rank column by column, each column a
 /// replicated 1-D dataset (strings through write_strings), in the order given:
