@@ -1,5 +1,7 @@
 #include "mpiseg/core/resources.hpp"
 
+#include <sys/mman.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -25,5 +27,17 @@ std::uint64_t status_kib(const char* field) {
 }  // namespace
 
 std::uint64_t peak_rss_bytes() { return status_kib("VmHWM"); }
+
+void advise_huge_pages(void* data, std::size_t bytes) noexcept {
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + kHugePage - 1) & ~(kHugePage - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(kHugePage - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
 
 }  // namespace mpiseg

@@ -46,14 +46,32 @@ bool text_less(DictionaryOrder order, const std::string& a, const std::string& b
 }  // namespace
 
 std::uint32_t LocalDictionary::intern(std::string_view text) {
-  const std::uint64_t hash = hash_bytes(text, 17);
+  std::uint64_t head = 0;
+  if (text.size() >= 8) {
+    std::memcpy(&head, text.data(), 8);
+  } else {
+    for (std::size_t i = 0; i < text.size(); ++i) head |= std::uint64_t{static_cast<unsigned char>(text[i])} << (8 * i);
+  }
+  // A text of at most eight bytes is its head and length: one multiply spreads them over the slot
+  // bits (slots are local, so the hash never reaches a result). Longer texts take hash_bytes.
+  std::uint64_t hash = 0;
+  if (text.size() <= 8) {
+    hash = (head ^ (static_cast<std::uint64_t>(text.size()) << 59)) * 0x9e3779b97f4a7c15ULL;
+    hash ^= hash >> 32;
+  } else {
+    hash = hash_bytes(text, 17);
+  }
   const std::size_t mask = slots_.size() - 1;
   std::size_t at = hash & mask;
-  for (; slots_[at].id != kEmptySlot; at = (at + 1) & mask)
-    if (slots_[at].hash == hash && entries_[slots_[at].id].text == text) return slots_[at].id;
+  for (; slots_[at].id != kEmptySlot; at = (at + 1) & mask) {
+    const Slot& slot = slots_[at];
+    if (slot.hash == hash && slot.size == text.size() && slot.head == head &&
+        (text.size() <= 8 || entries_[slot.id].text == text))
+      return slot.id;
+  }
   const auto id = static_cast<std::uint32_t>(entries_.size());
   entries_.push_back(Entry{std::string(text), {}, kNoPosition, {}, kNoPosition, std::numeric_limits<std::uint32_t>::max()});
-  slots_[at] = Slot{hash, id};
+  slots_[at] = Slot{hash, id, static_cast<std::uint32_t>(text.size()), head};
   if (2 * entries_.size() > slots_.size()) grow();
   return id;
 }

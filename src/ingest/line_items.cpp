@@ -3,10 +3,16 @@
 #include <type_traits>
 #include <utility>
 
+#include "mpiseg/core/resources.hpp"
+
 namespace mpiseg::ingest {
 
 void LineItems::reserve(std::size_t rows) {
-  for_each_column([rows](auto& column) { column.reserve(rows); });
+  for_each_column([rows](auto& column) {
+    column.reserve(rows);
+    // Filled front to back once: a page fault per 2 MiB rather than per 4 KiB where THP is there.
+    advise_huge_pages(column.data(), column.capacity() * sizeof(column[0]));
+  });
 }
 
 void LineItems::clear() { *this = LineItems(); }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/ingest/dictionary.hpp"
 #include "mpiseg/ingest/record_parser.hpp"
 
 using namespace mpiseg;
@@ -154,6 +155,24 @@ BOOST_AUTO_TEST_CASE(the_sampler_keeps_the_first_lines_in_input_order_whatever_t
   const std::vector<std::pair<std::uint32_t, std::uint64_t>> expected{{0, 5}, {0, 50}, {0, 60}};
   BOOST_TEST((kept == expected));
   BOOST_TEST(sampler.samples().size() == 4u);
+}
+
+// Texts of up to eight bytes are told apart in the hash slot by their bytes and length alone:
+// texts that share a head, differ only past it, end in NUL bytes or are empty each get their own
+// id, and the same text always the same one, across many table growths.
+BOOST_AUTO_TEST_CASE(the_local_dictionary_tells_every_text_apart) {
+  LocalDictionary dictionary;
+  std::vector<std::string> texts = {"", std::string(1, '\0'), std::string(2, '\0'), "a", std::string("a\0", 2), "abcdefgh",
+                                    "abcdefghi", "abcdefghj", std::string("abcdefgh\0", 9), "85123A", "85123a"};
+  for (int i = 0; i < 5000; ++i) texts.push_back(std::to_string(i * 7919) + (i % 3 == 0 ? "-long-suffix" : ""));
+  std::vector<std::uint32_t> ids;
+  for (const std::string& text : texts) ids.push_back(dictionary.intern(text));
+  BOOST_TEST(dictionary.size() == texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    BOOST_TEST(ids[i] == i);
+    BOOST_TEST(dictionary.intern(texts[i]) == ids[i]);
+    BOOST_TEST(dictionary.entries()[ids[i]].text == texts[i]);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

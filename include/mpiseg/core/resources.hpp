@@ -1,12 +1,18 @@
 #pragma once
 /// Wall-clock timing and memory figures used by the per-stage summary and the benchmarks.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace mpiseg {
 
 /// Peak resident set size of this process in bytes (VmHWM), 0 if unavailable.
 std::uint64_t peak_rss_bytes();
+
+/// Asks the kernel to back the whole 2 MiB pages inside [data, data + bytes) with transparent huge
+/// pages: a buffer filled once from start to end then takes a page fault per 2 MiB instead of per
+/// 4 KiB. Advice only: where the kernel has no such pages (or THP is off) nothing changes.
+void advise_huge_pages(void* data, std::size_t bytes) noexcept;
 
 /// A monotonic stopwatch started at construction.
 class Stopwatch {

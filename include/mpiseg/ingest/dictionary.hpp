@@ -40,11 +40,14 @@ class LocalDictionary {
 
  private:
   // Open addressing (linear probing, power-of-two size, at most half full): one probe touches a
-  // flat slot with the hash and the id, and compares text only on a full hash match. Interning
+  // flat slot with the hash, the id, the length and the first eight bytes, so a text of at most
+  // eight bytes (most item codes) is compared in the slot without touching its entry. Interning
   // runs once per field per line item, so it is on the parse's critical path.
   struct Slot {
     std::uint64_t hash = 0;
     std::uint32_t id = kEmptySlot;
+    std::uint32_t size = 0;
+    std::uint64_t head = 0;  // the first eight bytes, zero-padded
   };
   static constexpr std::uint32_t kEmptySlot = std::numeric_limits<std::uint32_t>::max();
   void grow();
