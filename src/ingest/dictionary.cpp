@@ -71,6 +71,7 @@ std::uint32_t LocalDictionary::intern(std::string_view text) {
   }
   const auto id = static_cast<std::uint32_t>(entries_.size());
   entries_.push_back(Entry{std::string(text), {}, kNoPosition, {}, kNoPosition, std::numeric_limits<std::uint32_t>::max()});
+  firsts_.emplace_back();
   slots_[at] = Slot{hash, id, static_cast<std::uint32_t>(text.size()), head};
   if (2 * entries_.size() > slots_.size()) grow();
   return id;
@@ -89,18 +90,18 @@ void LocalDictionary::grow() {
 }
 
 void LocalDictionary::note_description(std::uint32_t id, std::string_view text, std::uint64_t position) {
-  Entry& entry = entries_[id];
-  if (!text.empty() && position < entry.description_position) {
+  if (!text.empty() && position < firsts_[id].description_position) {
+    Entry& entry = entries_[id];
     entry.description.assign(text);
-    entry.description_position = position;
+    entry.description_position = firsts_[id].description_position = position;
   }
 }
 
 void LocalDictionary::note_category(std::uint32_t id, std::string_view text, std::uint64_t position) {
-  Entry& entry = entries_[id];
-  if (!text.empty() && position < entry.category_position) {
+  if (!text.empty() && position < firsts_[id].category_position) {
+    Entry& entry = entries_[id];
     entry.category.assign(text);
-    entry.category_position = position;
+    entry.category_position = firsts_[id].category_position = position;
   }
 }
 

@@ -33,7 +33,7 @@ class LocalDictionary {
   void note_description(std::uint32_t id, std::string_view text, std::uint64_t position);
   void note_category(std::uint32_t id, std::string_view text, std::uint64_t position);
   void note_time(std::uint32_t id, std::uint32_t time) {
-    if (time < entries_[id].first_seen) entries_[id].first_seen = time;
+    if (time < firsts_[id].first_seen) firsts_[id].first_seen = entries_[id].first_seen = time;
   }
   const std::vector<Entry>& entries() const noexcept { return entries_; }
   std::size_t size() const noexcept { return entries_.size(); }
@@ -50,8 +50,16 @@ class LocalDictionary {
     std::uint64_t head = 0;  // the first eight bytes, zero-padded
   };
   static constexpr std::uint32_t kEmptySlot = std::numeric_limits<std::uint32_t>::max();
+  // What note_* compare against on every line, beside the entries (120 bytes each) so that the
+  // common line, which changes nothing, touches no entry; every change goes to both.
+  struct Firsts {
+    std::uint64_t description_position = kNoPosition;
+    std::uint64_t category_position = kNoPosition;
+    std::uint32_t first_seen = std::numeric_limits<std::uint32_t>::max();
+  };
   void grow();
   std::vector<Entry> entries_;
+  std::vector<Firsts> firsts_;
   std::vector<Slot> slots_ = std::vector<Slot>(64);
 };
 
