@@ -146,8 +146,8 @@ print(time.perf_counter() - start, len(frame))
 
 def alternate_parse(ranks, path, store, repeats, reference, floor=None):
     """mpiseg's parse-phase seconds and the reference command's seconds (the float its output
-    starts with, or its wall time when it prints nothing), alternating `repeats` times; with a
-    `floor` command, its wall times as well, in the same alternation."""
+    starts with, or its wall time when it prints nothing), alternating `repeats` times, and the
+    wall times of the `floor` command in the same alternation (none without one)."""
     ours, theirs, floors = [], [], []
     model = WORK / "parse_model.h5"
     for _ in range(repeats):
@@ -158,7 +158,7 @@ def alternate_parse(ranks, path, store, repeats, reference, floor=None):
         theirs.append(float(out.split()[0]) if out.strip() else seconds)
         if floor:
             floors.append(run(floor)[0])
-    return (ours, theirs, floors) if floor else (ours, theirs)
+    return ours, theirs, floors
 
 
 def parse_case(mode):
@@ -198,7 +198,7 @@ def bench_compressed(mode):
             run([*pack, str(plain)])
         on_disk = packed.stat().st_size / 1e6
         for ranks in (1, 2):
-            ours, theirs = alternate_parse(ranks, packed, store, repeats, ["sh", "-c", f"{unpack} '{packed}' > /dev/null"])
+            ours, theirs, _ = alternate_parse(ranks, packed, store, repeats, ["sh", "-c", f"{unpack} '{packed}' > /dev/null"])
             rows.append(comparison_row(
                 "ingest (compressed CSV)", f"{kind}: {megabytes:.0f} MB ({on_disk:.0f} MB on disk), {lines:,} lines", ranks, ours, theirs,
                 f"{unpack} > /dev/null, 1 core",
