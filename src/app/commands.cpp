@@ -246,7 +246,7 @@ int run_recommend(Invocation& call) {
   if (settings.uses(recommend::Method::rules)) (void)fpgrowth::FpSettings::from_job(call.job);
   StandaloneStage stage(call, "recommend", true);
   const ingest::IngestResult data = stage.load_transactions();
-  if (data.from_basket_file) throw ConfigError("mpiseg recommend needs line items with customers; the input is a basket file");
+  if (data.from_basket_file()) throw ConfigError("mpiseg recommend needs line items with customers; the input is a basket file");
   const recommend::RecommendResult result = stage.measure(
       "recommend", [&] { return pipeline::recommend_products(call.job, data, nullptr, nullptr, nullptr, call.comm); },
       [&](const recommend::RecommendResult& done) { return pipeline::recommend_figures(done, call.comm); });

@@ -142,7 +142,7 @@ std::vector<std::int32_t> category_of_items(const ingest::ItemDictionary& items,
 FeatureTable build_features(const FeatureSettings& settings, const ingest::IngestResult& ingested, comm::Communicator& comm,
                             const FeatureWindow& window) {
   const Stopwatch watch;
-  if (ingested.from_basket_file)
+  if (ingested.from_basket_file())
     throw ConfigError("customer features need line items with customers; the input is a basket file");
   FeatureTable table;
   const ingest::LineItems& rows = ingested.rows;

@@ -22,7 +22,7 @@ Baskets baskets_of_basket_file(const ingest::LineItems& rows) {
     baskets.duplicate_items += static_cast<std::uint64_t>(baskets.items.end() - unique_end);
     baskets.items.erase(unique_end, baskets.items.end());
     baskets.offsets.push_back(baskets.items.size());
-    baskets.customer.push_back(rows.customer[begin]);
+    baskets.customer.push_back(ingest::kMissingCustomer);
     begin = end;
   }
   return baskets;
@@ -31,7 +31,7 @@ Baskets baskets_of_basket_file(const ingest::LineItems& rows) {
 
 Baskets build_baskets(const ingest::IngestResult& ingested) {
   const ingest::LineItems& rows = ingested.rows;
-  if (ingested.from_basket_file) return baskets_of_basket_file(rows);
+  if (ingested.from_basket_file()) return baskets_of_basket_file(rows);
   Baskets baskets;
   // (customer, basket, item) of purchase lines; rows are sorted by customer but a customer's
   // invoices may interleave in time, so sort the triples.

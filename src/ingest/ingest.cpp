@@ -392,7 +392,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
   if (settings.format != InputFormat::csv && !basket_file)
     throw ConfigError("ingest reads [input] format = \"csv\" or \"baskets\"; a store is read with read_store()");
   IngestResult result;
-  result.from_basket_file = basket_file;
+  result.rows.baskets_only = basket_file;
   result.inputs = describe_inputs(settings.paths);
   std::vector<std::uint64_t> sizes;
   std::vector<std::string> names;

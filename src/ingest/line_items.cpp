@@ -15,7 +15,11 @@ void LineItems::reserve(std::size_t rows) {
   });
 }
 
-void LineItems::clear() { *this = LineItems(); }
+void LineItems::clear() {
+  const bool shape = baskets_only;
+  *this = LineItems();
+  baskets_only = shape;
+}
 
 std::size_t LineItems::memory_bytes() const noexcept {
   std::size_t bytes = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
+#include <stdexcept>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/exact_sum.hpp"
@@ -113,7 +114,10 @@ RecordParser::RecordParser(const InputSettings& settings, const IngestPolicy& po
       accounting_(accounting),
       sampler_(sampler),
       customers_(true),
-      baskets_(false) {}
+      baskets_(false) {
+  if (rows.baskets_only != basket_file)
+    throw std::logic_error("RecordParser: the rows' shape (baskets_only) does not match the input format");
+}
 
 void RecordParser::begin_segment(std::uint32_t file, const ColumnMap* columns) {
   file_ = file;
@@ -307,16 +311,8 @@ void RecordParser::parse_basket(std::string_view text, const Record& record) {
   }
   const std::uint64_t basket = position(record);
   for (const std::string& code : canonical_) item_ids_.push_back(items_.intern(code));
-  for (std::uint32_t item : item_ids_) {
-    rows_.customer.push_back(kMissingCustomer);
-    rows_.basket.push_back(basket);
-    rows_.time.push_back(0);
-    rows_.item.push_back(item);
-    rows_.quantity.push_back(1);
-    rows_.price.push_back(0.0);
-    rows_.country.push_back(0);
-    rows_.flags.push_back(0);
-  }
+  rows_.basket.insert(rows_.basket.end(), item_ids_.size(), basket);
+  rows_.item.insert(rows_.item.end(), item_ids_.begin(), item_ids_.end());
   ++accounting_.accepted;
   accounting_.item_occurrences += item_ids_.size();
 }

@@ -75,8 +75,8 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
   root.write_attribute("tool_version", version());
   root.write_attribute("git_revision", git_revision());
   root.write_attribute("rank_count", static_cast<std::int64_t>(comm.size()));
-  root.write_attribute("source_format", result.from_basket_file ? "baskets" : "csv");
-  root.write_attribute("row_order", result.from_basket_file ? "file order (basket = file position of its line)" : kRowOrder);
+  root.write_attribute("source_format", result.from_basket_file() ? "baskets" : "csv");
+  root.write_attribute("row_order", result.from_basket_file() ? "file order (basket = file position of its line)" : kRowOrder);
   root.write_attribute("settings", settings_toml);
 
   const LineItems& rows = result.rows;
@@ -84,14 +84,16 @@ void write_store(const std::filesystem::path& path, const IngestResult& result, 
   rows.for_each_named_column([&](std::string_view name, const auto& column) {
     if (name != "country" || result.has_country) h5::write_rows(lines, name, column);
   });
-  lines.write_dataset_attribute("time", "units", "seconds since 1970-01-01 00:00:00, local time as written in the input");
-  lines.write_dataset_attribute("customer", "meaning",
-                                "numeric customer id, or 2^63 + hash of a non-numeric id (see /customers), 2^64-1: none");
   lines.write_dataset_attribute("basket", "meaning",
-                                result.from_basket_file ? "file index * 2^44 + byte offset of the basket's line"
-                                                        : "numeric invoice id, or 2^63 + hash of a non-numeric one");
+                                result.from_basket_file() ? "file index * 2^44 + byte offset of the basket's line"
+                                                          : "numeric invoice id, or 2^63 + hash of a non-numeric one");
   lines.write_dataset_attribute("item", "meaning", "index into /items");
-  lines.write_dataset_attribute("flags", "meaning", kFlagMeaning);
+  if (!result.from_basket_file()) {
+    lines.write_dataset_attribute("time", "units", "seconds since 1970-01-01 00:00:00, local time as written in the input");
+    lines.write_dataset_attribute("customer", "meaning",
+                                  "numeric customer id, or 2^63 + hash of a non-numeric id (see /customers), 2^64-1: none");
+    lines.write_dataset_attribute("flags", "meaning", kFlagMeaning);
+  }
 
   h5::Group items = root.create_group("items");
   h5::write_strings(items, "code", result.items.code);
@@ -161,17 +163,19 @@ IngestResult read_store(const std::filesystem::path& path, comm::Communicator& c
   if (!root.has_attribute("schema") || root.read_string_attribute("schema") != "mpiseg-store")
     throw InputError(fmt::format("'{}' is not an mpiseg store (no schema = \"mpiseg-store\" attribute)", path.string()));
   const std::int64_t version = root.read_int_attribute("schema_version");
-  if (version != kStoreSchemaVersion)
-    throw InputError(fmt::format("'{}' has store schema_version {}; this mpiseg reads version {}", path.string(), version,
-                                 kStoreSchemaVersion));
+  if (version < kOldestStoreSchemaVersion || version > kStoreSchemaVersion)
+    throw InputError(fmt::format("'{}' has store schema_version {}; this mpiseg reads versions {} to {}", path.string(), version,
+                                 kOldestStoreSchemaVersion, kStoreSchemaVersion));
   IngestResult result;
-  result.from_basket_file = root.read_string_attribute("source_format") == "baskets";
+  // Version 1 stored made-up customer, time, quantity and price columns for basket files too;
+  // they are not read.
+  result.rows.baskets_only = root.read_string_attribute("source_format") == "baskets";
   h5::Group lines = root.open_group("lineitems");
   result.has_country = lines.exists("country");
 
-  const std::uint64_t rows = h5::dataset_shape(lines, "customer").at(0);
+  const std::uint64_t rows = h5::dataset_shape(lines, "item").at(0);
   const h5::RowRange nominal = h5::even_split(rows, comm.rank(), comm.size());
-  const char* key_column = result.from_basket_file ? "basket" : "customer";
+  const char* key_column = result.from_basket_file() ? "basket" : "customer";
   const std::uint64_t begin = boundary_at(lines, key_column, nominal.begin, rows, comm);
   const std::vector<std::uint64_t> begins = comm.allgather(begin);
   const std::uint64_t end = comm.rank() + 1 < comm.size() ? begins[static_cast<std::size_t>(comm.rank() + 1)] : rows;

@@ -67,7 +67,7 @@ void write_item_dictionary(h5::Group& group, const ingest::ItemDictionary& items
 }
 
 void record_period(RunRecord& record, const ingest::IngestResult& transactions, comm::Communicator& comm) {
-  if (transactions.from_basket_file) return;
+  if (transactions.from_basket_file()) return;
   const ingest::LineSpan span = ingest::line_span(transactions.rows, comm);
   if (span.empty()) return;  // no accepted line item anywhere
   record.has_period = true;

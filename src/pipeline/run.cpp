@@ -101,10 +101,10 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
     record.accounting = transactions.accounting;
     record.has_accounting = true;
     model::record_period(record, transactions, comm);
-    if (transactions.from_basket_file && stages.recommend)
+    if (transactions.from_basket_file() && stages.recommend)
       throw ConfigError("[run] stages: recommend needs line items with customers; the input is a basket file");
     if (stages.features || stages.kmeans || stages.propensity) {
-      if (transactions.from_basket_file)
+      if (transactions.from_basket_file())
         throw ConfigError("[run] stages: features, kmeans and propensity need line items; the input is a basket file");
       StageReport features_stage("features", comm);
       table = features::build_features(features::FeatureSettings::from_job(job), transactions, comm);

@@ -114,7 +114,7 @@ ScoreSummary score_customers(const JobConfig& job, const std::filesystem::path& 
 
   // The new customers' raw features, as the model defines them.
   const ingest::IngestResult data = load_transactions(job, out, comm);
-  if (data.from_basket_file) throw ConfigError("score needs line items with customers, not a basket file");
+  if (data.from_basket_file()) throw ConfigError("score needs line items with customers, not a basket file");
   const features::FeatureSettings settings = features::FeatureSettings::from_job(job);
   std::int64_t reference = settings.reference_time;
   if (reference < 0) reference = ingest::line_span(data.rows, comm).data_end();

@@ -126,7 +126,6 @@ ingest::IngestResult lines_before(const ingest::IngestResult& all, std::int64_t 
   ingest::IngestResult window;
   window.items = all.items;
   window.countries = all.countries;
-  window.from_basket_file = all.from_basket_file;
   window.has_country = all.has_country;
   window.has_category = all.has_category;
   std::vector<std::uint32_t> keep;

@@ -192,7 +192,7 @@ std::string describe_metrics(const ScoreMetrics& m) {
 PropensityResult fit_propensity(const PropensitySettings& settings, const features::FeatureSettings& feature_settings,
                                 const ingest::IngestResult& ingested, const FeatureTable& current, const Segments* segments,
                                 comm::Communicator& comm) {
-  if (ingested.from_basket_file) throw ConfigError("[run] stages: propensity needs line items with customers; the input is a basket file");
+  if (ingested.from_basket_file()) throw ConfigError("[run] stages: propensity needs line items with customers; the input is a basket file");
   PropensityResult result;
   result.settings = settings;
   result.feature_names = current.names;

@@ -14,6 +14,9 @@ import random
 import shutil
 import subprocess
 
+import h5py
+import numpy as np
+
 from cli_harness import Harness, differences, model_contents
 
 test = Harness("compressed")
@@ -120,6 +123,31 @@ reference_baskets = ingest("baskets", baskets, 1, basket_sets)
 for ranks in (1, 2, 3):
     same_as(f"basket file, zstd, at {ranks} rank(s)", reference_baskets,
             ingest(f"baskets_zst_{ranks}", zstd_file(baskets), ranks, basket_sets))
+
+# A basket file's store holds its baskets and items only (schema version 2). A version-1 store
+# also held constant customer, time, quantity, price and flags columns: it still reads, into the
+# same itemsets.
+basket_store = test.path("baskets.h5")
+with h5py.File(basket_store, "r") as f:
+    test.check(sorted(f["lineitems"]) == ["basket", "item"] and f.attrs["schema_version"] == 2,
+               f"a basket store holds basket and item only, version 2 (has {sorted(f['lineitems'])})")
+    occurrences = f["lineitems/item"].shape[0]
+old_store = test.path("baskets_v1.h5")
+shutil.copy(basket_store, old_store)
+with h5py.File(old_store, "r+") as f:
+    f.attrs["schema_version"] = 1
+    for name, dtype, value in (("customer", "u8", 2**64 - 1), ("time", "u4", 0), ("quantity", "i4", 1), ("price", "f8", 0.0),
+                               ("flags", "u1", 0)):
+        f["lineitems"].create_dataset(name, data=np.full(occurrences, value, dtype=dtype))
+itemsets = {}
+for label, store in (("version 2", basket_store), ("version 1", old_store)):
+    model = test.path(f"itemsets_{label[-1]}.h5")
+    test.run(2, "fpgrowth", demo, sets=["input.format=store", f"input.path={store}", f"output.model={model}",
+                                         "fpgrowth.min_support=0.002"])
+    itemsets[label] = model_contents(model, ignore=("/run", "/provenance"))
+differing = differences(itemsets["version 2"], itemsets["version 1"])
+test.check(not differing and any(name.startswith("/fpgrowth") for name in itemsets["version 1"]),
+           f"a version-1 basket store gives the same itemsets model{'; differ: ' + ', '.join(differing[:6]) if differing else ''}")
 
 # A file that decompresses to nothing reads as an empty plain file: no line, no error.
 os.makedirs(test.path("empty"))

@@ -203,6 +203,28 @@ BOOST_AUTO_TEST_CASE(basket_files_integer_and_name_items) {
   BOOST_TEST(fimi.accounting.blank == 1u);
   BOOST_TEST(fimi.accounting.item_occurrences == 8u);
   BOOST_TEST(fimi.items.code == (std::vector<std::string>{"1", "2", "3", "7", "10"}));  // numeric order
+  // Baskets and items only, in file order; no made-up customers, times, quantities or prices.
+  const LineItems rows = testing::gather_rows(fimi.rows, comm);
+  BOOST_TEST(fimi.from_basket_file());
+  BOOST_TEST(rows.size() == 8u);
+  BOOST_TEST(rows.customer.empty());
+  BOOST_TEST(rows.time.empty());
+  BOOST_TEST(rows.quantity.empty());
+  BOOST_TEST(rows.price.empty());
+  BOOST_TEST(rows.flags.empty());
+  BOOST_TEST(rows.item == (std::vector<std::uint32_t>{0, 1, 2, 4, 1, 3, 1, 0}));
+  BOOST_TEST(std::is_sorted(rows.basket.begin(), rows.basket.end()));
+  BOOST_TEST(fimi.rows.memory_bytes() <= fimi.rows.basket.capacity() * 8 + fimi.rows.item.capacity() * 4);
+  // Its store reads back into the same rows at this rank count and on one process.
+  write_store(scratch / "fimi.h5", fimi, "# settings", comm);
+  const IngestResult stored = read_store(scratch / "fimi.h5", comm);
+  BOOST_TEST(stored.from_basket_file());
+  BOOST_TEST(testing::same_rows(testing::gather_rows(stored.rows, comm), rows));
+  if (comm.rank() == 0) {
+    auto alone = comm::make_serial_communicator();
+    BOOST_TEST(testing::same_rows(read_store(scratch / "fimi.h5", *alone).rows, rows));
+  }
+  comm.barrier();
   testing::write_file(comm, scratch / "names.csv", "whole milk,cream cheese \nyogurt\n");
   const IngestResult names = ingest_with({fmt::format("input.path={}", (scratch / "names.csv").string()),
                                           "input.format=baskets", "input.basket_items=name"},

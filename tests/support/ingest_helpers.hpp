@@ -32,6 +32,7 @@ inline void write_file(comm::Communicator& comm, const std::filesystem::path& pa
 /// The whole table on every rank (rank order), for comparisons.
 inline ingest::LineItems gather_rows(const ingest::LineItems& rows, comm::Communicator& comm) {
   ingest::LineItems all;
+  all.baskets_only = rows.baskets_only;
   all.customer = comm.allgatherv(std::span<const std::uint64_t>(rows.customer));
   all.basket = comm.allgatherv(std::span<const std::uint64_t>(rows.basket));
   all.time = comm.allgatherv(std::span<const std::uint32_t>(rows.time));
@@ -44,7 +45,7 @@ inline ingest::LineItems gather_rows(const ingest::LineItems& rows, comm::Commun
 }
 
 inline bool same_rows(const ingest::LineItems& a, const ingest::LineItems& b) {
-  return a.customer == b.customer && a.basket == b.basket && a.time == b.time && a.item == b.item &&
+  return a.baskets_only == b.baskets_only && a.customer == b.customer && a.basket == b.basket && a.time == b.time && a.item == b.item &&
          a.quantity == b.quantity && a.price == b.price && a.country == b.country && a.flags == b.flags;
 }
 

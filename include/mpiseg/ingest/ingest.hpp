@@ -40,18 +40,19 @@ struct ReadStatistics {
 
 struct IngestResult {
   /// Line items: partitioned by customer and sorted (see line_items.hpp). Basket files: one row
-  /// per item occurrence (customer = kMissingCustomer, basket = position of the line), in file
-  /// order (the same at any rank count).
+  /// per item occurrence (basket = position of the line, item; no other columns), in file order
+  /// (the same at any rank count).
   LineItems rows;
   ItemDictionary items;
   std::vector<std::string> countries;
   CustomerNames customer_names;
   Accounting accounting;  // global (identical on every rank)
   std::vector<InputFileInfo> inputs;
-  bool from_basket_file = false;
   bool has_country = false;
   bool has_category = false;
   ReadStatistics statistics;
+
+  bool from_basket_file() const noexcept { return rows.baskets_only; }
 };
 
 /// Collective. Reads [input] path (csv or baskets) under `policy`, writes sample rejects to

@@ -1,6 +1,7 @@
 #pragma once
 /// The in-memory table of accepted line items: one column per field (structure of arrays),
-/// 39 bytes per line item, plus dictionaries that turn ids back into names.
+/// 39 bytes per line item, plus dictionaries that turn ids back into names. A basket file has
+/// only baskets and items, so its table holds those two columns: 12 bytes per item occurrence.
 ///
 /// After ingest the table is partitioned by customer: every line of a customer is on one rank,
 /// ranks hold contiguous customer-key ranges in rank order, and each rank's rows are sorted by
@@ -37,10 +38,15 @@ struct LineItems {
   std::vector<std::uint16_t> country;   // id into the country list (0 when unmapped)
   std::vector<std::uint8_t> flags;      // line_flags
 
+  /// The rows of a basket file: only `basket` and `item` are filled, the other columns stay
+  /// empty (the file has no customers, times, quantities or prices to put there).
+  bool baskets_only = false;
+
   static constexpr std::size_t kBytesPerRow = 8 + 8 + 4 + 4 + 4 + 8 + 2 + 1;
 
-  std::size_t size() const noexcept { return customer.size(); }
-  /// Calls f(column) for every column, in declaration order: the one list of the columns.
+  std::size_t size() const noexcept { return item.size(); }
+  /// Calls f(column) for every column the table holds (see baskets_only), in declaration order:
+  /// the one list of the columns.
   template <class F>
   void for_each_column(F&& f) {
     visit_columns(*this, f);
@@ -73,6 +79,11 @@ struct LineItems {
   }
   template <class Self, class F>
   static void visit_named_columns(Self& self, F&& f) {
+    if (self.baskets_only) {
+      f("basket", self.basket);
+      f("item", self.item);
+      return;
+    }
     f("customer", self.customer);
     f("basket", self.basket);
     f("time", self.time);

@@ -9,7 +9,9 @@
 ///   /            [schema = "mpiseg-store", schema_version, created, tool_version, git_revision,
 ///                 rank_count, source_format, row_order, settings]
 ///   /lineitems/  customer u64, basket u64, time u32 [units], item u32, quantity i32,
-///                price f64, flags u8 [meaning], country u16 (when mapped)
+///                price f64, flags u8 [meaning], country u16 (when mapped); a store of a
+///                basket file (source_format = "baskets") has basket and item only
+///                (from version 2; version 1 also wrote constant columns, which are ignored)
 ///   /items/      code, description, category (strings), first_seen u32
 ///   /countries/  name
 ///   /customers/  key u64, name (original text of hashed, non-numeric customer ids)
@@ -24,7 +26,9 @@
 
 namespace mpiseg::ingest {
 
-inline constexpr std::int64_t kStoreSchemaVersion = 1;
+inline constexpr std::int64_t kStoreSchemaVersion = 2;
+/// The oldest version read_store() still reads.
+inline constexpr std::int64_t kOldestStoreSchemaVersion = 1;
 
 /// Collective. Writes `result` to `path` (via path.tmp, renamed when complete).
 /// `settings_toml` is stored as provenance.
