@@ -35,54 +35,64 @@ std::vector<std::uint32_t> balanced_ranges(const std::vector<std::uint64_t>& wor
   return begin;
 }
 
-/// Serialised weighted transaction: [length, weight low, weight high, items...].
-void append_transaction(std::vector<std::uint32_t>& out, std::span<const std::uint32_t> items, std::uint64_t weight) {
-  out.push_back(static_cast<std::uint32_t>(items.size()));
-  out.push_back(static_cast<std::uint32_t>(weight));
-  out.push_back(static_cast<std::uint32_t>(weight >> 32));
-  out.insert(out.end(), items.begin(), items.end());
-}
-
-/// Identical prefixes merged into one weighted transaction each, serialised in lexicographic
-/// order (the miner's sorted insertion relies on it). Duplicates are merged by hashing first, so
-/// the sort only sees distinct prefixes: repeated baskets are common in retail data.
-void merge_prefixes(const WeightedTransactions& prefixes, std::vector<std::uint32_t>& out) {
-  auto view = [&](std::uint32_t t) {
-    return std::span(prefixes.items).subspan(prefixes.offsets[t], prefixes.offsets[t + 1] - prefixes.offsets[t]);
-  };
-  auto hash_of = [&](std::uint32_t t) {
-    const auto items = view(t);
-    return hash_bytes(std::string_view(reinterpret_cast<const char*>(items.data()), items.size_bytes()), 31);
-  };
-  // Open addressing over distinct prefixes: slot -> index into `distinct`.
-  std::size_t capacity = 64;
-  while (capacity < 2 * prefixes.size()) capacity *= 2;
-  constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
-  std::vector<std::uint32_t> slots(capacity, kEmpty);
-  std::vector<std::uint64_t> slot_hash(capacity);
-  std::vector<std::uint32_t> distinct;
-  std::vector<std::uint64_t> weight;
-  for (std::uint32_t t = 0; t < prefixes.size(); ++t) {
-    const std::uint64_t hash = hash_of(t);
-    std::size_t at = hash & (capacity - 1);
-    for (; slots[at] != kEmpty; at = (at + 1) & (capacity - 1))
-      if (slot_hash[at] == hash && std::ranges::equal(view(distinct[slots[at]]), view(t))) break;
-    if (slots[at] == kEmpty) {
-      slots[at] = static_cast<std::uint32_t>(distinct.size());
-      slot_hash[at] = hash;
-      distinct.push_back(t);
-      weight.push_back(0);
+/// Weighted transactions in which identical ones are merged as they are added: repeated baskets
+/// and shared prefixes are common in retail data, so merging on arrival keeps one copy of each
+/// (open addressing on a hash of the items) instead of collecting every copy and merging later.
+class DistinctTransactions {
+ public:
+  void add(std::span<const std::uint32_t> items, std::uint64_t weight) {
+    if (2 * (distinct_.size() + 1) > slots_.size()) grow();
+    const std::uint64_t hash = hash_of(items);
+    std::size_t at = hash & (slots_.size() - 1);
+    for (; slots_[at] != kEmpty; at = (at + 1) & (slots_.size() - 1)) {
+      const std::uint32_t d = slots_[at];
+      if (hashes_[d] == hash && std::ranges::equal(transaction(d), items)) {
+        distinct_.weights[d] += weight;
+        return;
+      }
     }
-    weight[slots[at]] += prefixes.weights[t];
+    slots_[at] = static_cast<std::uint32_t>(distinct_.size());
+    hashes_.push_back(hash);
+    distinct_.add(items, weight);
   }
-  std::vector<std::uint32_t> order(distinct.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    const auto x = view(distinct[a]), y = view(distinct[b]);
-    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
-  });
-  for (const std::uint32_t d : order) append_transaction(out, view(distinct[d]), weight[d]);
-}
+
+  const WeightedTransactions& transactions() const noexcept { return distinct_; }
+  std::span<const std::uint32_t> transaction(std::uint32_t d) const noexcept {
+    return std::span(distinct_.items).subspan(distinct_.offsets[d], distinct_.offsets[d + 1] - distinct_.offsets[d]);
+  }
+
+  /// Indices of the distinct transactions in lexicographic order (the miner's sorted insertion
+  /// and the front coding rely on it).
+  std::vector<std::uint32_t> lexicographic_order() const {
+    std::vector<std::uint32_t> order(distinct_.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const auto x = transaction(a), y = transaction(b);
+      return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+    });
+    return order;
+  }
+
+ private:
+  static constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+
+  static std::uint64_t hash_of(std::span<const std::uint32_t> items) noexcept {
+    return hash_bytes(std::string_view(reinterpret_cast<const char*>(items.data()), items.size_bytes()), 31);
+  }
+
+  void grow() {
+    slots_.assign(std::max<std::size_t>(64, 2 * slots_.size()), kEmpty);
+    for (std::uint32_t d = 0; d < distinct_.size(); ++d) {
+      std::size_t at = hashes_[d] & (slots_.size() - 1);
+      while (slots_[at] != kEmpty) at = (at + 1) & (slots_.size() - 1);
+      slots_[at] = d;
+    }
+  }
+
+  WeightedTransactions distinct_;
+  std::vector<std::uint64_t> hashes_;  // per distinct transaction
+  std::vector<std::uint32_t> slots_;   // index into distinct_, or kEmpty
+};
 
 void put_varint(std::vector<char>& out, std::uint64_t value) {
   while (value >= 0x80) {
@@ -102,29 +112,25 @@ std::uint64_t get_varint(std::span<const char> bytes, std::size_t& at) {
   }
 }
 
-/// Prefixes on the wire, front-coded: merge_prefixes() wrote them in lexicographic order, so each
-/// record is sent as varints: the number of items it shares with the previous record, the number
-/// of the rest, the weight, then the rest as gaps from the item before each (items ascend). Retail
-/// prefixes share their frequent heads and gaps are small, so this is a fraction of the four
-/// bytes per item (and twelve per record) of the words it encodes.
-void encode_prefixes(const std::vector<std::uint32_t>& records, std::vector<char>& out) {
+/// Prefixes on the wire, front-coded, in lexicographic order: each record is sent as varints:
+/// the number of items it shares with the previous record, the number of the rest, the weight,
+/// then the rest as gaps from the item before each (items ascend). Retail prefixes share their
+/// frequent heads and gaps are small, so this is a fraction of four bytes per item.
+void encode_prefixes(const DistinctTransactions& prefixes, std::vector<char>& out) {
   std::span<const std::uint32_t> previous;
-  for (std::size_t at = 0; at < records.size();) {
-    const std::uint32_t length = records[at];
-    const std::uint64_t weight = records[at + 1] | (static_cast<std::uint64_t>(records[at + 2]) << 32);
-    const auto items = std::span(records).subspan(at + 3, length);
+  for (const std::uint32_t d : prefixes.lexicographic_order()) {
+    const auto items = prefixes.transaction(d);
     std::size_t shared = 0;
     while (shared < previous.size() && shared < items.size() && previous[shared] == items[shared]) ++shared;
     put_varint(out, shared);
     put_varint(out, items.size() - shared);
-    put_varint(out, weight);
+    put_varint(out, prefixes.transactions().weights[d]);
     std::uint32_t before = shared > 0 ? items[shared - 1] : 0;
     for (std::size_t i = shared; i < items.size(); ++i) {
       put_varint(out, items[i] - before);
       before = items[i];
     }
     previous = items;
-    at += 3 + length;
   }
 }
 
@@ -159,36 +165,32 @@ std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::u
 }
 
 /// Steps 4 and 5 of the header: prefixes to their owners, then this rank's mining.
-ItemsetTable exchange_and_mine(WeightedTransactions& local, FrequentItemsets& result, const MiningLimits& limits,
+ItemsetTable exchange_and_mine(DistinctTransactions& local, FrequentItemsets& result, const MiningLimits& limits,
                                comm::Communicator& comm) {
   // 4. Prefixes to the owners of their ranges, merged into weighted transactions.
   const auto ranks = static_cast<std::size_t>(comm.size());
-  std::vector<WeightedTransactions> prefixes(ranks);
-  for (std::size_t t = 0; t < local.size(); ++t) {
-    const auto items = std::span(local.items).subspan(local.offsets[t], local.offsets[t + 1] - local.offsets[t]);
+  std::vector<DistinctTransactions> prefixes(ranks);
+  const WeightedTransactions& baskets = local.transactions();
+  for (std::size_t t = 0; t < baskets.size(); ++t) {
+    const auto items = local.transaction(static_cast<std::uint32_t>(t));
     std::size_t end = items.size();
     // Walk the ranges from the last: each receives the prefix ending at the basket's last item
     // below its end, if that item lies in the range.
     for (std::size_t r = ranks; r-- > 0;) {
       while (end > 0 && items[end - 1] >= result.range_begin[r + 1]) --end;
-      if (end > 0 && items[end - 1] >= result.range_begin[r]) prefixes[r].add(items.first(end), local.weights[t]);
+      if (end > 0 && items[end - 1] >= result.range_begin[r]) prefixes[r].add(items.first(end), baskets.weights[t]);
     }
   }
-  local = WeightedTransactions();
-  std::vector<std::vector<std::uint32_t>> outgoing(ranks);
-  for (std::size_t r = 0; r < ranks; ++r) {
-    merge_prefixes(prefixes[r], outgoing[r]);
-    prefixes[r] = WeightedTransactions();
-  }
+  local = DistinctTransactions();
   std::vector<char> send;
   std::vector<std::uint64_t> send_counts(ranks), received_counts;
   for (std::size_t r = 0; r < ranks; ++r) {
     const std::size_t before = send.size();
-    encode_prefixes(outgoing[r], send);
+    encode_prefixes(prefixes[r], send);
+    prefixes[r] = DistinctTransactions();
     send_counts[r] = send.size() - before;
     if (static_cast<int>(r) != comm.rank()) result.exchanged_bytes += send_counts[r];
   }
-  outgoing.clear();
   const std::vector<char> incoming = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
   send = {};
   WeightedTransactions mine;
@@ -251,7 +253,7 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
 
   // 2. Baskets as ascending positions of their frequent items (trimmed if configured), and the
   //    work estimate: each occurrence adds its depth in the basket to its item.
-  WeightedTransactions local;
+  DistinctTransactions local;
   std::vector<std::uint64_t> work(f, 0);
   std::uint64_t trimmed = 0;
   std::vector<std::uint32_t> positions;
@@ -281,7 +283,7 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
 
   const MiningLimits limits{result.min_count, settings.max_len, settings.max_itemsets};
   if (stored) {
-    local = WeightedTransactions();
+    local = DistinctTransactions();
     result.local = stored(result, comm);
   } else {
     result.local = exchange_and_mine(local, result, limits, comm);

@@ -7,7 +7,8 @@
 ///     size of each item's conditional database (sum over baskets of the item's depth in the
 ///     F-list-ordered basket);
 ///  3. for every range, each basket sends the prefix that ends at its last item inside the range
-///     to the range's owner, identical prefixes merged into weighted transactions (alltoallv,
+///     to the range's owner; identical baskets and identical prefixes are merged into weighted
+///     transactions as they are added (one copy each), and front-coded on the wire (alltoallv,
 ///     large buffers split by the communicator);
 ///  4. each rank builds one FP-tree of what it received and mines exactly the itemsets whose least
 ///     frequent item lies in its range (mining.hpp): the results are exact and disjoint, and in
