@@ -113,18 +113,21 @@ std::uint64_t get_varint(std::span<const char> bytes, std::size_t& at) {
 }
 
 /// Prefixes on the wire, front-coded, in lexicographic order: each record is sent as varints:
-/// the number of items it shares with the previous record, the number of the rest, the weight,
-/// then the rest as gaps from the item before each (items ascend). Retail prefixes share their
-/// frequent heads and gaps are small, so this is a fraction of four bytes per item.
+/// twice the number of items it shares with the previous record, plus one when its weight is
+/// not 1; the number of the rest; the weight, only when it is not 1 (most prefixes stand for one
+/// basket, more so the more ranks there are); then the rest as gaps from the item before each
+/// (items ascend). Retail prefixes share their frequent heads and gaps are small, so this is a
+/// fraction of four bytes per item.
 void encode_prefixes(const DistinctTransactions& prefixes, std::vector<char>& out) {
   std::span<const std::uint32_t> previous;
   for (const std::uint32_t d : prefixes.lexicographic_order()) {
     const auto items = prefixes.transaction(d);
+    const std::uint64_t weight = prefixes.transactions().weights[d];
     std::size_t shared = 0;
     while (shared < previous.size() && shared < items.size() && previous[shared] == items[shared]) ++shared;
-    put_varint(out, shared);
+    put_varint(out, 2 * shared + (weight != 1 ? 1 : 0));
     put_varint(out, items.size() - shared);
-    put_varint(out, prefixes.transactions().weights[d]);
+    if (weight != 1) put_varint(out, weight);
     std::uint32_t before = shared > 0 ? items[shared - 1] : 0;
     for (std::size_t i = shared; i < items.size(); ++i) {
       put_varint(out, items[i] - before);
@@ -138,7 +141,8 @@ void encode_prefixes(const DistinctTransactions& prefixes, std::vector<char>& ou
 void decode_prefixes(std::span<const char> bytes, WeightedTransactions& into) {
   std::vector<std::uint32_t> record;
   for (std::size_t at = 0; at < bytes.size();) {
-    const std::uint64_t shared = get_varint(bytes, at), rest = get_varint(bytes, at), weight = get_varint(bytes, at);
+    const std::uint64_t header = get_varint(bytes, at), rest = get_varint(bytes, at);
+    const std::uint64_t shared = header / 2, weight = header % 2 != 0 ? get_varint(bytes, at) : 1;
     if (shared > record.size()) throw std::logic_error("a prefix record shares more than its predecessor holds");
     record.resize(static_cast<std::size_t>(shared));
     std::uint32_t item = shared > 0 ? record.back() : 0;
