@@ -124,8 +124,9 @@ BOOST_AUTO_TEST_CASE(minimum_support_settings) {
   BOOST_TEST(s.min_count(88162) == 9u);
 }
 
-// Itemsets sort into canonical order by packed integer keys when the size and positions fit in
-// 128 bits, by comparison otherwise: twelve items at positions above 3000 (12 bits each) do not fit.
+// Itemsets of one size sort into canonical order by packed integer keys (positions, then the
+// itemset's index) of 64 bits where they fit, 128 bits where not, and by comparison beyond that:
+// subsets of twelve items at positions above 3000 (12 bits each) take all three paths.
 BOOST_AUTO_TEST_CASE(canonical_order_of_long_itemsets_at_high_positions) {
   Case c;
   for (std::uint32_t p = 0; p < 3000; ++p) c.transactions.push_back({p});
