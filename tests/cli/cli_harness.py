@@ -68,3 +68,54 @@ def shared_data(*parts):
 model_contents, differences, open_model, same_array = (mpiseg_model.contents, mpiseg_model.differences, mpiseg_model.open_model,
                                                        mpiseg_model.same_array)
 RUN_TIME = mpiseg_model.RUN_TIME
+
+
+# What a store holds that depends on the input alone: the rows, the dictionaries, the customer
+# names and the accounting. Provenance (/inputs, when and by what it was written, the settings and
+# the schema version) is left out, and so are the constant columns version-1 stores wrote for
+# basket files (a basket file's rows are its basket and item columns).
+STORE_CONTENT = ("/lineitems", "/items", "/countries", "/customers", "/accounting")
+
+
+def store_digest(store, rejects=None):
+    """SHA-256 of a store's content (STORE_CONTENT: every dataset's name, type, shape and bytes,
+    every attribute's name and value, in name order) and of its rejects file (with each file named
+    by its base name), so that a parser change can be checked against the stores of the code before
+    it: the same digest means the same rows, dictionaries, accounting and sample rejects."""
+    import hashlib
+    import h5py
+    import numpy as np
+
+    digest = hashlib.sha256()
+    with h5py.File(store, "r") as f:
+        baskets_only = str(f.attrs.get("source_format", "")) in ("baskets", "b'baskets'")
+        entries = {}
+
+        def visit(name, item):
+            path = "/" + name
+            if not path.startswith(STORE_CONTENT):
+                return
+            if baskets_only and path.startswith("/lineitems/") and path not in ("/lineitems/basket", "/lineitems/item"):
+                return
+            if isinstance(item, h5py.Dataset):
+                entries[path] = item[()]
+            for key, value in item.attrs.items():
+                entries[f"{path}@{key}"] = value
+
+        f.visititems(visit)
+    for name in sorted(entries):
+        value = np.asarray(entries[name])
+        digest.update(name.encode())
+        if value.dtype.kind == "O":
+            flat = [v if isinstance(v, bytes) else str(v).encode() for v in value.ravel()]
+            digest.update(repr(value.shape).encode() + b"".join(len(v).to_bytes(4, "little") + v for v in flat))
+        else:
+            digest.update(value.dtype.str.encode() + repr(value.shape).encode() + np.ascontiguousarray(value).tobytes())
+    if rejects is not None and os.path.exists(rejects):
+        import csv
+        with open(rejects, newline="", errors="surrogateescape") as f:
+            for row in csv.reader(f):
+                if len(row) > 1:
+                    row[1] = os.path.basename(row[1])
+                digest.update(repr(row).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()

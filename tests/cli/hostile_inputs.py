@@ -31,7 +31,7 @@ import tomllib
 import h5py
 import numpy as np
 
-from cli_harness import Harness, open_model
+from cli_harness import Harness, open_model, store_digest
 
 RANKS = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 test = Harness(f"hostile-{RANKS}")
@@ -198,6 +198,12 @@ def run_case(case):
         for key in ("accepted", "lines_read", "header", "blank", "duplicate_lines"):
             if key in case:
                 test.check(totals[key] == case[key], f"{label}: {key} {totals[key]} (expected {case[key]})")
+        digest = store_digest(store, os.path.join(work, "rejects.csv"))
+        if os.environ.get("MPISEG_PRINT_STORE_DIGESTS"):
+            print(f"store_digest {name} {digest}")
+        if "store_digest" in case:
+            test.check(digest == case["store_digest"], f"{label}: the store and rejects are those of the reference parser "
+                                                       f"(digest {digest[:12]}, expected {case['store_digest'][:12]})")
 
 
 with open(os.path.join(DATA, "cases.toml"), "rb") as f:
