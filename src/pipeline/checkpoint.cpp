@@ -98,7 +98,7 @@ std::uint64_t content_fingerprint(const std::vector<ingest::InputFileInfo>& file
         if (block % ranks != me) continue;
         const std::size_t got = file.read_at(offset, std::span(buffer.data(), static_cast<std::size_t>(std::min(kBlock, size - offset))));
         const std::uint64_t key = mix64((static_cast<std::uint64_t>(f) << 40) ^ (offset / kBlock) ^ 0x6669786564ULL);
-        sum += mix64(hash_bytes(std::string_view(reinterpret_cast<const char*>(buffer.data()), got), key) ^ key);
+        sum += mix64(hash_block(std::string_view(reinterpret_cast<const char*>(buffer.data()), got), key) ^ key);
       }
     }
   });

@@ -1,6 +1,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
+#include "mpiseg/core/hash.hpp"
 #include "mpiseg/core/random.hpp"
 
 using namespace mpiseg;
@@ -51,6 +52,31 @@ BOOST_AUTO_TEST_CASE(distributions_have_the_right_moments) {
   BOOST_TEST(std::abs(sum_normal_sq / n - 1.0) < 0.02);
   BOOST_TEST(std::abs(sum_poisson_small / n - 3.5) < 0.03);
   BOOST_TEST(std::abs(sum_poisson_large / n - 80.0) < 0.2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hashing)
+
+// The block hash sees every byte at every length (the four lanes, the tail words and the last
+// bytes): flipping any one bit of any byte changes it, and so does the seed.
+BOOST_AUTO_TEST_CASE(block_hash_depends_on_every_byte_and_the_seed) {
+  std::string text;
+  for (std::size_t i = 0; i < 100; ++i) text.push_back(static_cast<char>('a' + i * 7 % 26));
+  std::size_t unchanged = 0;
+  for (std::size_t length = 0; length <= text.size(); ++length) {
+    const std::string_view base(text.data(), length);
+    const std::uint64_t hash = hash_block(base, 5);
+    BOOST_TEST(hash == hash_block(std::string(base), 5));
+    BOOST_TEST(hash != hash_block(base, 6));
+    if (length > 0) BOOST_TEST(hash != hash_block(base.substr(0, length - 1), 5));
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string flipped(base);
+      flipped[at] = static_cast<char>(flipped[at] ^ 0x10);
+      if (hash_block(flipped, 5) == hash) ++unchanged;
+    }
+  }
+  BOOST_TEST(unchanged == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
