@@ -32,7 +32,7 @@
 namespace mpiseg::ingest {
 
 struct ReaderLimits {
-  std::uint64_t chunk_bytes = std::uint64_t{16} << 20;
+  std::uint64_t chunk_bytes = std::uint64_t{1} << 20;
   std::uint64_t max_record_bytes = std::uint64_t{1} << 20;
   bool quoted_newlines = false;
 };

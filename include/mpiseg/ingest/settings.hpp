@@ -57,7 +57,7 @@ struct IngestPolicy {
   std::uint64_t rejects_per_reason = 20;
   std::filesystem::path rejects_file;  // empty: beside the store or model
   std::filesystem::path store;         // where `mpiseg ingest` writes the store
-  std::uint64_t chunk_bytes = std::uint64_t{16} << 20;
+  std::uint64_t chunk_bytes = std::uint64_t{1} << 20;
   std::uint64_t max_record_bytes = std::uint64_t{1} << 20;
   std::uint64_t max_field_bytes = std::uint64_t{1} << 16;
 
