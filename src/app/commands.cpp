@@ -211,9 +211,14 @@ int run_kmeans(Invocation& call) {
 int run_fpgrowth(Invocation& call) {
   (void)fpgrowth::FpSettings::from_job(call.job);  // settings errors before the input is read
   StandaloneStage stage(call, "fpgrowth", true);
-  const ingest::IngestResult data = stage.load_transactions();
+  ingest::IngestResult data = stage.load_transactions();
   const pipeline::BasketAnalysis analysis = stage.measure(
-      "fpgrowth", [&] { return pipeline::analyse_baskets(call.job, data, nullptr, nullptr, nullptr, call.comm); },
+      "fpgrowth",
+      [&] {
+        // Only the baskets are mined: the line items need not wait beside them.
+        const fpgrowth::Baskets baskets = fpgrowth::build_baskets(std::move(data.rows));
+        return pipeline::analyse_baskets(call.job, baskets, data.items.size(), nullptr, nullptr, nullptr, call.comm);
+      },
       [&](const pipeline::BasketAnalysis& done) { return pipeline::basket_figures(done, call.comm); });
   stage.write_model([&](h5::Group& root) { pipeline::write_basket_analysis(root, analysis, data.items); });
   print(call.comm, fmt::format("model: {} ({} itemsets, {} rules)\n", stage.path().string(), analysis.itemsets.total,

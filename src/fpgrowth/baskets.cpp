@@ -1,37 +1,38 @@
 #include "mpiseg/fpgrowth/baskets.hpp"
 
 #include <algorithm>
+#include <span>
 #include <tuple>
 
 namespace mpiseg::fpgrowth {
 
 namespace {
 // A basket file's rows are already grouped by basket (one line each): sort and deduplicate the
-// items of each basket in place of a global sort.
-Baskets baskets_of_basket_file(const ingest::LineItems& rows) {
+// items of each basket in place of a global sort. `items` is the file's item column, which
+// becomes the baskets' items: each basket's run is sorted, deduplicated and moved down over the
+// duplicates removed before it (never past unread items, since baskets only shrink).
+Baskets baskets_of_basket_file(std::span<const std::uint64_t> basket, std::vector<std::uint32_t> items) {
   Baskets baskets;
-  baskets.items.reserve(rows.size());
-  for (std::size_t begin = 0; begin < rows.size();) {
+  std::size_t kept = 0;
+  for (std::size_t begin = 0; begin < basket.size();) {
     std::size_t end = begin + 1;
-    while (end < rows.size() && rows.basket[end] == rows.basket[begin]) ++end;
-    const std::size_t first = baskets.items.size();
-    baskets.items.insert(baskets.items.end(), rows.item.begin() + static_cast<std::ptrdiff_t>(begin),
-                         rows.item.begin() + static_cast<std::ptrdiff_t>(end));
-    std::sort(baskets.items.begin() + static_cast<std::ptrdiff_t>(first), baskets.items.end());
-    const auto unique_end = std::unique(baskets.items.begin() + static_cast<std::ptrdiff_t>(first), baskets.items.end());
-    baskets.duplicate_items += static_cast<std::uint64_t>(baskets.items.end() - unique_end);
-    baskets.items.erase(unique_end, baskets.items.end());
-    baskets.offsets.push_back(baskets.items.size());
+    while (end < basket.size() && basket[end] == basket[begin]) ++end;
+    const auto first = items.begin() + static_cast<std::ptrdiff_t>(begin);
+    std::sort(first, items.begin() + static_cast<std::ptrdiff_t>(end));
+    const auto unique_end = std::unique(first, items.begin() + static_cast<std::ptrdiff_t>(end));
+    baskets.duplicate_items += static_cast<std::uint64_t>(items.begin() + static_cast<std::ptrdiff_t>(end) - unique_end);
+    kept = static_cast<std::size_t>(std::move(first, unique_end, items.begin() + static_cast<std::ptrdiff_t>(kept)) - items.begin());
+    baskets.offsets.push_back(kept);
     baskets.customer.push_back(ingest::kMissingCustomer);
     begin = end;
   }
+  items.resize(kept);
+  baskets.items = std::move(items);
   return baskets;
 }
-}  // namespace
 
-Baskets build_baskets(const ingest::IngestResult& ingested) {
-  const ingest::LineItems& rows = ingested.rows;
-  if (ingested.from_basket_file()) return baskets_of_basket_file(rows);
+// Line items: a basket is the purchase lines sharing customer and invoice, each item once.
+Baskets baskets_of_line_items(const ingest::LineItems& rows) {
   Baskets baskets;
   // (customer, basket, item) of purchase lines; rows are sorted by customer but a customer's
   // invoices may interleave in time, so sort the triples.
@@ -56,6 +57,24 @@ Baskets build_baskets(const ingest::IngestResult& ingested) {
   }
   if (!lines.empty()) baskets.offsets.push_back(baskets.items.size());
   return baskets;
+}
+}  // namespace
+
+Baskets build_baskets(const ingest::IngestResult& ingested) {
+  const ingest::LineItems& rows = ingested.rows;
+  return rows.baskets_only ? baskets_of_basket_file(rows.basket, rows.item) : baskets_of_line_items(rows);
+}
+
+Baskets build_baskets(ingest::LineItems&& rows) {
+  if (!rows.baskets_only) {
+    Baskets baskets = baskets_of_line_items(rows);
+    rows.clear();
+    return baskets;
+  }
+  const std::vector<std::uint64_t> basket = std::move(rows.basket);
+  std::vector<std::uint32_t> items = std::move(rows.item);
+  rows.clear();
+  return baskets_of_basket_file(basket, std::move(items));
 }
 
 }  // namespace mpiseg::fpgrowth

@@ -297,11 +297,15 @@ void write_segmentation(h5::Group& root, const Segmentation& segments, const fea
 
 BasketAnalysis analyse_baskets(const JobConfig& job, const ingest::IngestResult& transactions, const Segmentation* segments,
                                const features::FeatureTable* table, RunCheckpoint* checkpoint, comm::Communicator& comm) {
+  return analyse_baskets(job, fpgrowth::build_baskets(transactions), transactions.items.size(), segments, table, checkpoint, comm);
+}
+
+BasketAnalysis analyse_baskets(const JobConfig& job, const fpgrowth::Baskets& baskets, std::size_t items, const Segmentation* segments,
+                               const features::FeatureTable* table, RunCheckpoint* checkpoint, comm::Communicator& comm) {
   BasketAnalysis analysis;
   analysis.settings = fpgrowth::FpSettings::from_job(job);
   const fpgrowth::FpSettings& settings = analysis.settings;
-  const fpgrowth::Baskets baskets = fpgrowth::build_baskets(transactions);
-  analysis.itemsets = mine_task("all", settings, baskets, transactions.items.size(), checkpoint, comm);
+  analysis.itemsets = mine_task("all", settings, baskets, items, checkpoint, comm);
   if (settings.rules) analysis.rules = fpgrowth::generate_rules(analysis.itemsets, settings, comm);
   if (settings.per_segment && segments != nullptr && table != nullptr) {
     analysis.per_segment = settings.for_segments(analysis.itemsets.baskets);
@@ -310,7 +314,7 @@ BasketAnalysis analyse_baskets(const JobConfig& job, const ingest::IngestResult&
       log::info("fpgrowth: segment {}", s);
       const fpgrowth::Baskets chosen = select_baskets(baskets, segment_of, static_cast<std::int32_t>(s));
       analysis.segment_itemsets.push_back(
-          mine_task(fmt::format("segment_{}", s), analysis.per_segment, chosen, transactions.items.size(), checkpoint, comm));
+          mine_task(fmt::format("segment_{}", s), analysis.per_segment, chosen, items, checkpoint, comm));
       analysis.segment_rules.push_back(settings.rules ? fpgrowth::generate_rules(analysis.segment_itemsets.back(), analysis.per_segment, comm)
                                                       : fpgrowth::RuleTable{});
       analysis.segment_distinctive.push_back(

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/fpgrowth/baskets.hpp"
 #include "mpiseg/fpgrowth/mining.hpp"
 #include "mpiseg/fpgrowth/settings.hpp"
 #include "support/brute_force.hpp"
@@ -163,4 +164,23 @@ BOOST_AUTO_TEST_CASE(segment_settings_follow_the_segment_keys) {
   const auto from_keys = population.for_segments(1000);
   BOOST_TEST(from_keys.min_support == 0.2);
   BOOST_TEST(from_keys.max_len == 2u);
+}
+
+// A basket file's item column becomes the baskets' items in place when the rows are taken over:
+// each line sorted, its repeats dropped and counted, the same baskets as building from a copy.
+BOOST_AUTO_TEST_CASE(baskets_of_a_basket_file_taken_over_in_place) {
+  mpiseg::ingest::IngestResult file;
+  file.rows.baskets_only = true;
+  file.rows.basket = {10, 10, 10, 10, 10, 20, 20, 30, 40, 40, 40};
+  file.rows.item = {3, 1, 3, 2, 1, 5, 5, 4, 9, 0, 7};
+  const Baskets copied = build_baskets(file);
+  const Baskets taken = build_baskets(std::move(file.rows));
+  for (const Baskets* baskets : {&copied, &taken}) {
+    BOOST_TEST(baskets->offsets == (std::vector<std::uint64_t>{0, 3, 4, 5, 8}));
+    BOOST_TEST(baskets->items == (std::vector<std::uint32_t>{1, 2, 3, 5, 4, 0, 7, 9}));
+    BOOST_TEST(baskets->duplicate_items == 3u);
+    BOOST_TEST(baskets->customer == std::vector<std::uint64_t>(4, mpiseg::ingest::kMissingCustomer));
+  }
+  BOOST_TEST(file.rows.size() == 0u);
+  BOOST_TEST(file.rows.baskets_only);  // still the rows of a basket file, now empty
 }

@@ -20,5 +20,8 @@ struct Baskets {
 
 /// Local: this rank's baskets (all lines of a basket are on one rank after ingest).
 Baskets build_baskets(const ingest::IngestResult& ingested);
+/// The same, taking the rows over: a basket file's item column becomes the baskets' items in
+/// place, so the item occurrences are never held twice; `rows` is left empty.
+Baskets build_baskets(ingest::LineItems&& rows);
 
 }  // namespace mpiseg::fpgrowth

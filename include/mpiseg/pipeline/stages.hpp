@@ -95,6 +95,10 @@ struct BasketAnalysis {
 /// table they label) and per_segment, over each segment's baskets.
 BasketAnalysis analyse_baskets(const JobConfig& job, const ingest::IngestResult& transactions, const Segmentation* segments,
                                const features::FeatureTable* table, RunCheckpoint* checkpoint, comm::Communicator& comm);
+/// The same from baskets already built (fpgrowth::build_baskets) over `items` dictionary ids, so
+/// that a caller with no further use for the line items can free them before mining.
+BasketAnalysis analyse_baskets(const JobConfig& job, const fpgrowth::Baskets& baskets, std::size_t items, const Segmentation* segments,
+                               const features::FeatureTable* table, RunCheckpoint* checkpoint, comm::Communicator& comm);
 std::vector<model::StageFigure> basket_figures(const BasketAnalysis& analysis, comm::Communicator& comm);
 /// Collective. /fpgrowth: the item dictionary, itemsets and rules, and one group per segment.
 void write_basket_analysis(h5::Group& root, const BasketAnalysis& analysis, const ingest::ItemDictionary& items);
