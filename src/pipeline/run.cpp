@@ -127,7 +127,14 @@ RunSummary run_job(const JobConfig& job, comm::Communicator& comm) {
   std::optional<BasketAnalysis> baskets;
   if (stages.fpgrowth) {
     StageReport fpgrowth_stage("fpgrowth", comm);
-    baskets = analyse_baskets(job, transactions, segments ? &*segments : nullptr, &table, &checkpoint, comm);
+    const Segmentation* segmentation = segments ? &*segments : nullptr;
+    // Without propensity or recommend to come, nothing reads the line items after this stage:
+    // they are handed over to the baskets instead of being kept beside them through the mining.
+    if (stages.propensity || stages.recommend)
+      baskets = analyse_baskets(job, transactions, segmentation, &table, &checkpoint, comm);
+    else
+      baskets = analyse_baskets(job, fpgrowth::build_baskets(std::move(transactions.rows)), transactions.items.size(), segmentation,
+                                &table, &checkpoint, comm);
     summary.itemsets = baskets->itemsets.total;
     summary.rules = comm.allreduce<std::uint64_t>(baskets->rules.size(), comm::ReduceOp::sum);
     record.stages.push_back(fpgrowth_stage.finish(basket_figures(*baskets, comm)));
