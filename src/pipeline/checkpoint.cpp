@@ -300,6 +300,12 @@ void RunCheckpoint::stop_if_requested(std::string_view where) {
                                    settings_.directory.string()));
 }
 
+RunCheckpoint::~RunCheckpoint() {
+  if (comm_.rank() != 0) return;
+  std::error_code ignored;
+  std::filesystem::remove(settings_.directory, ignored);  // removes it only when empty
+}
+
 void RunCheckpoint::remove() {
   comm_.barrier();
   if (comm_.rank() == 0) {

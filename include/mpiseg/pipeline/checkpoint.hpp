@@ -67,6 +67,10 @@ class RunCheckpoint final : public kmeans::FitCheckpoint {
   /// allows; a stale directory (other fingerprint) is replaced. ConfigError when the policy is
   /// `require` and there is nothing to resume.
   RunCheckpoint(CheckpointSettings settings, std::uint64_t fingerprint, comm::Communicator& comm);
+  /// A run that ends before storing anything (bad input, bad settings) leaves no empty directory.
+  ~RunCheckpoint() override;
+  RunCheckpoint(const RunCheckpoint&) = delete;
+  RunCheckpoint& operator=(const RunCheckpoint&) = delete;
 
   bool resuming() const noexcept { return resuming_; }
   const std::filesystem::path& directory() const noexcept { return settings_.directory; }
