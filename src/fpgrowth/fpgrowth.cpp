@@ -155,14 +155,12 @@ void decode_prefixes(std::span<const char> bytes, WeightedTransactions& into) {
 }
 
 /// Exchanges variable-length records (u32 words) to their owners; returns what arrives.
-std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::uint32_t>>& outgoing, comm::Communicator& comm,
-                                    std::uint64_t* sent_bytes = nullptr) {
+std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::uint32_t>>& outgoing, comm::Communicator& comm) {
   std::vector<std::uint32_t> send;
   std::vector<std::uint64_t> counts(outgoing.size());
   for (std::size_t r = 0; r < outgoing.size(); ++r) {
     counts[r] = outgoing[r].size();
     send.insert(send.end(), outgoing[r].begin(), outgoing[r].end());
-    if (sent_bytes != nullptr && static_cast<int>(r) != comm.rank()) *sent_bytes += outgoing[r].size() * sizeof(std::uint32_t);
   }
   std::vector<std::uint64_t> received;
   return comm.alltoallv(std::span<const std::uint32_t>(send), counts, received);

@@ -431,7 +431,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
   std::vector<Segment> pieces;
   std::vector<std::uint64_t> records_per_piece;
   LineItems& rows = result.rows;
-  RecordParser parser(settings, policy, basket_file, rows, accounting, sampler);
+  RecordParser parser(settings, policy, rows, accounting, sampler);
   std::uint64_t lines_before_piece = 0;
   auto end_piece = [&] {
     if (records_per_piece.size() < pieces.size()) records_per_piece.push_back(accounting.lines_read - lines_before_piece);

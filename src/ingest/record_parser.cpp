@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
-#include <stdexcept>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/core/exact_sum.hpp"
@@ -105,19 +104,15 @@ CustomerNames HashedIds::names() const {
   return names;
 }
 
-RecordParser::RecordParser(const InputSettings& settings, const IngestPolicy& policy, bool basket_file, LineItems& rows,
+RecordParser::RecordParser(const InputSettings& settings, const IngestPolicy& policy, LineItems& rows,
                            Accounting& accounting, RejectSampler& sampler)
     : settings_(settings),
       policy_(policy),
-      basket_file_(basket_file),
       rows_(rows),
       accounting_(accounting),
       sampler_(sampler),
       customers_(true),
-      baskets_(false) {
-  if (rows.baskets_only != basket_file)
-    throw std::logic_error("RecordParser: the rows' shape (baskets_only) does not match the input format");
-}
+      baskets_(false) {}
 
 void RecordParser::begin_segment(std::uint32_t file, const ColumnMap* columns) {
   file_ = file;
@@ -131,7 +126,7 @@ void RecordParser::parse(const Record& record) {
   if (record.offset == 0 && settings_.encoding == Encoding::utf8 && text.substr(0, kUtf8Bom.size()) == kUtf8Bom)
     text.remove_prefix(kUtf8Bom.size());
   if (record.too_long) return reject(RejectReason::record_too_long, record);
-  if (record.offset == 0 && settings_.header && !basket_file_) {
+  if (record.offset == 0 && settings_.header && !rows_.baskets_only) {
     ++accounting_.header;
     return;
   }
@@ -140,7 +135,7 @@ void RecordParser::parse(const Record& record) {
     ++accounting_.blank;
     return;
   }
-  if (basket_file_) {
+  if (rows_.baskets_only) {
     if (std::memchr(text.data(), '\0', text.size()) != nullptr) return reject(RejectReason::nul_byte, record);
     parse_basket(text, record);
   } else {

@@ -42,7 +42,7 @@ Parsed parse_lines(const std::vector<std::string>& lines, const IngestPolicy& po
   const ColumnMap columns = resolve_columns(settings, "test.csv", lines.front());
   Parsed out;
   RejectSampler sampler(100);
-  RecordParser parser(settings, policy, false, out.rows, out.accounting, sampler);
+  RecordParser parser(settings, policy, out.rows, out.accounting, sampler);
   parser.begin_segment(0, &columns);
   std::uint64_t offset = 0;
   for (const std::string& line : lines) {

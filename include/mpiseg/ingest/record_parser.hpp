@@ -5,7 +5,7 @@
 /// No collectives: ingest.cpp runs one parser per rank over its byte ranges.
 ///
 ///   const ColumnMap columns = resolve_columns(settings, path, header_line);
-///   RecordParser parser(settings, policy, /*basket_file=*/false, rows, accounting, sampler);
+///   RecordParser parser(settings, policy, rows, accounting, sampler);  // rows.baskets_only: a basket file
 ///   parser.begin_segment(file_index, &columns);
 ///   reader.for_each([&](const Record& record) { parser.parse(record); });
 #include <cstdint>
@@ -91,8 +91,10 @@ class RepeatedField {
 /// accepted + rejected holds after every parse().
 class RecordParser {
  public:
-  RecordParser(const InputSettings& settings, const IngestPolicy& policy, bool basket_file, LineItems& rows,
-               Accounting& accounting, RejectSampler& sampler);
+  /// Parses basket-file lines when `rows` are a basket file's (rows.baskets_only), line items
+  /// otherwise.
+  RecordParser(const InputSettings& settings, const IngestPolicy& policy, LineItems& rows, Accounting& accounting,
+               RejectSampler& sampler);
 
   /// The records that follow come from file `file`, whose columns are `columns` (line items).
   void begin_segment(std::uint32_t file, const ColumnMap* columns);
@@ -113,7 +115,6 @@ class RecordParser {
 
   const InputSettings& settings_;
   const IngestPolicy& policy_;
-  bool basket_file_;
   LineItems& rows_;
   Accounting& accounting_;
   RejectSampler& sampler_;
