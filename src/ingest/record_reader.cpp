@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
-#if defined(__SSE2__)
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -225,7 +228,9 @@ void split_unquoted(std::string_view record, char delimiter, std::vector<std::st
   }
 }
 
-RecordScan scan_record(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
+namespace detail {
+
+RecordScan scan_record_sse2(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
   fields.clear();
   const char* data = record.data();
   const std::size_t size = record.size();
@@ -268,6 +273,60 @@ RecordScan scan_record(std::string_view record, char delimiter, std::vector<std:
 #endif
   fields.emplace_back(data + start, size - start);
   return RecordScan{quotes != 0, nuls != 0, highs == 0};
+}
+
+#if defined(__x86_64__)
+// 64 bytes per step, and no tail to special-case: a masked load reads only the record's bytes
+// (the masked-off ones are neither read nor able to fault), so a typical line item of 60-100
+// bytes is one or two steps instead of the SSE2 path's four to seven.
+__attribute__((target("avx512f,avx512bw"))) RecordScan scan_record_avx512(std::string_view record, char delimiter,
+                                                                          std::vector<std::string_view>& fields) {
+  fields.clear();
+  const char* data = record.data();
+  const std::size_t size = record.size();
+  std::size_t start = 0;
+  const __m512i delimiter_bytes = _mm512_set1_epi8(delimiter), quote_bytes = _mm512_set1_epi8('"');
+  std::uint64_t quotes = 0, nuls = 0, highs = 0;
+  for (std::size_t base = 0; base < size; base += 64) {
+    const std::size_t count = std::min<std::size_t>(64, size - base);
+    const __mmask64 valid = count == 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
+    const __m512i bytes = _mm512_maskz_loadu_epi8(valid, data + base);
+    quotes |= _mm512_mask_cmpeq_epi8_mask(valid, bytes, quote_bytes);
+    nuls |= _mm512_mask_testn_epi8_mask(valid, bytes, bytes);
+    highs |= _mm512_movepi8_mask(bytes);  // masked-off bytes are loaded as zero
+    for (std::uint64_t cuts = _mm512_mask_cmpeq_epi8_mask(valid, bytes, delimiter_bytes); cuts != 0; cuts &= cuts - 1) {
+      const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(cuts));
+      fields.emplace_back(data + start, at - start);
+      start = at + 1;
+    }
+  }
+  fields.emplace_back(data + start, size - start);
+  return RecordScan{quotes != 0, nuls != 0, highs == 0};
+}
+
+bool avx512_scan_available() {
+  static const bool available = [] {
+    const char* forced = std::getenv("MPISEG_KERNEL");
+    if (forced != nullptr && std::strcmp(forced, "generic") == 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  }();
+  return available;
+}
+#else
+RecordScan scan_record_avx512(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
+  return scan_record_sse2(record, delimiter, fields);
+}
+
+bool avx512_scan_available() { return false; }
+#endif
+
+}  // namespace detail
+
+RecordScan scan_record(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
+  static const bool wide = detail::avx512_scan_available();
+  return wide ? detail::scan_record_avx512(record, delimiter, fields)
+              : detail::scan_record_sse2(record, delimiter, fields);
 }
 
 bool split_fields(std::string_view record, char delimiter, std::vector<std::string_view>& fields, std::string& scratch) {

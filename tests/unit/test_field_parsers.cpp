@@ -131,27 +131,38 @@ BOOST_AUTO_TEST_CASE(splitting_fields_follows_rfc_4180) {
   BOOST_TEST(!split_fields("\"never closed,3", ',', fields, scratch));
 }
 
-// The vectorised scan against a byte-at-a-time reading of the same record, at every length across
-// the 16-byte blocks and the tail, every byte class at every position. Each record sits at the
-// very end of its own allocation, so a read past it is a heap overflow the sanitized build reports.
+// Each path of the vectorised scan against a byte-at-a-time reading of the same record, at every
+// length across the 16- and 64-byte blocks and the tail, every byte class at every position. Each
+// record sits at the very end of its own allocation, so a read past it is a heap overflow the
+// sanitized build reports.
 BOOST_AUTO_TEST_CASE(the_vectorised_scan_splits_and_classifies_as_byte_by_byte) {
+  using Scan = RecordScan (*)(std::string_view, char, std::vector<std::string_view>&);
+  std::vector<std::pair<const char*, Scan>> paths{{"sse2", detail::scan_record_sse2}, {"chosen", scan_record}};
+  if (detail::avx512_scan_available())
+    paths.emplace_back("avx512", detail::scan_record_avx512);
+  else
+    BOOST_TEST_MESSAGE("no AVX-512BW on this CPU: its scan path is not exercised");
   const char alphabet[] = {'a', ',', ';', '"', '\0', '\x80', '\xc3', '\xff', '\n', '7'};
   std::mt19937 random(11);
   std::vector<std::string_view> fields, expected;
-  for (const char delimiter : {',', ';'}) {
-    for (std::size_t length = 0; length <= 70; ++length) {
-      for (int trial = 0; trial < 40; ++trial) {
-        const auto storage = std::make_unique<char[]>(length + 1);
-        char* record = storage.get() + 1;  // not aligned to 16
-        for (std::size_t i = 0; i < length; ++i)
-          record[i] = trial < 2 ? "a,b"[i % 3] : alphabet[random() % sizeof(alphabet)];
-        const std::string_view text(record, length);
-        const RecordScan scan = scan_record(text, delimiter, fields);
-        BOOST_TEST(scan.has_quote == (text.find('"') != std::string_view::npos));
-        BOOST_TEST(scan.has_nul == (text.find('\0') != std::string_view::npos));
-        BOOST_TEST(scan.is_ascii == std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
-        split_unquoted(text, delimiter, expected);
-        BOOST_TEST(fields == expected);
+  for (const auto& [name, scan_record] : paths) {
+    BOOST_TEST_CONTEXT("path " << name)
+    for (const char delimiter : {',', ';', '\0'}) {
+      for (std::size_t length = 0; length <= 140; ++length) {
+        for (int trial = 0; trial < 30; ++trial) {
+          const auto storage = std::make_unique<char[]>(length + 1);
+          char* record = storage.get() + 1;  // not aligned to 16
+          for (std::size_t i = 0; i < length; ++i)
+            record[i] = trial < 2 ? "a,b"[i % 3] : alphabet[random() % sizeof(alphabet)];
+          const std::string_view text(record, length);
+          const RecordScan scan = scan_record(text, delimiter, fields);
+          BOOST_TEST(scan.has_quote == (text.find('"') != std::string_view::npos));
+          BOOST_TEST(scan.has_nul == (text.find('\0') != std::string_view::npos));
+          BOOST_TEST(scan.is_ascii == std::all_of(text.begin(), text.end(),
+                                                  [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
+          split_unquoted(text, delimiter, expected);
+          BOOST_TEST(fields == expected);
+        }
       }
     }
   }

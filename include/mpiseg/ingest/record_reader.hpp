@@ -102,11 +102,19 @@ struct RecordScan {
   bool has_nul = false;
   bool is_ascii = true;  // no byte above 0x7f
 };
-/// One vectorised pass (16 bytes at a time where SSE2 is there, which every x86-64 has) that
-/// splits `record` at every delimiter into `fields`, as split_unquoted does, and finds quotes, NUL
-/// bytes and non-ASCII bytes on the way. With a quote the fields are not the record's
-/// (split_fields then does the quoting).
+/// One vectorised pass that splits `record` at every delimiter into `fields`, as split_unquoted
+/// does, and finds quotes, NUL bytes and non-ASCII bytes on the way. With a quote the fields are
+/// not the record's (split_fields then does the quoting). 64 bytes at a time where the CPU has
+/// AVX-512BW (chosen at run time; MPISEG_KERNEL=generic forces the other path), else 16 at a
+/// time with SSE2, which every x86-64 has.
 RecordScan scan_record(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
+
+namespace detail {
+/// The two paths of scan_record, for tests that hold them to each other.
+RecordScan scan_record_sse2(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
+RecordScan scan_record_avx512(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
+bool avx512_scan_available();
+}  // namespace detail
 
 /// Splits one record into fields. Quoted fields (RFC 4180: the quote opens the field, "" is a
 /// literal quote) are unescaped into `scratch`, which must not be modified while `fields` is used.
