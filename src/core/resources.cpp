@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace mpiseg {
@@ -27,6 +28,14 @@ std::uint64_t status_kib(const char* field) {
 }  // namespace
 
 std::uint64_t peak_rss_bytes() { return status_kib("VmHWM"); }
+
+bool cpu_specific_kernels_allowed() noexcept {
+  static const bool allowed = [] {
+    const char* forced = std::getenv("MPISEG_KERNEL");
+    return forced == nullptr || std::strcmp(forced, "generic") != 0;
+  }();
+  return allowed;
+}
 
 void advise_huge_pages(void* data, std::size_t bytes) noexcept {
 #ifdef MADV_HUGEPAGE

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 #if defined(__x86_64__)
@@ -11,6 +10,8 @@
 #elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "mpiseg/core/resources.hpp"
 
 namespace mpiseg::ingest {
 namespace {
@@ -306,8 +307,7 @@ __attribute__((target("avx512f,avx512bw"))) RecordScan scan_record_avx512(std::s
 
 bool avx512_scan_available() {
   static const bool available = [] {
-    const char* forced = std::getenv("MPISEG_KERNEL");
-    if (forced != nullptr && std::strcmp(forced, "generic") == 0) return false;
+    if (!cpu_specific_kernels_allowed()) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   }();

@@ -3,11 +3,10 @@
 // CPUs without AVX2.
 #include <immintrin.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 
 #include "block_products.hpp"
+#include "mpiseg/core/resources.hpp"
 
 namespace mpiseg::kmeans::detail {
 namespace {
@@ -169,8 +168,7 @@ void direct_distances(const double* x, std::size_t rows, std::size_t d, const do
 
 bool use_avx2_kernel() {
   static const bool chosen = [] {
-    const char* forced = std::getenv("MPISEG_KERNEL");
-    if (forced != nullptr && std::strcmp(forced, "generic") == 0) return false;
+    if (!cpu_specific_kernels_allowed()) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();
