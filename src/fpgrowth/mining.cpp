@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <fmt/format.h>
+#include <limits>
 #include <numeric>
 
 #include "mpiseg/core/error.hpp"
@@ -121,15 +122,21 @@ class Miner {
     const std::uint64_t support = level.tree.total[item];
     if (support < limits_.min_count) return;
     suffix_.push_back(level.global[item]);
+    const std::size_t extensions_before = perfect_.size();
+    const bool grows = room() > 0 && build_conditional(depth, item, support);
     emit(support);
-    if ((limits_.max_len == 0 || suffix_.size() < limits_.max_len) && build_conditional(depth, item)) {
-      Level& next = levels_[depth + 1];
-      if (next.tree.single_path)
-        enumerate_path(next);
-      else
-        mine(depth + 1, 0, static_cast<std::uint32_t>(next.global.size()));
-    }
+    if (grows) mine_level(depth + 1);
+    perfect_.resize(extensions_before);
     suffix_.pop_back();
+  }
+
+  /// The itemsets of the (conditional) tree at `depth`, each extended by the current suffix.
+  void mine_level(std::size_t depth) {
+    Level& next = levels_[depth];
+    if (next.tree.single_path)
+      enumerate_path(next);
+    else
+      mine(depth, 0, static_cast<std::uint32_t>(next.global.size()));
   }
 
   Level& level(std::size_t depth) {
@@ -146,14 +153,10 @@ class Miner {
     for (const auto& [t, index] : occurrences) support += transactions.weights[t];
     if (support < limits_.min_count) return;
     suffix_.push_back(item);
+    const bool grows = room() > 0 && build_from_prefixes(transactions, item, occurrences, support);
     emit(support);
-    if ((limits_.max_len == 0 || suffix_.size() < limits_.max_len) && build_from_prefixes(transactions, item, occurrences)) {
-      Level& next = levels_[1];
-      if (next.tree.single_path)
-        enumerate_path(next);
-      else
-        mine(1, 0, static_cast<std::uint32_t>(next.global.size()));
-    }
+    if (grows) mine_level(1);
+    perfect_.clear();
     suffix_.pop_back();
   }
 
@@ -188,7 +191,7 @@ class Miner {
   }
 
   bool build_from_prefixes(const WeightedTransactions& transactions, std::uint32_t item,
-                           std::span<const std::pair<std::uint32_t, std::uint32_t>> occurrences) {
+                           std::span<const std::pair<std::uint32_t, std::uint32_t>> occurrences, std::uint64_t support) {
     level(1);
     Level& child = levels_[1];
     if (child.counts.size() < item) {
@@ -211,6 +214,10 @@ class Miner {
     child.global.clear();
     for (std::uint32_t value : child.touched) {
       if (counts[value] < limits_.min_count) continue;
+      if (counts[value] == support) {
+        perfect_.push_back(value);
+        continue;
+      }
       child.remap[value] = static_cast<std::uint32_t>(child.global.size());
       child.global.push_back(value);
     }
@@ -235,17 +242,57 @@ class Miner {
     return true;
   }
 
+  /// Items the current itemset may still take within max_len.
+  std::size_t room() const noexcept {
+    return limits_.max_len == 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(limits_.max_len) - suffix_.size();
+  }
+
+  /// The suffix as an itemset, and the suffix with each subset of its perfect extensions (items in
+  /// every basket that holds the suffix, so with the same support) up to max_len.
   void emit(std::uint64_t support) {
-    // The suffix grows with ever more frequent items; stored ascending.
-    itemset_.assign(suffix_.rbegin(), suffix_.rend());
+    if (perfect_.empty()) {
+      // The suffix grows with ever more frequent items; stored ascending.
+      itemset_.assign(suffix_.rbegin(), suffix_.rend());
+      add(support);
+      return;
+    }
+    // All members ascending, each perfect extension marked; then every choice of extensions, the
+    // itemset kept as a stack so that a choice only touches the members after it.
+    members_.clear();
+    for (std::uint32_t position : suffix_) members_.emplace_back(position, false);
+    for (std::uint32_t position : perfect_) members_.emplace_back(position, true);
+    std::sort(members_.begin(), members_.end());
+    itemset_.clear();
+    choose_extensions(0, room(), support);
+  }
+
+  /// Emits itemset_ extended by members_ from `next` on: each suffix member taken, each perfect
+  /// extension left out and (while `spare` allows) taken.
+  void choose_extensions(std::size_t next, std::size_t spare, std::uint64_t support) {
+    const std::size_t depth = itemset_.size();
+    for (; next < members_.size() && !members_[next].second; ++next) itemset_.push_back(members_[next].first);
+    if (next == members_.size()) {
+      add(support);
+    } else {
+      choose_extensions(next + 1, spare, support);
+      if (spare > 0) {
+        itemset_.push_back(members_[next].first);
+        choose_extensions(next + 1, spare - 1, support);
+      }
+    }
+    itemset_.resize(depth);
+  }
+
+  void add(std::uint64_t support) {
     out_.add(itemset_, support);
     if (limits_.max_itemsets != 0 && out_.size() > limits_.max_itemsets)
       throw LimitExceeded(fmt::format("more than [fpgrowth] max_itemsets = {} frequent itemsets; raise min_support or max_itemsets",
                                       limits_.max_itemsets));
   }
 
-  /// The conditional tree of `item` in the tree at `depth`, at depth + 1; false if it is empty.
-  bool build_conditional(std::size_t depth, std::uint32_t item) {
+  /// The conditional tree of `item` (whose support is `support`) in the tree at `depth`, at
+  /// depth + 1; false if it is empty. Its perfect extensions are pushed to perfect_ instead.
+  bool build_conditional(std::size_t depth, std::uint32_t item, std::uint64_t support) {
     level(depth + 1);  // may reallocate levels_: take references afterwards
     Level& source = levels_[depth];
     Level& child = levels_[depth + 1];
@@ -283,6 +330,10 @@ class Miner {
     child.global.clear();
     for (std::uint32_t value : child.touched) {
       if (counts[value] < limits_.min_count) continue;
+      if (counts[value] == support) {
+        perfect_.push_back(source.global[value]);
+        continue;
+      }
       child.remap[value] = static_cast<std::uint32_t>(child.global.size());
       child.global.push_back(source.global[value]);
     }
@@ -348,6 +399,11 @@ class Miner {
   ItemsetTable& out_;
   std::vector<Level> levels_;
   std::vector<std::uint32_t> suffix_;
+  // Perfect extensions of the suffix, pushed by the conditional trees on the current path: items
+  // in every basket of a conditional database are left out of its tree (a smaller tree, often a
+  // single path) and added to each itemset found in it, in every combination, when it is emitted.
+  std::vector<std::uint32_t> perfect_;
+  std::vector<std::pair<std::uint32_t, bool>> members_;  // emit(): position, whether a perfect extension
   std::vector<std::uint32_t> itemset_;
 };
 
