@@ -112,6 +112,12 @@ BOOST_AUTO_TEST_CASE(itemset_limit_fails_cleanly) {
   WeightedTransactions chain;
   chain.add(std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 3);
   BOOST_CHECK_THROW(mine_suffix_range(chain, 0, 16, MiningLimits{1, 0, 1000}), LimitExceeded);
+  // The limit counts every suffix's itemsets, not only the current suffix's: 40 frequent single
+  // items, one itemset per suffix.
+  WeightedTransactions singles;
+  for (std::uint32_t p = 0; p < 40; ++p) singles.add(std::vector<std::uint32_t>{p}, 2);
+  BOOST_CHECK_THROW(mine_suffix_range(singles, 0, 40, MiningLimits{2, 0, 30}), LimitExceeded);
+  BOOST_TEST(mine_suffix_range(singles, 0, 40, MiningLimits{2, 0, 40}).size() == 40u);
 }
 
 BOOST_AUTO_TEST_CASE(minimum_support_settings) {
