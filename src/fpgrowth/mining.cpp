@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include "mpiseg/core/error.hpp"
 
@@ -495,6 +496,36 @@ class BatchOrder {
   }
 
  private:
+  // Below this many itemsets of one size a comparison sort is as fast as the radix passes.
+  static constexpr std::size_t kRadixFrom = 512;
+
+  /// Sorts `keys` by their bits [low, high) (the positions; below them the indices, which the
+  /// stable passes leave in order), eleven bits per pass, least significant first.
+  template <class Key>
+  void radix_sort(std::vector<Key>& keys, unsigned low, unsigned high) {
+    constexpr unsigned kDigitBits = 11;
+    std::vector<Key>& spare = scratch_keys<Key>();
+    spare.resize(keys.size());
+    for (unsigned shift = low; shift < high; shift += kDigitBits) {
+      const unsigned width = std::min(kDigitBits, high - shift);
+      const auto mask = (std::size_t{1} << width) - 1;
+      counts_.assign(mask + 2, 0);
+      for (const Key& key : keys) ++counts_[(static_cast<std::size_t>(key >> shift) & mask) + 1];
+      if (std::ranges::find(counts_, keys.size()) != counts_.end()) continue;  // one digit value: nothing moves
+      for (std::size_t d = 1; d < counts_.size(); ++d) counts_[d] += counts_[d - 1];
+      for (const Key& key : keys) spare[counts_[static_cast<std::size_t>(key >> shift) & mask]++] = key;
+      keys.swap(spare);
+    }
+  }
+
+  template <class Key>
+  std::vector<Key>& scratch_keys() {
+    if constexpr (std::is_same_v<Key, std::uint64_t>)
+      return narrow_spare_;
+    else
+      return wide_spare_;
+  }
+
   /// Orders order_[first, first + n), itemsets of one size, by their packed positions.
   template <class Key>
   void order_by_keys(std::vector<Key>& keys, const ItemsetTable& out, std::size_t first, std::size_t n, unsigned bits,
@@ -506,7 +537,11 @@ class BatchOrder {
       for (std::size_t p = 0; p + 1 < set.size(); ++p) key = (key << bits) | set[p];
       keys[t] = (key << index_bits) | t;
     }
-    std::sort(keys.begin(), keys.end());
+    const auto key_bits = static_cast<unsigned>(index_bits + bits * (out.itemset(order_[first]).size() - 1));
+    if (n >= kRadixFrom)
+      radix_sort(keys, index_bits, key_bits);
+    else
+      std::sort(keys.begin(), keys.end());
     const Key mask = (Key{1} << index_bits) - 1;
     scratch_.resize(n);
     for (std::size_t t = 0; t < n; ++t) scratch_[t] = order_[first + static_cast<std::size_t>(keys[t] & mask)];
@@ -514,8 +549,9 @@ class BatchOrder {
   }
 
   std::vector<std::size_t> order_, scratch_, starts_, fill_;
-  std::vector<std::uint64_t> narrow_;
-  std::vector<WideKey> wide_;
+  std::vector<std::uint64_t> narrow_, narrow_spare_;
+  std::vector<WideKey> wide_, wide_spare_;
+  std::vector<std::size_t> counts_;
   std::vector<std::uint32_t> items_;
   std::vector<std::uint64_t> ends_, support_;
 };

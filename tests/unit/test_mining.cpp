@@ -1,5 +1,6 @@
 // FP-growth on one rank against brute-force enumeration, over random transaction sets.
 #include <boost/test/unit_test.hpp>
+#include <numeric>
 #include <random>
 
 #include "mpiseg/core/error.hpp"
@@ -118,6 +119,27 @@ BOOST_AUTO_TEST_CASE(itemset_limit_fails_cleanly) {
   for (std::uint32_t p = 0; p < 40; ++p) singles.add(std::vector<std::uint32_t>{p}, 2);
   BOOST_CHECK_THROW(mine_suffix_range(singles, 0, 40, MiningLimits{2, 0, 30}), LimitExceeded);
   BOOST_TEST(mine_suffix_range(singles, 0, 40, MiningLimits{2, 0, 40}).size() == 40u);
+}
+
+// One basket of 20 items: all 2^20 - 1 subsets are frequent, every item a perfect extension of
+// the ones after it, and the largest suffix's batch holds 2^19 itemsets; its sizes are ordered by
+// radix passes over 64-bit keys and, for the longer ones (5 bits per position), 128-bit keys.
+BOOST_AUTO_TEST_CASE(large_batches_come_out_complete_and_in_canonical_order) {
+  WeightedTransactions everything;
+  std::vector<std::uint32_t> items(20);
+  std::iota(items.begin(), items.end(), 0u);
+  everything.add(items, 3);
+  const ItemsetTable mined = mine_suffix_range(everything, 0, 20, MiningLimits{3, 0, 0});
+  BOOST_TEST(mined.size() == (std::size_t{1} << 20) - 1);
+  std::size_t out_of_order = 0, wrong_support = 0;
+  for (std::size_t i = 0; i < mined.size(); ++i) {
+    wrong_support += mined.support[i] != 3;
+    if (i == 0) continue;
+    const auto a = mined.itemset(i - 1), b = mined.itemset(i);
+    out_of_order += !(a.back() < b.back() || (a.back() == b.back() && canonical_less(a, b)));
+  }
+  BOOST_TEST(out_of_order == 0u);
+  BOOST_TEST(wrong_support == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(minimum_support_settings) {
