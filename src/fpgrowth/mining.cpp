@@ -445,7 +445,8 @@ __extension__ using WideKey = unsigned __int128;
 /// A counting sort by size first; then, within each size, the other positions are packed into
 /// one integer (bit_width(suffix) bits each, the first highest) with the itemset's index within
 /// its size below them, and those integers are sorted: 64-bit where they fit, 128-bit where not,
-/// and the itemsets compared only beyond that. Itemsets are distinct, so the order is
+/// and the itemsets compared only beyond that; large groups of integers by radix passes over
+/// their position bits, small ones by comparison. Itemsets are distinct, so the order is
 /// canonical_less's. Dense data (a few dozen frequent items, hundreds of thousands of itemsets per
 /// suffix) spends most of its ordering time here; plain integers sort several times faster than
 /// records compared through their items. Buffers are kept between batches.
