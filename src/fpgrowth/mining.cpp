@@ -471,9 +471,9 @@ class BatchOrder {
       const auto index_bits = static_cast<unsigned>(std::bit_width(n - 1));
       const std::size_t key_bits = (k - 1) * bits + index_bits;
       if (key_bits <= 64)
-        order_by_keys(narrow_, out, first, n, bits, index_bits);
+        order_by_keys(narrow_, out, first, n, bits, index_bits, key_bits);
       else if (key_bits <= 128)
-        order_by_keys(wide_, out, first, n, bits, index_bits);
+        order_by_keys(wide_, out, first, n, bits, index_bits, key_bits);
       else
         std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first), order_.begin() + static_cast<std::ptrdiff_t>(first + n),
                   [&](std::size_t a, std::size_t b) { return canonical_less(out.itemset(a), out.itemset(b)); });
@@ -530,7 +530,7 @@ class BatchOrder {
   /// Orders order_[first, first + n), itemsets of one size, by their packed positions.
   template <class Key>
   void order_by_keys(std::vector<Key>& keys, const ItemsetTable& out, std::size_t first, std::size_t n, unsigned bits,
-                     unsigned index_bits) {
+                     unsigned index_bits, std::size_t key_bits) {
     keys.resize(n);
     for (std::size_t t = 0; t < n; ++t) {
       const auto set = out.itemset(order_[first + t]);
@@ -538,9 +538,8 @@ class BatchOrder {
       for (std::size_t p = 0; p + 1 < set.size(); ++p) key = (key << bits) | set[p];
       keys[t] = (key << index_bits) | t;
     }
-    const auto key_bits = static_cast<unsigned>(index_bits + bits * (out.itemset(order_[first]).size() - 1));
     if (n >= kRadixFrom)
-      radix_sort(keys, index_bits, key_bits);
+      radix_sort(keys, index_bits, static_cast<unsigned>(key_bits));
     else
       std::sort(keys.begin(), keys.end());
     const Key mask = (Key{1} << index_bits) - 1;

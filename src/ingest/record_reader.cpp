@@ -324,9 +324,8 @@ bool avx512_scan_available() { return false; }
 }  // namespace detail
 
 RecordScan scan_record(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
-  static const bool wide = detail::avx512_scan_available();
-  return wide ? detail::scan_record_avx512(record, delimiter, fields)
-              : detail::scan_record_sse2(record, delimiter, fields);
+  return detail::avx512_scan_available() ? detail::scan_record_avx512(record, delimiter, fields)
+                                         : detail::scan_record_sse2(record, delimiter, fields);
 }
 
 bool split_fields(std::string_view record, char delimiter, std::vector<std::string_view>& fields, std::string& scratch) {
