@@ -451,6 +451,7 @@ IngestResult read_input(const InputSettings& settings, const IngestPolicy& polic
       PosixFile file(settings.paths[segment.file], O_RDONLY);
       begin_piece(segment.file, segment.begin);
       RecordReader reader(file, sizes[segment.file], segment.begin, segment.end, limits, odd_before[s], entries[s]);
+      if (!basket_file) reader.split_fields_at(settings.delimiter);
       reader.for_each([&](const Record& record) { parser.parse(record); });
     }
   });

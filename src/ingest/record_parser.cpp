@@ -173,42 +173,46 @@ bool RecordParser::text_field(std::string_view field, std::string_view& out, std
 void RecordParser::parse_line_item(std::string_view text, const Record& record) {
   // One pass over the line's bytes: the fields of an unquoted line, and whether the line has a
   // NUL byte, a quote (split again with quoting) or a non-ASCII byte (text fields validated).
-  const RecordScan scan = scan_record(text, settings_.delimiter, fields_);
+  // The reader may have done that pass already (unless a byte-order mark was cut off since).
+  const bool split_by_reader = record.fields != nullptr && text.data() == record.text.data();
+  const RecordScan scan = split_by_reader ? record.scan : scan_record(text, settings_.delimiter, fields_);
+  const std::vector<std::string_view>* fields = split_by_reader ? record.fields : &fields_;
   if (scan.has_nul) return reject(RejectReason::nul_byte, record);
   record_is_ascii_ = scan.is_ascii;
   if (scan.has_quote) {
     if (!settings_.quoted_newlines && std::count(text.begin(), text.end(), '"') % 2 != 0)
       return reject(RejectReason::quoted_newline, record);
     if (!split_fields(text, settings_.delimiter, fields_, scratch_)) return reject(RejectReason::bad_quote, record);
+    fields = &fields_;
   }
+  const auto field = [fields](int index) { return (*fields)[static_cast<std::size_t>(index)]; };
   const ColumnMap& c = *columns_;
-  if ((c.expected_fields != 0 && fields_.size() != c.expected_fields) ||
-      static_cast<int>(fields_.size()) <= c.highest)
+  if ((c.expected_fields != 0 && fields->size() != c.expected_fields) || static_cast<int>(fields->size()) <= c.highest)
     return reject(RejectReason::field_count, record);
   for (int index : {c.customer, c.basket, c.timestamp, c.item, c.quantity, c.price, c.description, c.country, c.category})
-    if (index >= 0 && fields_[static_cast<std::size_t>(index)].size() > policy_.max_field_bytes)
+    if (index >= 0 && field(index).size() > policy_.max_field_bytes)
       return reject(RejectReason::field_too_long, record);
 
   std::string_view item_code, customer_text, basket_text, description, country, category;
-  if (!text_field(fields_[static_cast<std::size_t>(c.item)], item_code, item_storage_) ||
-      !text_field(fields_[static_cast<std::size_t>(c.customer)], customer_text, customer_storage_) ||
-      !text_field(fields_[static_cast<std::size_t>(c.basket)], basket_text, basket_storage_) ||
-      (c.description >= 0 && !text_field(fields_[static_cast<std::size_t>(c.description)], description, description_storage_)) ||
-      (c.country >= 0 && !text_field(fields_[static_cast<std::size_t>(c.country)], country, country_storage_)) ||
-      (c.category >= 0 && !text_field(fields_[static_cast<std::size_t>(c.category)], category, category_storage_)))
+  if (!text_field(field(c.item), item_code, item_storage_) ||
+      !text_field(field(c.customer), customer_text, customer_storage_) ||
+      !text_field(field(c.basket), basket_text, basket_storage_) ||
+      (c.description >= 0 && !text_field(field(c.description), description, description_storage_)) ||
+      (c.country >= 0 && !text_field(field(c.country), country, country_storage_)) ||
+      (c.category >= 0 && !text_field(field(c.category), category, category_storage_)))
     return reject(RejectReason::invalid_encoding, record);
   if (basket_text.empty()) return reject(RejectReason::missing_basket, record);
   if (item_code.empty()) return reject(RejectReason::missing_item, record);
 
   const std::optional<std::int64_t> timestamp = timestamp_.get(
-      fields_[static_cast<std::size_t>(c.timestamp)], [&](std::string_view text) { return parse_timestamp(text, settings_.timestamp_format); });
+      field(c.timestamp), [&](std::string_view text) { return parse_timestamp(text, settings_.timestamp_format); });
   if (!timestamp) return reject(RejectReason::bad_timestamp, record);
   if (*timestamp < 0 || *timestamp > std::numeric_limits<std::uint32_t>::max())
     return reject(RejectReason::timestamp_out_of_range, record);
-  const auto quantity = parse_integer(fields_[static_cast<std::size_t>(c.quantity)]);
+  const auto quantity = parse_integer(field(c.quantity));
   if (!quantity || *quantity < std::numeric_limits<std::int32_t>::min() || *quantity > std::numeric_limits<std::int32_t>::max())
     return reject(RejectReason::bad_quantity, record);
-  const auto price = parse_decimal(fields_[static_cast<std::size_t>(c.price)]);
+  const auto price = parse_decimal(field(c.price));
   // Prices and line values at or above 2^53 in magnitude are rejected: money is summed exactly
   // on a fixed grid (MoneyGrid), which bounds the line values it takes.
   if (!price || std::abs(*price) >= MoneyGrid::kMaxValue ||

@@ -1,7 +1,8 @@
 // The CSV record reader and the field splitter: the records of a file read as one range must be
 // the records read as two ranges cut anywhere, with any chunk size and either quoting rule (the
 // entry of the second range checked against the exit of the first, as ingest does); every record
-// then goes through the field splitter and the field parsers.
+// then goes through the field splitter and the field parsers. Records the reader splits while
+// it finds their end (split_fields_at) must come with scan_record's fields.
 #include <fcntl.h>
 
 #include <cstdlib>
@@ -19,15 +20,27 @@ using namespace mpiseg::ingest;
 namespace {
 using Records = std::vector<std::pair<std::uint64_t, std::string>>;
 
+void check_split(const Record& record) {
+  std::string_view line = record.text;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::vector<std::string_view> fields;
+  const RecordScan scan = scan_record(line, ',', fields);
+  if (fields != *record.fields || scan.has_quote != record.scan.has_quote || scan.has_nul != record.scan.has_nul ||
+      scan.is_ascii != record.scan.is_ascii)
+    std::abort();
+}
+
 Records read(const PosixFile& file, std::uint64_t size, const std::vector<std::uint64_t>& bounds, const ReaderLimits& limits,
-             std::string_view content) {
+             std::string_view content, bool split = false) {
   Records records;
   std::optional<std::uint64_t> entry;
   for (std::size_t r = 0; r + 1 < bounds.size(); ++r) {
     std::uint64_t quotes = 0;
     for (std::uint64_t i = 0; i < bounds[r]; ++i) quotes += content[i] == '"';
     RecordReader reader(file, size, bounds[r], bounds[r + 1], limits, quotes % 2 != 0, limits.quoted_newlines ? entry : std::nullopt);
+    if (split) reader.split_fields_at(',');
     entry = reader.for_each([&](const Record& record) {
+      if (record.fields != nullptr) check_split(record);
       records.emplace_back(record.offset, record.too_long ? std::string("<too long>") : std::string(record.text));
     });
     if (r == 0) entry = entry.value_or(0);
@@ -51,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Records whole = read(file, total, {0, total}, limits, content);
   const std::uint64_t cut = total == 0 ? 0 : cut_seed % (total + 1);
   if (read(file, total, {0, cut, total}, limits, content) != whole) std::abort();  // a range boundary changed the records
+  if (read(file, total, {0, cut, total}, limits, content, true) != whole) std::abort();  // splitting changed the records
 
   std::vector<std::string_view> fields;
   std::string scratch;

@@ -168,4 +168,48 @@ BOOST_AUTO_TEST_CASE(the_vectorised_scan_splits_and_classifies_as_byte_by_byte) 
   }
 }
 
+// scan_line against finding the '\n' byte by byte and scan_record over the bytes before it less
+// a trailing '\r', with lines of every length across the blocks, CRs anywhere and the area
+// searched ending before, at or after the '\n'. The area ends its own allocation, so a read past
+// it is a heap overflow the sanitized build reports.
+BOOST_AUTO_TEST_CASE(the_fused_line_scan_finds_the_end_and_the_fields_of_a_line) {
+  using Scan = std::size_t (*)(const char*, std::size_t, char, std::vector<std::string_view>&, RecordScan&);
+  std::vector<std::pair<const char*, Scan>> paths{{"sse2", detail::scan_line_sse2}, {"chosen", scan_line}};
+  if (detail::avx512_scan_available())
+    paths.emplace_back("avx512", detail::scan_line_avx512);
+  else
+    BOOST_TEST_MESSAGE("the AVX-512BW line scan is not exercised: the CPU lacks it or MPISEG_KERNEL=generic");
+  const char alphabet[] = {'a', ',', ';', '"', '\0', '\x80', '\r', '\r', '\n', '7'};
+  std::mt19937 random(12);
+  std::vector<std::string_view> fields, expected;
+  for (const auto& [name, scan_line] : paths) {
+    BOOST_TEST_CONTEXT("path " << name)
+    for (const char delimiter : {',', '\0'}) {
+      for (std::size_t size = 0; size <= 150; ++size) {
+        for (int trial = 0; trial < 30; ++trial) {
+          const auto storage = std::make_unique<char[]>(size + 1);
+          char* area = storage.get() + 1;
+          // Mostly one line with its '\n' somewhere (or nowhere), sometimes bytes of any class.
+          const std::size_t newline = random() % (size + 2);
+          for (std::size_t i = 0; i < size; ++i)
+            area[i] = trial % 3 == 0 ? alphabet[random() % sizeof(alphabet)] : i == newline ? '\n' : i + 1 == newline && trial % 2 ? '\r' : alphabet[random() % 8];
+          const std::string_view text(area, size);
+          const std::size_t end = text.find('\n');
+          RecordScan scan;
+          const std::size_t found = scan_line(area, size, delimiter, fields, scan);
+          BOOST_TEST(found == end);
+          if (end == std::string_view::npos) continue;
+          std::string_view line = text.substr(0, end);
+          if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+          const RecordScan reference = detail::scan_record_sse2(line, delimiter, expected);
+          BOOST_TEST(fields == expected);
+          BOOST_TEST(scan.has_quote == reference.has_quote);
+          BOOST_TEST(scan.has_nul == reference.has_nul);
+          BOOST_TEST(scan.is_ascii == reference.is_ascii);
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

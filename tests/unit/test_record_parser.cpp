@@ -9,6 +9,7 @@
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/ingest/dictionary.hpp"
 #include "mpiseg/ingest/record_parser.hpp"
+#include "mpiseg/ingest/record_reader.hpp"
 
 using namespace mpiseg;
 using namespace mpiseg::ingest;
@@ -37,20 +38,45 @@ struct Parsed {
   std::vector<RejectSample> samples;
 };
 
-Parsed parse_lines(const std::vector<std::string>& lines, const IngestPolicy& policy = {}) {
-  const InputSettings settings = online_retail_columns();
+/// With `split_by_reader`, each record comes with the fields the reader finds while it looks for
+/// the record's end (RecordReader::split_fields_at), as from a file.
+Parsed parse_lines(const std::vector<std::string>& lines, const IngestPolicy& policy = {},
+                   const InputSettings& settings = online_retail_columns(), bool split_by_reader = false) {
   const ColumnMap columns = resolve_columns(settings, "test.csv", lines.front());
   Parsed out;
   RejectSampler sampler(100);
   RecordParser parser(settings, policy, out.rows, out.accounting, sampler);
   parser.begin_segment(0, &columns);
   std::uint64_t offset = 0;
+  std::vector<std::string_view> fields;
   for (const std::string& line : lines) {
-    parser.parse(Record{line, offset, false});
+    Record record{line, offset, false};
+    if (split_by_reader) {
+      const std::string in_file = line + "\n";
+      BOOST_REQUIRE(scan_line(in_file.data(), in_file.size(), settings.delimiter, fields, record.scan) == line.size());
+      record.fields = &fields;
+      for (std::string_view& field : fields) field = std::string_view(line.data() + (field.data() - in_file.data()), field.size());
+    }
+    parser.parse(record);
     offset += line.size() + 1;
   }
   out.samples = sampler.samples();
   return out;
+}
+
+void check_same_outcome(const Parsed& a, const Parsed& b) {
+  BOOST_TEST(a.rows.customer == b.rows.customer);
+  BOOST_TEST(a.rows.basket == b.rows.basket);
+  BOOST_TEST(a.rows.time == b.rows.time);
+  BOOST_TEST(a.rows.item == b.rows.item);
+  BOOST_TEST(a.rows.quantity == b.rows.quantity);
+  BOOST_TEST(a.rows.price == b.rows.price);
+  BOOST_TEST(a.rows.country == b.rows.country);
+  BOOST_TEST(a.rows.flags == b.rows.flags);
+  BOOST_TEST(a.accounting.rejected == b.accounting.rejected);
+  BOOST_TEST(a.accounting.accepted == b.accounting.accepted);
+  BOOST_TEST(a.accounting.blank == b.accounting.blank);
+  BOOST_TEST(a.samples.size() == b.samples.size());
 }
 
 std::uint64_t rejected(const Parsed& parsed, RejectReason reason) { return parsed.accounting.rejected[static_cast<std::size_t>(reason)]; }
@@ -104,6 +130,39 @@ BOOST_AUTO_TEST_CASE(every_reject_reason_once_and_the_balance) {
   BOOST_TEST(parsed.samples.size() == a.rejected_total());
   BOOST_TEST(parsed.samples.front().line_number == 2u);
   BOOST_TEST(parsed.samples.front().offset == kHeader.size() + 1);
+}
+
+BOOST_AUTO_TEST_CASE(fields_split_by_the_reader_give_what_the_parsers_own_split_gives) {
+  const std::vector<std::string> lines = {
+      std::string(kHeader) + "\r",
+      "536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\r",
+      "536366,22633,\"HAND WARMER, UNION JACK\",6,2010-12-01 08:28:00,1.85,17850,United Kingdom",
+      "536367,84879,\"ASSORTED \"\"BIRD\"\" ORNAMENT\",32,2010-12-01 08:34:00,1.69,13047,United Kingdom\r",
+      "536368,22960,JAM MAKING SET,6,2010-12-01 08:34:00,4.25,13047,Espa\xC3\xB1" "a",
+      "536365,85123A,A,6,2010-12-01 08:26:00,2.55,17850",
+      "536365,85123A,A\"B,6,2010-12-01 08:26:00,2.55,17850,UK",
+      "536365,85123A,\"A\"B,6,2010-12-01 08:26:00,2.55,17850,UK,\"\"",
+      "536365,85123A,A,6,2010-13-01 08:26:00,2.55,17850,UK\r",
+      std::string("536365,85123A,A\0B,6,2010-12-01 08:26:00,2.55,17850,UK", 53),
+      "536365,85123A,\xC3\x28,6,2010-12-01 08:26:00,2.55,17850,UK",
+      "",
+      "\r",
+  };
+  const Parsed own = parse_lines(lines);
+  BOOST_TEST(own.rows.size() == 4u);
+  check_same_outcome(parse_lines(lines, {}, online_retail_columns(), true), own);
+
+  // No header: the first record is data, and its byte-order mark is cut off before the fields
+  // are read, so the reader's fields (which still hold it) must not be used.
+  InputSettings by_index;
+  by_index.header = false;
+  ColumnRef* refs[] = {&by_index.basket, &by_index.item, &by_index.description, &by_index.quantity,
+                             &by_index.timestamp, &by_index.price, &by_index.customer, &by_index.country};
+  for (std::int64_t c = 0; c < 8; ++c) refs[c]->index = c;
+  const std::vector<std::string> no_header = {"\xEF\xBB\xBF" + lines[1], lines[2]};
+  const Parsed without_mark = parse_lines(no_header, {}, by_index);
+  BOOST_TEST(without_mark.rows.basket.front() == 536365u);
+  check_same_outcome(parse_lines(no_header, {}, by_index, true), without_mark);
 }
 
 BOOST_AUTO_TEST_CASE(flags_and_policies) {

@@ -32,8 +32,24 @@ using Records = std::vector<std::pair<std::uint64_t, std::string>>;
 
 int resynchronised_ranges = 0;  // ranges whose parity guess was wrong (a broken quote before them)
 
+// Records the reader handed over already split (RecordReader::split_fields_at), each checked
+// against scan_record over its text less a trailing '\r'.
+std::uint64_t split_records = 0;
+
+void check_fields(const Record& record, char delimiter) {
+  std::string_view line = record.text;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::vector<std::string_view> expected;
+  const RecordScan scan = scan_record(line, delimiter, expected);
+  BOOST_REQUIRE(*record.fields == expected);
+  BOOST_REQUIRE(record.scan.has_quote == scan.has_quote);
+  BOOST_REQUIRE(record.scan.has_nul == scan.has_nul);
+  BOOST_REQUIRE(record.scan.is_ascii == scan.is_ascii);
+  ++split_records;
+}
+
 Records read_ranges(const std::string& content, const std::vector<std::uint64_t>& cuts, const ReaderLimits& limits,
-                    bool& too_long_seen) {
+                    bool& too_long_seen, std::optional<char> split_at = std::nullopt) {
   TempFile file(content);
   PosixFile handle(file.path, O_RDONLY);
   Records records;
@@ -52,8 +68,11 @@ Records read_ranges(const std::string& content, const std::vector<std::uint64_t>
     if (r == 0 || !limits.quoted_newlines) entries[r] = guess.entry();
     if (r > 0 && limits.quoted_newlines && guess.entry() != *entries[r]) ++resynchronised_ranges;
     RecordReader reader(handle, content.size(), bounds[r], bounds[r + 1], limits, odd, limits.quoted_newlines ? entries[r] : std::nullopt);
+    if (split_at) reader.split_fields_at(*split_at);
     const std::uint64_t read_exit = reader.for_each([&](const Record& record) {
       too_long_seen = too_long_seen || record.too_long;
+      BOOST_REQUIRE(record.fields == nullptr || (split_at && !limits.quoted_newlines && !record.too_long));
+      if (record.fields != nullptr) check_fields(record, *split_at);
       records.emplace_back(record.offset, record.too_long ? std::string("<too long>") : std::string(record.text));
     });
     if (entries[r] == guess.entry()) BOOST_REQUIRE(read_exit == exit);
@@ -69,6 +88,7 @@ void check_every_split(const std::string& content, bool quoted_newlines, std::ui
     const ReaderLimits limits{chunk, max_record, quoted_newlines};
     for (std::uint64_t a = 0; a <= content.size(); ++a) {
       BOOST_REQUIRE(read_ranges(content, {a}, limits, ignored) == expected);
+      BOOST_REQUIRE(read_ranges(content, {a}, limits, ignored, ',') == expected);
       if (chunk <= 3 && content.size() <= 48) {
         for (std::uint64_t b = a; b <= content.size(); ++b) BOOST_REQUIRE(read_ranges(content, {a, b}, limits, ignored) == expected);
       }
@@ -95,6 +115,23 @@ BOOST_AUTO_TEST_CASE(every_boundary_position_line_mode) {
   check_every_split("\n\n\nx\n\n", false);
   check_every_split("single line without newline", false);
   check_every_split("", false);
+  check_every_split("h,d\r\n1,\r\n\r\n2,x\ry\r\n3,\"q\"\r", false);
+}
+
+BOOST_AUTO_TEST_CASE(line_mode_hands_over_fields_split_in_the_pass_that_found_the_end) {
+  std::string content = "customer,item,price\r\n";
+  for (int i = 0; i < 200; ++i) content += std::to_string(i) + ",item " + std::to_string(i % 7) + (i % 3 ? ",1.5\n" : ",\"2,5\"\r\n");
+  bool too_long = false;
+  split_records = 0;
+  const Records plain = read_ranges(content, {}, ReaderLimits{256, 1 << 20, false}, too_long);
+  BOOST_TEST(split_records == 0u);
+  BOOST_TEST((read_ranges(content, {content.size() / 3}, ReaderLimits{256, 1 << 20, false}, too_long, ',') == plain));
+  // Only the first record after each refill of the 256-byte buffer comes without fields.
+  BOOST_TEST(split_records >= plain.size() - content.size() / 256 - 4);
+  // Quoted newlines: records come as before, never split by the reader.
+  split_records = 0;
+  BOOST_TEST((read_ranges(content, {}, ReaderLimits{256, 1 << 20, true}, too_long, ',') == read_ranges(content, {}, ReaderLimits{256, 1 << 20, true}, too_long)));
+  BOOST_TEST(split_records == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(every_boundary_position_quoted_newlines) {

@@ -37,11 +37,23 @@ struct ReaderLimits {
   bool quoted_newlines = false;
 };
 
+
+/// What one pass over a record's bytes finds besides its delimiters.
+struct RecordScan {
+  bool has_quote = false;
+  bool has_nul = false;
+  bool is_ascii = true;  // no byte above 0x7f
+};
+
 /// What the reader hands over for each record.
 struct Record {
   std::string_view text;  // without the terminating '\n' (a trailing '\r' is kept); a prefix when too_long
   std::uint64_t offset;   // byte offset of the record's first byte in the file
   bool too_long;
+  // After RecordReader::split_fields_at, for records it could split in the pass that found their
+  // end: the fields and findings of scan_record over `text` less a trailing '\r'. Else null.
+  const std::vector<std::string_view>* fields = nullptr;
+  RecordScan scan{};
 };
 
 /// Where the reader's bytes come from: fills the span from the offset, short only at the end.
@@ -67,6 +79,12 @@ class RecordReader {
   /// file size when the file ends first).
   std::uint64_t for_each(const std::function<void(const Record&)>& on_record);
 
+  /// Every '\n' ending a record (quoted_newlines off): finds each record's fields, split at
+  /// `delimiter`, in the same pass over its bytes that finds its end (scan_line), and hands them
+  /// over with the record. Records it cannot split that way (too long, or the first of a
+  /// buffer refill) come without fields.
+  void split_fields_at(char delimiter) noexcept { split_at_ = delimiter; }
+
   /// The offset where the first record of the range started (valid after for_each).
   std::uint64_t entry() const noexcept { return entry_; }
 
@@ -88,6 +106,8 @@ class RecordReader {
   std::uint64_t next_read_ = 0;  // file offset of the next byte to read
   std::optional<std::uint64_t> given_entry_;
   std::uint64_t entry_ = 0;
+  std::optional<char> split_at_;
+  std::vector<std::string_view> fields_;
 };
 
 /// Number of '"' bytes in [begin, end) of `file`, read in chunks.
@@ -96,12 +116,6 @@ std::uint64_t count_quotes(const PosixFile& file, std::uint64_t begin, std::uint
 /// Splits a record that holds no quote at every delimiter.
 void split_unquoted(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
 
-/// What one pass over a record's bytes finds besides its delimiters.
-struct RecordScan {
-  bool has_quote = false;
-  bool has_nul = false;
-  bool is_ascii = true;  // no byte above 0x7f
-};
 /// One vectorised pass that splits `record` at every delimiter into `fields`, as split_unquoted
 /// does, and finds quotes, NUL bytes and non-ASCII bytes on the way. With a quote the fields are
 /// not the record's (split_fields then does the quoting). 64 bytes at a time where the CPU has
@@ -109,10 +123,17 @@ struct RecordScan {
 /// time with SSE2, which every x86-64 has.
 RecordScan scan_record(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
 
+/// scan_record fused with finding the record's end: the offset of the first '\n' in
+/// [data, data + size), or npos when there is none; with a '\n', `fields` and `scan` are
+/// scan_record's over the bytes before it less a trailing '\r' (the parser strips it).
+std::size_t scan_line(const char* data, std::size_t size, char delimiter, std::vector<std::string_view>& fields, RecordScan& scan);
+
 namespace detail {
-/// The two paths of scan_record, for tests that hold them to each other.
+/// The two paths of scan_record and scan_line, for tests that hold them to each other.
 RecordScan scan_record_sse2(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
 RecordScan scan_record_avx512(std::string_view record, char delimiter, std::vector<std::string_view>& fields);
+std::size_t scan_line_sse2(const char* data, std::size_t size, char delimiter, std::vector<std::string_view>& fields, RecordScan& scan);
+std::size_t scan_line_avx512(const char* data, std::size_t size, char delimiter, std::vector<std::string_view>& fields, RecordScan& scan);
 bool avx512_scan_available();
 }  // namespace detail
 
