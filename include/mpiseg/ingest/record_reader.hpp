@@ -37,7 +37,6 @@ struct ReaderLimits {
   bool quoted_newlines = false;
 };
 
-
 /// What one pass over a record's bytes finds besides its delimiters.
 struct RecordScan {
   bool has_quote = false;
