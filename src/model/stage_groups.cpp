@@ -190,33 +190,20 @@ void write_itemsets_and_rules(h5::Group& group, const FpSettings& settings, cons
   // Itemsets: CSR with global offsets (the last rank adds the final end offset).
   h5::Group sets = group.create_group("itemsets");
   const ItemsetTable& local = itemsets.local;
-  const std::uint64_t item_base = comm.exclusive_prefix_sum<std::uint64_t>(local.items.size());
-  std::vector<std::uint64_t> offsets;
-  for (std::size_t i = 0; i < local.size(); ++i) offsets.push_back(item_base + local.offsets[i]);
-  if (comm.rank() == comm.size() - 1) offsets.push_back(item_base + local.items.size());
-  std::vector<std::uint32_t> ids(local.items.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = itemsets.flist[local.items[i]];
-  h5::write_rows(sets, "offsets", offsets);
-  h5::write_rows(sets, "items", ids);
+  // Global offsets and item ids are computed as they are written: on dense data the itemsets are
+  // most of the model, and full copies of both columns cost more than the writing itself.
+  h5::write_distributed_offsets(sets, "offsets", local.offsets);
+  h5::write_computed_rows<std::uint32_t>(sets, "items", local.items.size(), [&](std::uint64_t first, std::span<std::uint32_t> ids) {
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = itemsets.flist[local.items[first + i]];
+  });
   h5::write_rows(sets, "support", local.support);
   sets.write_dataset_attribute("support", "units", "baskets");
   sets.write_dataset_attribute("items", "meaning", "item ids (index into /fpgrowth/items/code); itemset i is items[offsets[i]:offsets[i+1]]");
 
   h5::Group rule_group = group.create_group("rules");
-  const std::uint64_t antecedent_base = comm.exclusive_prefix_sum<std::uint64_t>(rules.antecedent.size());
-  const std::uint64_t consequent_base = comm.exclusive_prefix_sum<std::uint64_t>(rules.consequent.size());
-  std::vector<std::uint64_t> antecedent_offsets, consequent_offsets;
-  for (std::size_t r = 0; r < rules.size(); ++r) {
-    antecedent_offsets.push_back(antecedent_base + rules.antecedent_offsets[r]);
-    consequent_offsets.push_back(consequent_base + rules.consequent_offsets[r]);
-  }
-  if (comm.rank() == comm.size() - 1) {
-    antecedent_offsets.push_back(antecedent_base + rules.antecedent.size());
-    consequent_offsets.push_back(consequent_base + rules.consequent.size());
-  }
-  h5::write_rows(rule_group, "antecedent_offsets", antecedent_offsets);
+  h5::write_distributed_offsets(rule_group, "antecedent_offsets", rules.antecedent_offsets);
   h5::write_rows(rule_group, "antecedent", rules.antecedent);
-  h5::write_rows(rule_group, "consequent_offsets", consequent_offsets);
+  h5::write_distributed_offsets(rule_group, "consequent_offsets", rules.consequent_offsets);
   h5::write_rows(rule_group, "consequent", rules.consequent);
   h5::write_rows(rule_group, "itemset_count", rules.itemset_count);
   h5::write_rows(rule_group, "antecedent_count", rules.antecedent_count);

@@ -280,13 +280,9 @@ void RunCheckpoint::task_mined(const std::string& task, const fpgrowth::Frequent
   h5::Group root = file.root();
   h5::write_replicated(root, "flist", itemsets.flist);
   h5::write_rows(root, "suffix_count", fpgrowth::local_suffix_counts(itemsets));
-  // Global offsets, as in the model (the last rank adds the end).
+  // Global offsets, as in the model.
   const fpgrowth::ItemsetTable& local = itemsets.local;
-  const std::uint64_t base = comm_.exclusive_prefix_sum<std::uint64_t>(local.items.size());
-  std::vector<std::uint64_t> offsets;
-  for (std::size_t i = 0; i < local.size(); ++i) offsets.push_back(base + local.offsets[i]);
-  if (comm_.rank() == comm_.size() - 1) offsets.push_back(base + local.items.size());
-  h5::write_rows(root, "offsets", offsets);
+  h5::write_distributed_offsets(root, "offsets", local.offsets);
   h5::write_rows(root, "items", local.items);
   h5::write_rows(root, "support", local.support);
   file.commit();

@@ -67,6 +67,49 @@ BOOST_AUTO_TEST_CASE(distributed_rows_round_trip_at_any_split) {
   file.close();
 }
 
+// A computed column is written in pieces of 4 MiB: rank sizes around and across that (and an
+// empty rank) must give the column write_rows gives from the same values held whole, and CSR
+// offsets must come out global with one end, as the model's itemsets and rules need.
+BOOST_AUTO_TEST_CASE(computed_columns_and_distributed_offsets_equal_the_columns_held_whole) {
+  auto& comm = world();
+  testing::ScratchDir scratch(comm);
+  const auto path = scratch / "computed.h5";
+  const std::uint64_t sizes[] = {(std::uint64_t{1} << 20) + 3, 0, 5, (std::uint64_t{1} << 21)};
+  const std::uint64_t mine = sizes[static_cast<std::size_t>(comm.rank()) % 4];
+  const std::uint64_t offset = comm.exclusive_prefix_sum(mine);
+  std::vector<std::uint32_t> held(mine);
+  for (std::uint64_t i = 0; i < mine; ++i) held[i] = static_cast<std::uint32_t>((offset + i) * 2654435761u);
+  // Local CSR offsets of rows of length row % 3 over those values, and the same made global.
+  std::vector<std::uint64_t> local_offsets{0};
+  while (local_offsets.back() < mine)
+    local_offsets.push_back(std::min(mine, local_offsets.back() + (offset + local_offsets.size()) % 3));
+  std::vector<std::uint64_t> global_offsets;
+  for (std::size_t r = 0; r + 1 < local_offsets.size() || (r + 1 == local_offsets.size() && comm.rank() == comm.size() - 1); ++r)
+    global_offsets.push_back(offset + local_offsets[r]);
+  {
+    auto file = h5::File::create(path, comm);
+    h5::Group group = file.root();
+    h5::write_rows(group, "held", held);
+    std::uint64_t pieces = 0;
+    h5::write_computed_rows<std::uint32_t>(group, "computed", mine, [&](std::uint64_t first, std::span<std::uint32_t> piece) {
+      ++pieces;
+      for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<std::uint32_t>((offset + first + i) * 2654435761u);
+    });
+    BOOST_TEST(pieces == (mine + (1u << 20) - 1) / (1u << 20));  // 4 MiB of 4-byte values each
+    h5::write_rows(group, "global_offsets", global_offsets);
+    h5::write_distributed_offsets(group, "offsets", local_offsets);
+    file.commit();
+  }
+  auto file = h5::File::open(path, comm);
+  const h5::Group root = file.root();
+  BOOST_TEST(h5::dataset_shape(root, "computed") == h5::dataset_shape(root, "held"));
+  BOOST_TEST((h5::read_all<std::uint32_t>(root, "computed") == h5::read_all<std::uint32_t>(root, "held")));
+  const auto offsets = h5::read_all<std::uint64_t>(root, "offsets");
+  BOOST_TEST((offsets == h5::read_all<std::uint64_t>(root, "global_offsets")));
+  BOOST_TEST(offsets.back() == comm.allreduce(mine, comm::ReduceOp::sum));
+  file.close();
+}
+
 BOOST_AUTO_TEST_CASE(an_uncommitted_file_leaves_the_previous_one_untouched) {
   auto& comm = world();
   testing::ScratchDir scratch(comm);

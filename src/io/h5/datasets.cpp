@@ -12,6 +12,8 @@ namespace {
 // One MPI-IO transfer per rank stays below this, so that no count overflows int inside the
 // MPI-IO layer; larger local blocks are written in several collective rounds.
 constexpr std::uint64_t kMaxTransferBytes = std::uint64_t{512} << 20;
+// A computed column is written from a buffer of this size, reused (write_computed_rows).
+constexpr std::uint64_t kPieceBytes = std::uint64_t{4} << 20;
 constexpr std::uint64_t kTargetChunkBytes = std::uint64_t{1} << 20;
 
 void record_transfer_mode(File& file) {
@@ -29,15 +31,16 @@ Handle dataspace(int rank, const hsize_t* dims, const hsize_t* max_dims = nullpt
 }
 
 // Moves `rows` rows of `row_bytes`, from file row `first_row` on, in collective rounds of at most
-// kMaxTransferBytes per rank. Every rank takes part in the same number of rounds, possibly empty
+// `round_bytes` per rank. Every rank takes part in the same number of rounds, possibly empty
 // ones: the most any rank needs, unless `same_everywhere` (every rank moves the same rows).
-// `transfer(memory_space, empty, byte_offset)` makes one H5Dwrite or H5Dread call.
+// `transfer(memory_space, empty, done, count)` makes one H5Dwrite or H5Dread call for the rows
+// [done, done + count) of this rank's block.
 template <class Transfer>
 void transfer_in_rounds(const Group& group, std::string_view name, hid_t file_space, int rank, std::uint64_t width,
                         std::uint64_t row_bytes, std::uint64_t first_row, std::uint64_t rows, bool same_everywhere,
-                        Transfer&& transfer) {
+                        Transfer&& transfer, std::uint64_t round_bytes = kMaxTransferBytes) {
   File& file = group.file();
-  const std::uint64_t rows_per_round = std::max<std::uint64_t>(1, kMaxTransferBytes / std::max<std::uint64_t>(row_bytes, 1));
+  const std::uint64_t rows_per_round = std::max<std::uint64_t>(1, round_bytes / std::max<std::uint64_t>(row_bytes, 1));
   std::uint64_t rounds = (rows + rows_per_round - 1) / rows_per_round;
   if (!same_everywhere) rounds = file.comm().allreduce<std::uint64_t>(rounds, comm::ReduceOp::max);
   rounds = std::max<std::uint64_t>(rounds, 1);
@@ -53,7 +56,7 @@ void transfer_in_rounds(const Group& group, std::string_view name, hid_t file_sp
       check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, block, nullptr),
             fmt::format("{}: rows {}..{} out of range", group.describe(name), first_row + done, first_row + done + count));
     }
-    transfer(memory_space.id(), count == 0, done * row_bytes);
+    transfer(memory_space.id(), count == 0, done, count);
     record_transfer_mode(file);
     done += count;
   }
@@ -83,6 +86,37 @@ std::vector<std::uint64_t> dataset_shape(const Group& group, std::string_view na
   return std::vector<std::uint64_t>(dims, dims + rank);
 }
 
+namespace {
+
+// A new chunked dataset of `total_rows` rows of `width` values, laid out the same whichever way
+// it is then written: 1 MiB chunks, allocated up front, never filled.
+struct NewDataset {
+  Handle file_space;
+  Handle dataset;
+};
+
+NewDataset create_dataset(Group& group, std::string_view name, hid_t type, int rank, std::uint64_t total_rows, std::uint64_t width,
+                          std::uint64_t row_bytes) {
+  const hsize_t dims[2] = {total_rows, width};
+  const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
+  Handle file_space = dataspace(rank, dims, max_dims);
+  Handle create_list(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+  const hsize_t chunk_rows = std::clamp<std::uint64_t>(kTargetChunkBytes / std::max<std::uint64_t>(row_bytes, 1), 1,
+                                                       std::max<std::uint64_t>(total_rows, 1));
+  const hsize_t chunk[2] = {chunk_rows, width};
+  check(H5Pset_chunk(create_list.id(), rank, chunk), "H5Pset_chunk");
+  // Parallel writes need the space allocated up front (HDF5 requires early allocation).
+  check(H5Pset_alloc_time(create_list.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
+  // Every element is written afterwards; filling the space first would write it twice.
+  check(H5Pset_fill_time(create_list.id(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  Handle dataset(check_id(H5Dcreate2(group.id(), std::string(name).c_str(), type, file_space.id(), H5P_DEFAULT,
+                                     create_list.id(), H5P_DEFAULT),
+                          fmt::format("cannot create dataset {}", group.describe(name))));
+  return NewDataset{std::move(file_space), std::move(dataset)};
+}
+
+}  // namespace
+
 void detail::write_rows(Group& group, std::string_view name, hid_t type, const void* data, std::uint64_t local_rows,
                         std::uint64_t columns, std::size_t element_size, bool replicated) {
   File& file = group.file();
@@ -96,30 +130,42 @@ void detail::write_rows(Group& group, std::string_view name, hid_t type, const v
     offset = comm.exclusive_prefix_sum<std::uint64_t>(local_rows);
   }
   const int rank = columns == 0 ? 1 : 2;
-  const hsize_t dims[2] = {total_rows, width};
-  const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
-  Handle file_space = dataspace(rank, dims, max_dims);
-
-  Handle create_list(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
   const std::uint64_t row_bytes = width * element_size;
-  const hsize_t chunk_rows = std::clamp<std::uint64_t>(kTargetChunkBytes / std::max<std::uint64_t>(row_bytes, 1), 1,
-                                                       std::max<std::uint64_t>(total_rows, 1));
-  const hsize_t chunk[2] = {chunk_rows, width};
-  check(H5Pset_chunk(create_list.id(), rank, chunk), "H5Pset_chunk");
-  // Parallel writes need the space allocated up front (HDF5 requires early allocation).
-  check(H5Pset_alloc_time(create_list.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
-  // Every element is written below; filling the space first would write it twice.
-  check(H5Pset_fill_time(create_list.id(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
-  Handle dataset(check_id(H5Dcreate2(group.id(), std::string(name).c_str(), type, file_space.id(), H5P_DEFAULT,
-                                     create_list.id(), H5P_DEFAULT),
-                          fmt::format("cannot create dataset {}", group.describe(name))));
-
+  const NewDataset created = create_dataset(group, name, type, rank, total_rows, width, row_bytes);
   const auto* bytes = static_cast<const std::byte*>(data);
-  transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, offset, my_rows, false,
-                     [&](hid_t memory_space, bool empty, std::uint64_t at) {
-                       check(H5Dwrite(dataset.id(), type, memory_space, file_space.id(), file.transfer_list(), empty ? nullptr : bytes + at),
+  transfer_in_rounds(group, name, created.file_space.id(), rank, width, row_bytes, offset, my_rows, false,
+                     [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t) {
+                       check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.transfer_list(),
+                                      empty ? nullptr : bytes + done * row_bytes),
                              fmt::format("cannot write {}", group.describe(name)));
                      });
+}
+
+void detail::write_rows_in_pieces(Group& group, std::string_view name, hid_t type, std::uint64_t local_rows, std::size_t element_size,
+                                  const std::function<const void*(std::uint64_t first, std::uint64_t count)>& piece) {
+  File& file = group.file();
+  comm::Communicator& comm = file.comm();
+  const std::uint64_t total_rows = comm.allreduce<std::uint64_t>(local_rows, comm::ReduceOp::sum);
+  const std::uint64_t offset = comm.exclusive_prefix_sum<std::uint64_t>(local_rows);
+  const NewDataset created = create_dataset(group, name, type, 1, total_rows, 1, element_size);
+  transfer_in_rounds(
+      group, name, created.file_space.id(), 1, 1, element_size, offset, local_rows, false,
+      [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t count) {
+        check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.transfer_list(),
+                       empty ? nullptr : piece(done, count)),
+              fmt::format("cannot write {}", group.describe(name)));
+      },
+      kPieceBytes);
+}
+
+void write_distributed_offsets(Group& group, std::string_view name, const std::vector<std::uint64_t>& local) {
+  comm::Communicator& comm = group.file().comm();
+  const std::uint64_t end = local.empty() ? 0 : local.back();  // {} is read as {0}: no rows
+  const std::uint64_t base = comm.exclusive_prefix_sum<std::uint64_t>(end);
+  const std::uint64_t rows = local.empty() ? 0 : local.size() - (comm.rank() == comm.size() - 1 ? 0 : 1);
+  write_computed_rows<std::uint64_t>(group, name, rows, [&](std::uint64_t first, std::span<std::uint64_t> out) {
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = base + local[first + i];
+  });
 }
 
 void detail::read_rows(const Group& group, std::string_view name, hid_t type, void* data, std::uint64_t first_row,
@@ -134,8 +180,9 @@ void detail::read_rows(const Group& group, std::string_view name, hid_t type, vo
   const std::uint64_t row_bytes = width * element_size;
   auto* bytes = static_cast<std::byte*>(data);
   transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, first_row, rows, everyone_reads_same,
-                     [&](hid_t memory_space, bool empty, std::uint64_t at) {
-                       check(H5Dread(dataset.id(), type, memory_space, file_space.id(), file.transfer_list(), empty ? nullptr : bytes + at),
+                     [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t) {
+                       check(H5Dread(dataset.id(), type, memory_space, file_space.id(), file.transfer_list(),
+                                     empty ? nullptr : bytes + done * row_bytes),
                              fmt::format("cannot read {}", group.describe(name)));
                      });
 }

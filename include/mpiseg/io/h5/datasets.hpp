@@ -38,6 +38,9 @@ void write_rows(Group& group, std::string_view name, hid_t type, const void* dat
 void read_rows(const Group& group, std::string_view name, hid_t type, void* data, std::uint64_t first_row,
                std::uint64_t rows, std::uint64_t columns, bool everyone_reads_same);
 
+void write_rows_in_pieces(Group& group, std::string_view name, hid_t type, std::uint64_t local_rows, std::size_t element_size,
+                          const std::function<const void*(std::uint64_t first, std::uint64_t count)>& piece);
+
 template <class Values>
 void write_values(Group& group, std::string_view name, const Values& values, std::uint64_t columns, bool replicated) {
   using T = std::ranges::range_value_t<Values>;
@@ -53,6 +56,27 @@ template <std::ranges::contiguous_range Values>
 void write_rows(Group& group, std::string_view name, const Values& local, std::uint64_t columns = 0) {
   detail::write_values(group, name, local, columns, false);
 }
+
+/// Collective. A distributed 1-D dataset of `local_rows` rows of T on this rank that are computed,
+/// not held: `fill(first, piece)` sets piece[i] to local row first + i. The rows go out a few MiB
+/// at a time through one reused buffer, so a column derived from another (item ids from F-list
+/// positions, global offsets from local ones) needs no full-size copy. Same dataset as write_rows.
+template <class T, class Fill>
+void write_computed_rows(Group& group, std::string_view name, std::uint64_t local_rows, Fill&& fill) {
+  std::vector<T> buffer;
+  detail::write_rows_in_pieces(group, name, native_type<T>(), local_rows, sizeof(T), [&](std::uint64_t first, std::uint64_t count) {
+    buffer.resize(count);
+    fill(first, std::span<T>(buffer));
+    return static_cast<const void*>(buffer.data());
+  });
+}
+
+/// Collective. The offsets of a distributed CSR table, whose row i holds values[offsets[i],
+/// offsets[i + 1]) of another distributed dataset. Each rank passes its local offsets (0, then the
+/// end of each row); they are written shifted by the values of the lower ranks, every rank's end
+/// but the last rank's left out (it is the next rank's first offset): global offsets, one per row
+/// and the end.
+void write_distributed_offsets(Group& group, std::string_view name, const std::vector<std::uint64_t>& local);
 
 /// Collective. Every rank passes the same `all`; rank 0's copy is written.
 template <std::ranges::contiguous_range Values>
