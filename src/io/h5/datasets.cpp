@@ -30,6 +30,33 @@ Handle dataspace(int rank, const hsize_t* dims, const hsize_t* max_dims = nullpt
   return Handle(check_id(H5Screate_simple(rank, dims, max_dims), "H5Screate_simple"));
 }
 
+// A new chunked dataset of `total_rows` rows of `width` values, laid out the same whichever way
+// it is then written: 1 MiB chunks, allocated up front, never filled.
+struct NewDataset {
+  Handle file_space;
+  Handle dataset;
+};
+
+NewDataset create_dataset(Group& group, std::string_view name, hid_t type, int rank, std::uint64_t total_rows, std::uint64_t width,
+                          std::uint64_t row_bytes) {
+  const hsize_t dims[2] = {total_rows, width};
+  const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
+  Handle file_space = dataspace(rank, dims, max_dims);
+  Handle create_list(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+  const hsize_t chunk_rows = std::clamp<std::uint64_t>(kTargetChunkBytes / std::max<std::uint64_t>(row_bytes, 1), 1,
+                                                       std::max<std::uint64_t>(total_rows, 1));
+  const hsize_t chunk[2] = {chunk_rows, width};
+  check(H5Pset_chunk(create_list.id(), rank, chunk), "H5Pset_chunk");
+  // Parallel writes need the space allocated up front (HDF5 requires early allocation).
+  check(H5Pset_alloc_time(create_list.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
+  // Every element is written afterwards; filling the space first would write it twice.
+  check(H5Pset_fill_time(create_list.id(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  Handle dataset(check_id(H5Dcreate2(group.id(), std::string(name).c_str(), type, file_space.id(), H5P_DEFAULT,
+                                     create_list.id(), H5P_DEFAULT),
+                          fmt::format("cannot create dataset {}", group.describe(name))));
+  return NewDataset{std::move(file_space), std::move(dataset)};
+}
+
 // Moves `rows` rows of `row_bytes`, from file row `first_row` on, in collective rounds of at most
 // `round_bytes` per rank. Every rank takes part in the same number of rounds, possibly empty
 // ones: the most any rank needs, unless `same_everywhere` (every rank moves the same rows).
@@ -85,37 +112,6 @@ std::vector<std::uint64_t> dataset_shape(const Group& group, std::string_view na
   H5Sget_simple_extent_dims(space.id(), dims, nullptr);
   return std::vector<std::uint64_t>(dims, dims + rank);
 }
-
-namespace {
-
-// A new chunked dataset of `total_rows` rows of `width` values, laid out the same whichever way
-// it is then written: 1 MiB chunks, allocated up front, never filled.
-struct NewDataset {
-  Handle file_space;
-  Handle dataset;
-};
-
-NewDataset create_dataset(Group& group, std::string_view name, hid_t type, int rank, std::uint64_t total_rows, std::uint64_t width,
-                          std::uint64_t row_bytes) {
-  const hsize_t dims[2] = {total_rows, width};
-  const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
-  Handle file_space = dataspace(rank, dims, max_dims);
-  Handle create_list(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
-  const hsize_t chunk_rows = std::clamp<std::uint64_t>(kTargetChunkBytes / std::max<std::uint64_t>(row_bytes, 1), 1,
-                                                       std::max<std::uint64_t>(total_rows, 1));
-  const hsize_t chunk[2] = {chunk_rows, width};
-  check(H5Pset_chunk(create_list.id(), rank, chunk), "H5Pset_chunk");
-  // Parallel writes need the space allocated up front (HDF5 requires early allocation).
-  check(H5Pset_alloc_time(create_list.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
-  // Every element is written afterwards; filling the space first would write it twice.
-  check(H5Pset_fill_time(create_list.id(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
-  Handle dataset(check_id(H5Dcreate2(group.id(), std::string(name).c_str(), type, file_space.id(), H5P_DEFAULT,
-                                     create_list.id(), H5P_DEFAULT),
-                          fmt::format("cannot create dataset {}", group.describe(name))));
-  return NewDataset{std::move(file_space), std::move(dataset)};
-}
-
-}  // namespace
 
 void detail::write_rows(Group& group, std::string_view name, hid_t type, const void* data, std::uint64_t local_rows,
                         std::uint64_t columns, std::size_t element_size, bool replicated) {
