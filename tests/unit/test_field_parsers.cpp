@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mpiseg/core/civil_time.hpp"
 #include "mpiseg/ingest/field_parsers.hpp"
@@ -17,6 +19,18 @@ using namespace mpiseg::ingest;
 namespace {
 std::int64_t at(int y, int m, int d, int hh = 0, int mm = 0, int ss = 0) {
   return days_from_civil(y, m, d) * kSecondsPerDay + hh * 3600 + mm * 60 + ss;
+}
+
+// A scan's paths, named, to hold to one another: SSE2, the one chosen at run time, and AVX-512BW
+// where this CPU has it (and MPISEG_KERNEL allows it).
+template <class Scan>
+std::vector<std::pair<const char*, Scan>> scan_paths(Scan sse2, Scan chosen, Scan avx512) {
+  std::vector<std::pair<const char*, Scan>> paths{{"sse2", sse2}, {"chosen", chosen}};
+  if (detail::avx512_scan_available())
+    paths.emplace_back("avx512", avx512);
+  else
+    BOOST_TEST_MESSAGE("the AVX-512BW path is not exercised: the CPU lacks it or MPISEG_KERNEL=generic");
+  return paths;
 }
 }  // namespace
 
@@ -137,11 +151,7 @@ BOOST_AUTO_TEST_CASE(splitting_fields_follows_rfc_4180) {
 // sanitized build reports.
 BOOST_AUTO_TEST_CASE(the_vectorised_scan_splits_and_classifies_as_byte_by_byte) {
   using Scan = RecordScan (*)(std::string_view, char, std::vector<std::string_view>&);
-  std::vector<std::pair<const char*, Scan>> paths{{"sse2", detail::scan_record_sse2}, {"chosen", scan_record}};
-  if (detail::avx512_scan_available())
-    paths.emplace_back("avx512", detail::scan_record_avx512);
-  else
-    BOOST_TEST_MESSAGE("the AVX-512BW scan is not exercised: the CPU lacks it or MPISEG_KERNEL=generic");
+  const auto paths = scan_paths<Scan>(detail::scan_record_sse2, scan_record, detail::scan_record_avx512);
   const char alphabet[] = {'a', ',', ';', '"', '\0', '\x80', '\xc3', '\xff', '\n', '7'};
   std::mt19937 random(11);
   std::vector<std::string_view> fields, expected;
@@ -174,11 +184,7 @@ BOOST_AUTO_TEST_CASE(the_vectorised_scan_splits_and_classifies_as_byte_by_byte) 
 // it is a heap overflow the sanitized build reports.
 BOOST_AUTO_TEST_CASE(the_fused_line_scan_finds_the_end_and_the_fields_of_a_line) {
   using Scan = std::size_t (*)(const char*, std::size_t, char, std::vector<std::string_view>&, RecordScan&);
-  std::vector<std::pair<const char*, Scan>> paths{{"sse2", detail::scan_line_sse2}, {"chosen", scan_line}};
-  if (detail::avx512_scan_available())
-    paths.emplace_back("avx512", detail::scan_line_avx512);
-  else
-    BOOST_TEST_MESSAGE("the AVX-512BW line scan is not exercised: the CPU lacks it or MPISEG_KERNEL=generic");
+  const auto paths = scan_paths<Scan>(detail::scan_line_sse2, scan_line, detail::scan_line_avx512);
   const char alphabet[] = {'a', ',', ';', '"', '\0', '\x80', '\r', '\r', '\n', '7'};
   std::mt19937 random(12);
   std::vector<std::string_view> fields, expected;
