@@ -287,38 +287,15 @@ RecordScan scan_record_sse2(std::string_view record, char delimiter, std::vector
 }
 
 #if defined(__x86_64__)
-// 64 bytes per step, and no tail to special-case: a masked load reads only the record's bytes
+// 64 bytes per step, and no tail to special-case: a masked load reads only the bytes asked for
 // (the masked-off ones are neither read nor able to fault), so a typical line item of 60-100
-// bytes is one or two steps instead of the SSE2 path's four to seven.
-__attribute__((target("avx512f,avx512bw"))) RecordScan scan_record_avx512(std::string_view record, char delimiter,
-                                                                          std::vector<std::string_view>& fields) {
-  fields.clear();
-  const char* data = record.data();
-  const std::size_t size = record.size();
-  std::size_t start = 0;
-  const __m512i delimiter_bytes = _mm512_set1_epi8(delimiter), quote_bytes = _mm512_set1_epi8('"');
-  std::uint64_t quotes = 0, nuls = 0, highs = 0;
-  for (std::size_t base = 0; base < size; base += 64) {
-    const std::size_t count = std::min<std::size_t>(64, size - base);
-    const __mmask64 valid = count == 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
-    const __m512i bytes = _mm512_maskz_loadu_epi8(valid, data + base);
-    quotes |= _mm512_mask_cmpeq_epi8_mask(valid, bytes, quote_bytes);
-    nuls |= _mm512_mask_testn_epi8_mask(valid, bytes, bytes);
-    highs |= _mm512_movepi8_mask(bytes);  // masked-off bytes are loaded as zero
-    for (std::uint64_t cuts = _mm512_mask_cmpeq_epi8_mask(valid, bytes, delimiter_bytes); cuts != 0; cuts &= cuts - 1) {
-      const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(cuts));
-      fields.emplace_back(data + start, at - start);
-      start = at + 1;
-    }
-  }
-  fields.emplace_back(data + start, size - start);
-  return RecordScan{quotes != 0, nuls != 0, highs == 0};
-}
-
-// As scan_record_avx512, with the '\n' compared too: the first block that holds one is cut
-// short before it, so the line is read once instead of once by memchr and once by the scan.
-__attribute__((target("avx512f,avx512bw"))) std::size_t scan_line_avx512(const char* data, std::size_t size, char delimiter,
-                                                                          std::vector<std::string_view>& fields, RecordScan& scan) {
+// bytes is one or two steps instead of the SSE2 path's four to seven. With kToNewline the scan
+// also compares '\n' and stops before the first one (scan_line: the line is read once, not once
+// by memchr and once more here), returning its offset, or npos when there is none; without, it
+// returns `size`.
+template <bool kToNewline>
+__attribute__((target("avx512f,avx512bw"))) std::size_t scan_avx512(const char* data, std::size_t size, char delimiter,
+                                                                     std::vector<std::string_view>& fields, RecordScan& scan) {
   fields.clear();
   std::size_t start = 0;
   const __m512i delimiter_bytes = _mm512_set1_epi8(delimiter), quote_bytes = _mm512_set1_epi8('"'), newline_bytes = _mm512_set1_epi8('\n');
@@ -327,8 +304,11 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t scan_line_avx512(const c
     const std::size_t count = std::min<std::size_t>(64, size - base);
     __mmask64 valid = count == 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
     const __m512i bytes = _mm512_maskz_loadu_epi8(valid, data + base);
-    const __mmask64 newlines = _mm512_mask_cmpeq_epi8_mask(valid, bytes, newline_bytes);
-    if (newlines != 0) valid = (newlines & (~newlines + 1)) - 1;  // the bytes before the first '\n'
+    __mmask64 newlines = 0;
+    if constexpr (kToNewline) {
+      newlines = _mm512_mask_cmpeq_epi8_mask(valid, bytes, newline_bytes);
+      if (newlines != 0) valid = (newlines & (~newlines + 1)) - 1;  // the bytes before the first '\n'
+    }
     quotes |= _mm512_mask_cmpeq_epi8_mask(valid, bytes, quote_bytes);
     nuls |= _mm512_mask_testn_epi8_mask(valid, bytes, bytes);
     highs |= _mm512_movepi8_mask(bytes) & valid;
@@ -346,7 +326,20 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t scan_line_avx512(const c
       return newline;
     }
   }
-  return npos;
+  if constexpr (kToNewline) return npos;
+  fields.emplace_back(data + start, size - start);
+  scan = RecordScan{quotes != 0, nuls != 0, highs == 0};
+  return size;
+}
+
+RecordScan scan_record_avx512(std::string_view record, char delimiter, std::vector<std::string_view>& fields) {
+  RecordScan scan;
+  scan_avx512<false>(record.data(), record.size(), delimiter, fields, scan);
+  return scan;
+}
+
+std::size_t scan_line_avx512(const char* data, std::size_t size, char delimiter, std::vector<std::string_view>& fields, RecordScan& scan) {
+  return scan_avx512<true>(data, size, delimiter, fields, scan);
 }
 
 bool avx512_scan_available() {
