@@ -173,6 +173,25 @@ class Miner {
       if (level.counts[value] != 0) level.touched.push_back(value);
   }
 
+  /// Sorts the touched items of a conditional database whose suffix has `support`: infrequent ones
+  /// dropped, those in every path (perfect extensions) pushed to perfect_ as F-list positions, the
+  /// rest numbered as the child tree's items in ascending order. `position` maps a parent item to
+  /// its F-list position.
+  template <class Position>
+  void keep_frequent(Level& child, std::uint64_t support, Position position) {
+    child.global.clear();
+    for (std::uint32_t value : child.touched) {
+      const std::uint64_t count = child.counts[value];
+      if (count < limits_.min_count) continue;
+      if (count == support) {
+        perfect_.push_back(position(value));
+        continue;
+      }
+      child.remap[value] = static_cast<std::uint32_t>(child.global.size());
+      child.global.push_back(position(value));
+    }
+  }
+
   /// Leaves the level's counting scratch all zero (and unmapped) for the next conditional tree.
   static void clear_counts(Level& level) {
     for (std::uint32_t value : level.touched) {
@@ -212,16 +231,7 @@ class Miner {
       }
     }
     order_touched(child, item);
-    child.global.clear();
-    for (std::uint32_t value : child.touched) {
-      if (counts[value] < limits_.min_count) continue;
-      if (counts[value] == support) {
-        perfect_.push_back(value);
-        continue;
-      }
-      child.remap[value] = static_cast<std::uint32_t>(child.global.size());
-      child.global.push_back(value);
-    }
+    keep_frequent(child, support, [](std::uint32_t value) { return value; });
     PathSet& paths = child.paths;
     paths.clear();
     if (!child.global.empty()) {
@@ -328,16 +338,7 @@ class Miner {
       weights.push_back(weight);
     }
     order_touched(child, item);
-    child.global.clear();
-    for (std::uint32_t value : child.touched) {
-      if (counts[value] < limits_.min_count) continue;
-      if (counts[value] == support) {
-        perfect_.push_back(source.global[value]);
-        continue;
-      }
-      child.remap[value] = static_cast<std::uint32_t>(child.global.size());
-      child.global.push_back(source.global[value]);
-    }
+    keep_frequent(child, support, [&source](std::uint32_t value) { return source.global[value]; });
     if (child.global.empty()) {
       clear_counts(child);
       return false;
