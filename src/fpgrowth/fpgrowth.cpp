@@ -1,6 +1,7 @@
 #include "mpiseg/fpgrowth/fpgrowth.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "mpiseg/core/hash.hpp"
 #include "mpiseg/core/log.hpp"
 #include "mpiseg/core/resources.hpp"
+#include "mpiseg/fpgrowth/frequent_pairs.hpp"
 
 namespace mpiseg::fpgrowth {
 namespace {
@@ -166,22 +168,121 @@ std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::u
   return comm.alltoallv(std::span<const std::uint32_t>(send), counts, received);
 }
 
+/// Calls visit(r, end) for each rank r that owns one of the basket's items, with the length of
+/// the prefix it receives (up to the basket's last item in r's range), from the last rank down.
+template <class Visit>
+void for_each_owner(std::span<const std::uint32_t> items, const std::vector<std::uint32_t>& range_begin, Visit&& visit) {
+  std::size_t end = items.size();
+  for (std::size_t r = range_begin.size() - 1; r-- > 0;) {
+    while (end > 0 && items[end - 1] >= range_begin[r + 1]) --end;
+    if (end > 0 && items[end - 1] >= range_begin[r]) visit(r, end);
+  }
+}
+
+/// Pair counts cost 4 bytes each on every rank; above this the filter is not used.
+constexpr std::uint64_t kMaxPairCountBytes = std::uint64_t{64} << 20;
+
+/// Whether the prefixes are filtered by frequent pairs ([fpgrowth] prefix_filter), decided alike
+/// on every rank. "auto" asks that counting (every rank's triangle, zeroed and scanned, plus the
+/// pairs in its baskets) costs at most 4 operations per prefix item the exchange would send,
+/// and that sending the counts (at most 3 bytes per non-zero count; a rank's non-zero counts are
+/// bounded by the triangle and by its baskets' pairs) at most a quarter of a byte per such item:
+/// the filter usually saves half the prefix bytes or more.
+bool use_pair_filter(PrefixFilter setting, const DistinctTransactions& local, const FrequentItemsets& plan, comm::Communicator& comm) {
+  const WeightedTransactions& baskets = local.transactions();
+  const std::uint64_t triangle = pair_triangle_size(static_cast<std::uint32_t>(plan.flist.size()));
+  // Sums over ranks: prefix items sent to others, pairs in the baskets, a bound on the pair-count bytes.
+  std::array<std::uint64_t, 3> totals{};
+  const auto me = static_cast<std::size_t>(comm.rank());
+  for (std::size_t t = 0; t < baskets.size(); ++t) {
+    const auto items = local.transaction(static_cast<std::uint32_t>(t));
+    for_each_owner(items, plan.range_begin, [&](std::size_t r, std::size_t end) { totals[0] += r != me ? end : 0; });
+    totals[1] += items.size() * (items.size() - 1) / 2;
+  }
+  totals[2] = 3 * std::min(triangle, totals[1]);
+  comm.allreduce(std::span<std::uint64_t>(totals), comm::ReduceOp::sum);
+  if (setting == PrefixFilter::none) return false;
+  const bool fits = triangle * sizeof(std::uint32_t) <= kMaxPairCountBytes && plan.baskets >> 32 == 0;  // counts fit 32 bits
+  if (setting == PrefixFilter::pairs) {
+    if (!fits)
+      throw ConfigError(fmt::format("[fpgrowth] prefix_filter = \"pairs\": {} frequent items need {:.0f} MiB of pair counts per rank "
+                                    "(at most {} MiB, and fewer than 2^32 baskets); use \"auto\" or \"none\"",
+                                    plan.flist.size(), static_cast<double>(triangle * sizeof(std::uint32_t)) / (1 << 20),
+                                    kMaxPairCountBytes >> 20));
+    return true;
+  }
+  return fits && comm.size() > 1 && triangle * static_cast<std::uint64_t>(comm.size()) + totals[1] <= 4 * totals[0] &&
+         4 * totals[2] <= totals[0];
+}
+
+/// Which pairs of frequent items are frequent over all ranks: local counts, each owner adding
+/// up the rows of its range (sent as gaps and counts of the non-zero entries) in its own copy,
+/// then every owner's frequent pairs to every rank (as gaps).
+FrequentPairs exchange_pair_counts(const DistinctTransactions& local, const FrequentItemsets& plan, comm::Communicator& comm) {
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  const auto f = static_cast<std::uint32_t>(plan.flist.size());
+  std::vector<std::uint32_t> counts = count_pairs(local.transactions(), f);
+  const std::uint64_t slice_begin = pair_triangle_size(plan.first), slice_end = pair_triangle_size(plan.last);
+  std::vector<char> send;
+  std::vector<std::uint64_t> send_counts(ranks), received_counts;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    if (static_cast<int>(r) == comm.rank()) continue;
+    const std::size_t before = send.size();
+    std::uint64_t next = pair_triangle_size(plan.range_begin[r]);
+    for (std::uint64_t i = next; i < pair_triangle_size(plan.range_begin[r + 1]); ++i) {
+      if (counts[i] == 0) continue;
+      put_varint(send, i - next);
+      put_varint(send, counts[i]);
+      next = i + 1;
+    }
+    send_counts[r] = send.size() - before;
+  }
+  const std::vector<char> incoming = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
+  send = {};
+  // Counts stay below 2^32: use_pair_filter() checks the number of baskets.
+  for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++]) {
+    const auto block = std::span(incoming).subspan(at, received_counts[r]);
+    std::uint64_t next = slice_begin;
+    for (std::size_t in = 0; in < block.size();) {
+      next += get_varint(block, in);
+      if (next >= slice_end) throw std::logic_error("a pair count lies outside the owner's rows");
+      counts[next++] += static_cast<std::uint32_t>(get_varint(block, in));
+    }
+  }
+  std::vector<char> mine;
+  std::uint64_t previous = 0;
+  for (std::uint64_t i = slice_begin; i < slice_end; ++i) {
+    if (counts[i] < plan.min_count) continue;
+    put_varint(mine, i - previous);
+    previous = i;
+  }
+  counts = {};
+  std::vector<std::uint64_t> sizes;
+  const std::vector<char> all = comm.allgatherv(std::span<const char>(mine), &sizes);
+  std::vector<std::uint64_t> indices;
+  for (std::size_t r = 0, at = 0; r < ranks; at += sizes[r++]) {
+    const auto block = std::span(all).subspan(at, sizes[r]);
+    std::uint64_t index = 0;
+    for (std::size_t in = 0; in < block.size();) indices.push_back(index += get_varint(block, in));
+  }
+  return FrequentPairs(f, indices);
+}
+
 /// Steps 4 and 5 of the header: prefixes to their owners, then this rank's mining.
 ItemsetTable exchange_and_mine(DistinctTransactions& local, FrequentItemsets& result, const MiningLimits& limits,
-                               comm::Communicator& comm) {
-  // 4. Prefixes to the owners of their ranges, merged into weighted transactions.
+                               const FrequentPairs* pairs, comm::Communicator& comm) {
+  // 4. Prefixes to the owners of their ranges (filtered by frequent pairs if asked), merged into
+  //    weighted transactions.
   const auto ranks = static_cast<std::size_t>(comm.size());
   std::vector<DistinctTransactions> prefixes(ranks);
   const WeightedTransactions& baskets = local.transactions();
+  std::vector<std::uint32_t> kept;
   for (std::size_t t = 0; t < baskets.size(); ++t) {
     const auto items = local.transaction(static_cast<std::uint32_t>(t));
-    std::size_t end = items.size();
-    // Walk the ranges from the last: each receives the prefix ending at the basket's last item
-    // below its end, if that item lies in the range.
-    for (std::size_t r = ranks; r-- > 0;) {
-      while (end > 0 && items[end - 1] >= result.range_begin[r + 1]) --end;
-      if (end > 0 && items[end - 1] >= result.range_begin[r]) prefixes[r].add(items.first(end), baskets.weights[t]);
-    }
+    for_each_owner(items, result.range_begin, [&](std::size_t r, std::size_t end) {
+      const auto prefix = items.first(end);
+      prefixes[r].add(pairs != nullptr ? pairs->filter(prefix, result.range_begin[r], kept) : prefix, baskets.weights[t]);
+    });
   }
   local = DistinctTransactions();
   std::vector<char> send;
@@ -288,7 +389,14 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
     local = DistinctTransactions();
     result.local = stored(result, comm);
   } else {
-    result.local = exchange_and_mine(local, result, limits, comm);
+    std::optional<FrequentPairs> pairs;
+    if (use_pair_filter(settings.prefix_filter, local, result, comm)) {
+      const std::uint64_t before = comm.traffic().bytes_sent;
+      pairs = exchange_pair_counts(local, result, comm);
+      result.frequent_pairs = pairs->count();
+      result.pair_count_bytes = comm.traffic().bytes_sent - before;
+    }
+    result.local = exchange_and_mine(local, result, limits, pairs ? &*pairs : nullptr, comm);
   }
   result.total = comm.allreduce<std::uint64_t>(result.local.size(), comm::ReduceOp::sum);
   if (result.total > settings.max_itemsets)
@@ -300,10 +408,14 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
     result.suffix_begin[s] = std::min(result.suffix_begin[s], result.suffix_begin[s + 1]);
 
   const std::uint64_t exchanged = comm.allreduce(result.exchanged_bytes, comm::ReduceOp::sum);
+  const std::uint64_t pair_bytes = comm.allreduce(result.pair_count_bytes, comm::ReduceOp::sum);
   log::info("fpgrowth: {} baskets, min support {} baskets, {} frequent items, {} itemsets{}; mining {:.2f} s, total {:.2f} s; "
-            "{:.1f} MB of prefixes exchanged",
+            "{:.1f} MB of prefixes exchanged{}",
             result.baskets, result.min_count, f, result.total, stored ? " (from the checkpoint)" : "", result.mining_seconds,
-            watch.seconds(), exchanged / 1e6);
+            watch.seconds(), exchanged / 1e6,
+            result.frequent_pairs > 0 || pair_bytes > 0
+                ? fmt::format(", filtered by {} frequent pairs ({:.1f} MB of pair counts exchanged)", result.frequent_pairs, pair_bytes / 1e6)
+                : std::string());
   return result;
 }
 

@@ -1,6 +1,7 @@
 #include "mpiseg/fpgrowth/settings.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -60,6 +61,10 @@ FpSettings FpSettings::from_job(const JobConfig& job) {
   if (!(s.segment_min_support >= 0 && s.segment_min_support <= 1))
     throw ConfigError(fmt::format("{} must be a fraction in [0, 1]", job.describe("fpgrowth", "segment_min_support")));
   s.segment_max_len = non_negative("segment_max_len");
+  s.prefix_filter = job.get_choice("fpgrowth", "prefix_filter",
+                                   std::array<Choice<PrefixFilter>, 3>{{{"auto", PrefixFilter::automatic},
+                                                                        {"pairs", PrefixFilter::pairs},
+                                                                        {"none", PrefixFilter::none}}});
   return s;
 }
 

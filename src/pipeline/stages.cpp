@@ -183,7 +183,9 @@ std::vector<model::StageFigure> kmeans_figures(const kmeans::KMeansResult& fit) 
 std::vector<model::StageFigure> basket_figures(const BasketAnalysis& analysis, comm::Communicator& comm) {
   const fpgrowth::FrequentItemsets& all = analysis.itemsets;
   return {{"mining_seconds", all.mining_seconds, "s"},
-          {"prefix_bytes", static_cast<double>(comm.allreduce(all.exchanged_bytes, comm::ReduceOp::sum)), "B"}};
+          {"prefix_bytes", static_cast<double>(comm.allreduce(all.exchanged_bytes, comm::ReduceOp::sum)), "B"},
+          {"pair_count_bytes", static_cast<double>(comm.allreduce(all.pair_count_bytes, comm::ReduceOp::sum)), "B"},
+          {"frequent_pairs", static_cast<double>(all.frequent_pairs), "count"}};
 }
 
 std::vector<model::StageFigure> propensity_figures(const propensity::PropensityResult& result, comm::Communicator& comm) {

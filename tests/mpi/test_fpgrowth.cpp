@@ -166,6 +166,66 @@ BOOST_AUTO_TEST_CASE(top_rules_per_consequent) {
   for (const auto& [item, count] : per_consequent) BOOST_TEST(count <= 2);
 }
 
+BOOST_AUTO_TEST_CASE(prefix_filter_gives_the_same_itemsets_with_fewer_prefix_bytes) {
+  auto& comm = world();
+  const std::size_t total = 600;
+  const std::uint32_t items = 24;
+  const Baskets baskets = local_baskets(total, items, comm);
+  FpSettings settings;
+  settings.min_support = 0.12;  // items are independent: pairs of rarer items fall below it
+  settings.prefix_filter = PrefixFilter::none;
+  const FrequentItemsets whole = mine_itemsets(settings, baskets, items, comm);
+  settings.prefix_filter = PrefixFilter::pairs;
+  const FrequentItemsets filtered = mine_itemsets(settings, baskets, items, comm);
+  settings.prefix_filter = PrefixFilter::automatic;
+  const FrequentItemsets automatic = mine_itemsets(settings, baskets, items, comm);
+
+  std::vector<testing::Itemset> all;
+  for (std::size_t b = 0; b < total; ++b) all.push_back(basket(b, items));
+  const auto expected = testing::brute_force_itemsets(all, std::vector<std::uint64_t>(total, 1), settings.min_count(total));
+  BOOST_TEST((gather_itemsets(filtered, comm) == expected));
+  for (const FrequentItemsets* other : {&whole, &automatic}) {  // this rank's table, bit for bit
+    BOOST_TEST(filtered.local.items == other->local.items);
+    BOOST_TEST(filtered.local.offsets == other->local.offsets);
+    BOOST_TEST(filtered.local.support == other->local.support);
+  }
+  const std::uint64_t f = filtered.flist.size(), pairs = filtered.frequent_pairs;
+  BOOST_TEST(whole.frequent_pairs == 0u);
+  BOOST_TEST(pairs > 0u);
+  BOOST_TEST(pairs < f * (f - 1) / 2);
+  // The same frequent pairs on every rank.
+  BOOST_TEST(comm.allreduce(pairs, comm::ReduceOp::max) == comm.allreduce(pairs, comm::ReduceOp::min));
+  const auto sum = [&](std::uint64_t value) { return comm.allreduce(value, comm::ReduceOp::sum); };
+  if (comm.size() > 1) {
+    BOOST_TEST(sum(filtered.exchanged_bytes) < sum(whole.exchanged_bytes));
+    BOOST_TEST(sum(filtered.pair_count_bytes) > 0u);
+  } else {
+    BOOST_TEST(automatic.frequent_pairs == 0u);  // nothing to exchange, so nothing to filter
+  }
+}
+
+BOOST_AUTO_TEST_CASE(prefix_filter_refuses_a_pair_triangle_over_its_memory_bound) {
+  auto& comm = world();
+  Baskets baskets;  // one basket of 6000 items on rank 0: 6000 frequent items at a support of 1
+  if (comm.rank() == 0) {
+    for (std::uint32_t item = 0; item < 6000; ++item) baskets.items.push_back(item);
+    baskets.offsets.push_back(baskets.items.size());
+    baskets.customer.push_back(0);
+  }
+  FpSettings settings;
+  settings.min_support = 1;
+  settings.min_support_is_count = true;
+  settings.prefix_filter = PrefixFilter::pairs;
+  BOOST_CHECK_THROW(mine_itemsets(settings, baskets, 6000, comm), ConfigError);  // on every rank, before any mining
+  const auto parse = [](const std::string& value) {
+    return FpSettings::from_job(JobConfig::parse("", "", std::vector<std::string>{"fpgrowth.prefix_filter=" + value}, fpgrowth_keys()));
+  };
+  BOOST_TEST((parse("\"pairs\"").prefix_filter == PrefixFilter::pairs));
+  BOOST_TEST((parse("\"none\"").prefix_filter == PrefixFilter::none));
+  BOOST_TEST((parse("\"auto\"").prefix_filter == PrefixFilter::automatic));
+  BOOST_CHECK_THROW(parse("\"triples\""), ConfigError);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_and_limited_settings) {
   auto& comm = world();
   const Baskets baskets = local_baskets(100, 10, comm);

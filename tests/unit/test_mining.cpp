@@ -1,10 +1,14 @@
 // FP-growth on one rank against brute-force enumeration, over random transaction sets.
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
+#include <map>
+#include <span>
 #include <numeric>
 #include <random>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/fpgrowth/baskets.hpp"
+#include "mpiseg/fpgrowth/frequent_pairs.hpp"
 #include "mpiseg/fpgrowth/mining.hpp"
 #include "mpiseg/fpgrowth/settings.hpp"
 #include "support/brute_force.hpp"
@@ -172,6 +176,116 @@ BOOST_AUTO_TEST_CASE(canonical_order_of_long_itemsets_at_high_positions) {
     const auto a = mined.itemset(i - 1), b = mined.itemset(i);
     BOOST_TEST_REQUIRE((a.back() < b.back() || (a.back() == b.back() && canonical_less(a, b))), "itemset " << i);
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(prefix_filter_by_frequent_pairs)
+
+namespace {
+// Pair supports counted directly, as a map.
+std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> direct_pair_counts(const Case& c) {
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> counts;
+  for (std::size_t t = 0; t < c.transactions.size(); ++t)
+    for (std::uint32_t a : c.transactions[t])
+      for (std::uint32_t b : c.transactions[t])
+        if (a < b) counts[{a, b}] += c.weights[t];
+  return counts;
+}
+
+FrequentPairs frequent_pairs_of(const Case& c, std::uint32_t items, std::uint64_t min_count) {
+  std::vector<std::uint64_t> indices;
+  for (const auto& [pair, count] : direct_pair_counts(c))
+    if (count >= min_count) indices.push_back(pair_index(pair.first, pair.second));
+  std::shuffle(indices.begin(), indices.end(), std::mt19937_64(items));  // any order
+  return FrequentPairs(items, indices);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(pair_counts_fill_the_triangle_row_by_row) {
+  const Case c = random_case(7, 23, 300, 0.4);
+  const std::vector<std::uint32_t> counts = count_pairs(as_weighted(c), 23);
+  BOOST_TEST(counts.size() == 23u * 22u / 2u);
+  const auto expected = direct_pair_counts(c);
+  std::uint64_t index = 0;
+  for (std::uint32_t b = 0; b < 23; ++b)
+    for (std::uint32_t a = 0; a < b; ++a, ++index) {  // row b, then the next row: one contiguous run
+      BOOST_TEST(pair_index(a, b) == index);
+      const auto it = expected.find({a, b});
+      BOOST_TEST(counts[index] == (it == expected.end() ? 0 : it->second));
+    }
+  BOOST_TEST(pair_triangle_size(0) == 0u);
+  BOOST_TEST(pair_triangle_size(1) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(filter_keeps_the_owned_items_and_their_frequent_partners) {
+  const std::uint32_t items = 30;
+  const Case c = random_case(11, items, 200, 0.35);
+  const std::uint64_t min_count = 40;
+  const FrequentPairs pairs = frequent_pairs_of(c, items, min_count);
+  const auto counts = direct_pair_counts(c);
+  std::uint64_t frequent = 0;
+  for (const auto& [pair, count] : counts) frequent += count >= min_count ? 1 : 0;
+  BOOST_TEST(pairs.count() == frequent);
+  BOOST_TEST(frequent > 0u);
+  BOOST_TEST(frequent < items * (items - 1) / 2);  // some pairs are filtered, some kept
+  std::vector<std::uint32_t> kept;
+  std::size_t dropped = 0;
+  for (const testing::Itemset& t : c.transactions)
+    for (std::uint32_t owned_begin : {0u, 5u, 17u, 29u, 30u}) {
+      testing::Itemset expected;
+      for (std::uint32_t a : t) {
+        bool keep = a >= owned_begin;
+        for (std::uint32_t q : t)
+          if (q >= owned_begin && a < q) {
+            const auto it = counts.find({a, q});
+            keep = keep || (it != counts.end() && it->second >= min_count);
+          }
+        if (keep) expected.push_back(a);
+      }
+      const auto got = pairs.filter(t, owned_begin, kept);
+      BOOST_TEST(testing::Itemset(got.begin(), got.end()) == expected);
+      dropped += t.size() - expected.size();
+    }
+  BOOST_TEST(dropped > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(filtered_prefixes_mine_to_the_same_itemsets) {
+  // What a rank owning [first, last) receives: each transaction's prefix up to its last item in
+  // the range, whole or filtered by frequent pairs; both must mine to the same itemsets.
+  std::size_t dropped = 0;
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    const std::uint32_t items = 8 + static_cast<std::uint32_t>(seed % 11);
+    const Case c = random_case(100 + seed, items, 60 + seed * 5, 0.2 + 0.03 * static_cast<double>(seed % 8));
+    const std::uint64_t min_count = 3 + seed % 9;
+    const FrequentPairs pairs = frequent_pairs_of(c, items, min_count);
+    const std::uint32_t first = static_cast<std::uint32_t>(seed % items), last = std::min(items, first + 1 + static_cast<std::uint32_t>(seed % 4));
+    WeightedTransactions whole, filtered;
+    std::vector<std::uint32_t> kept;
+    std::size_t whole_items = 0, filtered_items = 0;
+    for (std::size_t t = 0; t < c.transactions.size(); ++t) {
+      const testing::Itemset& transaction = c.transactions[t];
+      std::size_t end = transaction.size();
+      while (end > 0 && transaction[end - 1] >= last) --end;
+      if (end == 0 || transaction[end - 1] < first) continue;
+      const auto prefix = std::span(transaction).first(end);
+      whole.add(prefix, c.weights[t]);
+      const auto shortened = pairs.filter(prefix, first, kept);
+      filtered.add(shortened, c.weights[t]);
+      whole_items += prefix.size();
+      filtered_items += shortened.size();
+    }
+    for (const std::uint64_t max_len : {0, 2, 3}) {
+      const MiningLimits limits{min_count, max_len, 0};
+      const ItemsetTable expected = mine_suffix_range(whole, first, last, limits), got = mine_suffix_range(filtered, first, last, limits);
+      BOOST_TEST(got.items == expected.items);
+      BOOST_TEST(got.offsets == expected.offsets);
+      BOOST_TEST(got.support == expected.support);
+    }
+    BOOST_TEST(filtered_items <= whole_items);
+    dropped += whole_items - filtered_items;
+  }
+  BOOST_TEST(dropped > 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

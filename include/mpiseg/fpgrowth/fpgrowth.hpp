@@ -9,7 +9,9 @@
 ///  3. for every range, each basket sends the prefix that ends at its last item inside the range
 ///     to the range's owner; identical baskets and identical prefixes are merged into weighted
 ///     transactions as they are added (one copy each), and front-coded on the wire (alltoallv,
-///     large buffers split by the communicator);
+///     large buffers split by the communicator). Where it pays ([fpgrowth] prefix_filter), the
+///     pairs of frequent items are counted first and a prefix keeps only the items that form a
+///     frequent pair with one of the owner's items in it (frequent_pairs.hpp);
 ///  4. each rank builds one FP-tree of what it received and mines exactly the itemsets whose least
 ///     frequent item lies in its range (mining.hpp): the results are exact and disjoint, and in
 ///     rank order they are already in canonical order: no merge.
@@ -45,6 +47,8 @@ struct FrequentItemsets {
   std::uint64_t duplicate_items = 0;              // global
   std::uint64_t trimmed_baskets = 0;              // global
   std::uint64_t exchanged_bytes = 0;              // this rank's prefix bytes sent to other ranks
+  std::uint64_t pair_count_bytes = 0;             // this rank's bytes sent for the prefix filter's pair counts
+  std::uint64_t frequent_pairs = 0;               // pairs the prefix filter used (0: not used)
   double mining_seconds = 0;                      // slowest rank
 
   static constexpr std::uint32_t kAbsent = ~std::uint32_t{0};

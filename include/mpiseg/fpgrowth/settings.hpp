@@ -7,6 +7,9 @@
 
 namespace mpiseg::fpgrowth {
 
+/// Whether the exchanged prefixes are filtered by frequent pairs (frequent_pairs.hpp).
+enum class PrefixFilter { automatic, pairs, none };
+
 struct FpSettings {
   double min_support = 0.01;        // fraction of baskets (0 < s <= 1) ...
   bool min_support_is_count = false;  // ... or an absolute basket count (integer >= 1)
@@ -23,6 +26,7 @@ struct FpSettings {
   double segment_min_support = 0;     // fraction of a segment's baskets; 0: min_support (as a fraction)
   std::uint64_t segment_max_len = 0;  // 0: max_len
   std::uint64_t distinctive_rules = 20;  // per segment, the rules whose lift differs most from the population
+  PrefixFilter prefix_filter = PrefixFilter::automatic;
 
   /// Minimum support as a basket count for `baskets` baskets.
   std::uint64_t min_count(std::uint64_t baskets) const;

@@ -1,0 +1,58 @@
+#pragma once
+/// Pair counts and the prefix filter they allow in the distributed exchange (fpgrowth.hpp).
+///
+/// A rank mines the conditional database of each item q in its range from the prefixes it
+/// receives, and the miner keeps an item a of that database only when {a, q} is frequent. So a
+/// basket's prefix item a that forms no frequent pair with any of the basket's items in the
+/// owner's range is dropped in every conditional database the owner builds from that basket,
+/// and the sender may leave it out: the owner's conditional databases, after the miner's own
+/// pruning, are the same multisets, and so are the itemsets and supports. Items in the owner's
+/// range always stay (their own supports and paths depend on them).
+///
+/// Knowing which pairs are frequent takes one count per pair of frequent items (a triangle of
+/// F (F - 1) / 2 counts), summed over ranks; that is a fixed cost per rank, and it pays where
+/// the prefix exchange is large: many ranks, many baskets.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "mpiseg/fpgrowth/mining.hpp"
+
+namespace mpiseg::fpgrowth {
+
+/// Entries of the pair triangle over `f` positions.
+constexpr std::uint64_t pair_triangle_size(std::uint32_t f) noexcept { return f < 2 ? 0 : std::uint64_t{f} * (f - 1) / 2; }
+
+/// Index of the pair {a, b}, a < b, in the triangle stored row by row (row b holds a = 0..b-1):
+/// the rows of one rank's contiguous range of positions are one contiguous slice.
+constexpr std::uint64_t pair_index(std::uint32_t a, std::uint32_t b) noexcept { return pair_triangle_size(b) + a; }
+
+/// Each transaction's pairs of positions counted by its weight (positions below `f`). The
+/// caller ensures the transactions' total weight is below 2^32, so no count overflows.
+std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions, std::uint32_t f);
+
+/// Which pairs of positions are frequent: one bit per triangle entry.
+class FrequentPairs {
+ public:
+  FrequentPairs() = default;
+  /// `indices`: pair_index() of each frequent pair, in any order.
+  FrequentPairs(std::uint32_t f, std::span<const std::uint64_t> indices);
+
+  bool frequent(std::uint32_t a, std::uint32_t b) const noexcept {
+    const std::uint64_t i = pair_index(a, b);
+    return (bits_[i / 64] >> (i % 64) & 1) != 0;
+  }
+  std::uint64_t count() const noexcept { return count_; }
+
+  /// The prefix a basket sends to the owner of the positions from `owned_begin` on: its items
+  /// below `owned_begin` that form a frequent pair with one of its items from `owned_begin` on,
+  /// then those items. `prefix` ascends; the result is built in `kept`.
+  std::span<const std::uint32_t> filter(std::span<const std::uint32_t> prefix, std::uint32_t owned_begin,
+                                        std::vector<std::uint32_t>& kept) const;
+
+ private:
+  std::vector<std::uint64_t> bits_;
+  std::uint64_t count_ = 0;
+};
+
+}  // namespace mpiseg::fpgrowth

@@ -1,0 +1,43 @@
+#include "mpiseg/fpgrowth/frequent_pairs.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace mpiseg::fpgrowth {
+
+std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions, std::uint32_t f) {
+  std::vector<std::uint32_t> counts(pair_triangle_size(f), 0);
+  for (std::size_t t = 0; t < transactions.size(); ++t) {
+    const auto weight = static_cast<std::uint32_t>(transactions.weights[t]);
+    const std::uint32_t* items = transactions.items.data() + transactions.offsets[t];
+    const std::size_t size = transactions.offsets[t + 1] - transactions.offsets[t];
+    for (std::size_t j = 1; j < size; ++j) {
+      std::uint32_t* row = counts.data() + pair_triangle_size(items[j]);
+      for (std::size_t i = 0; i < j; ++i) row[items[i]] += weight;
+    }
+  }
+  return counts;
+}
+
+FrequentPairs::FrequentPairs(std::uint32_t f, std::span<const std::uint64_t> indices)
+    : bits_((pair_triangle_size(f) + 63) / 64, 0) {
+  for (const std::uint64_t i : indices) {
+    if (i >= pair_triangle_size(f)) throw std::logic_error("a frequent pair lies outside the triangle");
+    const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+    if ((bits_[i / 64] & bit) == 0) ++count_;
+    bits_[i / 64] |= bit;
+  }
+}
+
+std::span<const std::uint32_t> FrequentPairs::filter(std::span<const std::uint32_t> prefix, std::uint32_t owned_begin,
+                                                     std::vector<std::uint32_t>& kept) const {
+  const auto owned = std::ranges::lower_bound(prefix, owned_begin) - prefix.begin();
+  const auto tail = prefix.subspan(static_cast<std::size_t>(owned));
+  kept.clear();
+  for (const std::uint32_t a : prefix.first(static_cast<std::size_t>(owned)))
+    if (std::ranges::any_of(tail, [&](std::uint32_t q) { return frequent(a, q); })) kept.push_back(a);
+  kept.insert(kept.end(), tail.begin(), tail.end());
+  return kept;
+}
+
+}  // namespace mpiseg::fpgrowth
