@@ -204,6 +204,28 @@ BOOST_AUTO_TEST_CASE(prefix_filter_gives_the_same_itemsets_with_fewer_prefix_byt
   }
 }
 
+BOOST_AUTO_TEST_CASE(automatic_prefix_filter_counts_pairs_where_prefixes_outweigh_them) {
+  // Every rank holds each subset of 8 items: 8 items give a triangle of 28 counts, far fewer than
+  // the prefix items sent, so "auto" counts pairs wherever there is an exchange.
+  auto& comm = world();
+  Baskets baskets;
+  for (std::uint32_t mask = 1; mask < 256; ++mask) {
+    for (std::uint32_t item = 0; item < 8; ++item)
+      if (mask >> item & 1) baskets.items.push_back(item);
+    baskets.offsets.push_back(baskets.items.size());
+    baskets.customer.push_back(mask);
+  }
+  FpSettings settings;
+  settings.min_support = 0.2;  // items (50%) and pairs (25%) are frequent, triples (12.5%) not
+  const FrequentItemsets automatic = mine_itemsets(settings, baskets, 8, comm);
+  settings.prefix_filter = PrefixFilter::none;
+  const FrequentItemsets whole = mine_itemsets(settings, baskets, 8, comm);
+  BOOST_TEST(automatic.frequent_pairs == (comm.size() > 1 ? 28u : 0u));
+  BOOST_TEST(automatic.total == 8u + 28u);
+  BOOST_TEST(automatic.local.items == whole.local.items);
+  BOOST_TEST(automatic.local.support == whole.local.support);
+}
+
 BOOST_AUTO_TEST_CASE(prefix_filter_refuses_a_pair_triangle_over_its_memory_bound) {
   auto& comm = world();
   Baskets baskets;  // one basket of 6000 items on rank 0: 6000 frequent items at a support of 1
