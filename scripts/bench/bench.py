@@ -608,7 +608,9 @@ def bench_exchange(mode):
     ratios to the 4-rank figures: FP-growth's basket prefixes per basket (what grows with the
     rank count by design) beside the stage's other bytes (allreduces of the item counts and the
     work estimate, whose payload is a fixed vector per rank, and the rules' support lookups), on
-    a generated file (with the customer shuffle of ingest per line item) and on retail.dat."""
+    a generated file (with the customer shuffle of ingest per line item) and on retail.dat, each
+    as configured by default and with the prefixes filtered by frequent pairs (whose counts are
+    reported apart: a fixed cost per rank)."""
     lines = 200_000 if mode == "quick" else 1_000_000
     model = WORK / "exchange_model.h5"
     cases = [(f"generated, {lines:,} lines", ["run", "--set", f"input.path={generated_csv(lines, f'exchange_{lines}')}",
@@ -619,6 +621,11 @@ def bench_exchange(mode):
         cases.append(("retail.dat", ["fpgrowth", "--set", "input.format=baskets", "--set", f"input.path={retail}"]))
     else:
         print("note: ../shared/data/fimi/retail.dat is absent: the exchange volume is measured on the generated file only")
+    # Each case as configured by default ("auto" leaves these small inputs' prefixes whole: the pair
+    # counts would cost more bytes than they save) and with the pair filter forced, which is what
+    # "auto" picks once the baskets outweigh the pair counts' fixed cost per rank.
+    cases = [(case + filtered, arguments + (["--set", "fpgrowth.prefix_filter=pairs"] if filtered else []))
+             for case, arguments in cases for filtered in ("", ", prefixes filtered by frequent pairs")]
     rows = []
     for case, arguments in cases:
         measured = {}
@@ -629,17 +636,19 @@ def bench_exchange(mode):
                 costs = f.stage_costs()
                 baskets = max(int(f["fpgrowth"].attrs["baskets"]), 1)
                 accepted = max(f.accounting()["accepted"], 1)
-            prefix = costs["fpgrowth"].figures["prefix_bytes"] / baskets
-            other = costs["fpgrowth"].bytes_sent / baskets - prefix
-            measured[ranks] = (prefix, other, costs["ingest"].bytes_sent / accepted, seconds)
-        prefix_4, other_4, line_4, _ = measured[4]
-        for ranks, (prefix, other, per_line, seconds) in measured.items():
+            figures = costs["fpgrowth"].figures
+            prefix, pairs = figures["prefix_bytes"] / baskets, figures.get("pair_count_bytes", 0) / baskets
+            other = costs["fpgrowth"].bytes_sent / baskets - prefix - pairs
+            measured[ranks] = (prefix, pairs, other, costs["ingest"].bytes_sent / accepted, seconds)
+        prefix_4, _, other_4, line_4, _ = measured[4]
+        for ranks, (prefix, pairs, other, per_line, seconds) in measured.items():
             shuffle = (f"; ingest shuffle {per_line:.1f} B per line item (ratio {per_line / line_4:.2f})"
                        if case.startswith("generated") and line_4 > 0 else "")
+            pair_counts = f"; pair counts {pairs:.1f} B per basket (fixed per rank)" if "filtered" in case else ""
             rows.append({
                 "benchmark": "exchange volume (oversubscribed)", "case": case, "ranks": ranks,
                 "mpiseg_s": round(seconds, 2), "spread_s": 0.0,
-                "per_rank": f"fpgrowth prefixes {prefix:.1f} B per basket; other fpgrowth bytes {other:.1f} B per basket "
+                "per_rank": f"fpgrowth prefixes {prefix:.1f} B per basket{pair_counts}; other fpgrowth bytes {other:.1f} B per basket "
                             f"(ratio {other / other_4 if other_4 > 0 else 0:.2f}){shuffle} (all ranks' bytes sent)",
                 "reference": "the same at 4 ranks", "reference_s": round(prefix_4, 1),
                 "ratio": round(prefix / prefix_4, 3) if prefix_4 > 0 else 0.0,

@@ -3,7 +3,9 @@
 before any coding: the floor the wire format can approach. For the contiguous F-list ranges
 mpiseg uses (balanced by the same work estimate) and for a greedy grouping of items by
 co-occurrence (each item, heaviest first, joins the group it is bought with most, within 10% of
-the average work), as PFP's G-list suggests. The README's exchange-volume section quotes it.
+the average work), as PFP's G-list suggests; and for the contiguous ranges with the prefix
+filter ([fpgrowth] prefix_filter: a prefix keeps the owner's items and the items that form a
+frequent pair with one of them). The README's exchange-volume section quotes it.
 
     prefix_floor.py FILE [--support 0.002] [--ranks 4 16 64]
 
@@ -90,6 +92,8 @@ def main():
             affinity[group] += together[p]
         return owner
 
+    frequent_pair = together >= min_count
+
     def needed(owner):
         items = prefixes = 0
         for t in transactions:
@@ -100,10 +104,22 @@ def main():
             prefixes += len(last)
         return items / len(transactions), prefixes / len(transactions)
 
+    def needed_filtered(owner):
+        items = 0
+        for t in transactions:
+            last = {}
+            for index, p in enumerate(t):
+                last[owner[p]] = index
+            for group, end in last.items():
+                mine = [q for q in t[:end + 1] if owner[q] == group]
+                items += sum(1 for a in t[:end + 1] if owner[a] == group or frequent_pair[a, mine].any())
+        return items / len(transactions)
+
     for ranks in options.ranks:
         (ci, cp), (gi, gp) = needed(contiguous(ranks)), needed(by_cooccurrence(ranks))
-        print(f"{ranks:4d} ranks: contiguous ranges {ci:6.1f} items in {cp:5.2f} prefixes per basket; "
-              f"co-occurrence groups {gi:6.1f} items in {gp:5.2f} prefixes")
+        fi = needed_filtered(contiguous(ranks))
+        print(f"{ranks:4d} ranks: contiguous ranges {ci:6.1f} items in {cp:5.2f} prefixes per basket "
+              f"({fi:6.1f} items with the pair filter); co-occurrence groups {gi:6.1f} items in {gp:5.2f} prefixes")
 
 
 if __name__ == "__main__":
