@@ -170,12 +170,15 @@ std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::u
 
 /// Calls visit(r, end) for each rank r that owns one of the basket's items, with the length of
 /// the prefix it receives (up to the basket's last item in r's range), from the last rank down.
+/// Costs a binary search per owner touched, not a step per rank (thousands of ranks).
 template <class Visit>
 void for_each_owner(std::span<const std::uint32_t> items, const std::vector<std::uint32_t>& range_begin, Visit&& visit) {
-  std::size_t end = items.size();
-  for (std::size_t r = range_begin.size() - 1; r-- > 0;) {
-    while (end > 0 && items[end - 1] >= range_begin[r + 1]) --end;
-    if (end > 0 && items[end - 1] >= range_begin[r]) visit(r, end);
+  for (std::size_t end = items.size(); end > 0;) {
+    // The owner of the last item left: the last range that begins at or below it (ranges may be empty).
+    const auto r = static_cast<std::size_t>(std::upper_bound(range_begin.begin(), range_begin.end(), items[end - 1]) -
+                                            range_begin.begin()) - 1;
+    visit(r, end);
+    while (end > 0 && items[end - 1] >= range_begin[r]) --end;
   }
 }
 
@@ -191,8 +194,16 @@ constexpr std::uint64_t kMaxPairCountBytes = std::uint64_t{64} << 20;
 /// pairs) costs at most a quarter of a byte per such item: the filter usually saves half the
 /// prefix bytes or more.
 bool use_pair_filter(PrefixFilter setting, const DistinctTransactions& local, const FrequentItemsets& plan, comm::Communicator& comm) {
-  const WeightedTransactions& baskets = local.transactions();
   const std::uint64_t triangle = pair_triangle_size(static_cast<std::uint32_t>(plan.flist.size()));
+  const bool fits = triangle * sizeof(std::uint32_t) <= kMaxPairCountBytes && plan.baskets >> 32 == 0;  // counts fit 32 bits
+  if (setting == PrefixFilter::pairs && !fits)
+    throw ConfigError(fmt::format("[fpgrowth] prefix_filter = \"pairs\": {} frequent items need {:.0f} MiB of pair counts per rank "
+                                  "(at most {} MiB, and fewer than 2^32 baskets); use \"auto\" or \"none\"",
+                                  plan.flist.size(), static_cast<double>(triangle * sizeof(std::uint32_t)) / (1 << 20),
+                                  kMaxPairCountBytes >> 20));
+  if (setting != PrefixFilter::automatic) return setting == PrefixFilter::pairs;
+  if (!fits || comm.size() == 1) return false;
+  const WeightedTransactions& baskets = local.transactions();
   // Sums over ranks: prefix items sent to others, pairs in the baskets, a bound on the pair-count bytes.
   std::array<std::uint64_t, 3> totals{};
   const auto me = static_cast<std::size_t>(comm.rank());
@@ -203,18 +214,7 @@ bool use_pair_filter(PrefixFilter setting, const DistinctTransactions& local, co
   }
   totals[2] = 3 * std::min(triangle, totals[1]);
   comm.allreduce(std::span<std::uint64_t>(totals), comm::ReduceOp::sum);
-  if (setting == PrefixFilter::none) return false;
-  const bool fits = triangle * sizeof(std::uint32_t) <= kMaxPairCountBytes && plan.baskets >> 32 == 0;  // counts fit 32 bits
-  if (setting == PrefixFilter::pairs) {
-    if (!fits)
-      throw ConfigError(fmt::format("[fpgrowth] prefix_filter = \"pairs\": {} frequent items need {:.0f} MiB of pair counts per rank "
-                                    "(at most {} MiB, and fewer than 2^32 baskets); use \"auto\" or \"none\"",
-                                    plan.flist.size(), static_cast<double>(triangle * sizeof(std::uint32_t)) / (1 << 20),
-                                    kMaxPairCountBytes >> 20));
-    return true;
-  }
-  return fits && comm.size() > 1 && triangle * static_cast<std::uint64_t>(comm.size()) + totals[1] <= 16 * totals[0] &&
-         4 * totals[2] <= totals[0];
+  return triangle * static_cast<std::uint64_t>(comm.size()) + totals[1] <= 16 * totals[0] && 4 * totals[2] <= totals[0];
 }
 
 /// Which pairs of frequent items are frequent over all ranks: local counts, each owner adding
