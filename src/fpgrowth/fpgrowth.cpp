@@ -182,56 +182,65 @@ void for_each_owner(std::span<const std::uint32_t> items, const std::vector<std:
   }
 }
 
-/// Pair counts cost 4 bytes each on every rank; above this the filter is not used.
-constexpr std::uint64_t kMaxPairCountBytes = std::uint64_t{64} << 20;
-
-/// Whether the prefixes are filtered by frequent pairs ([fpgrowth] prefix_filter), decided alike
-/// on every rank. "auto" asks that counting (every rank's triangle, zeroed and scanned, plus the
-/// pairs in its baskets) costs at most 16 operations per prefix item the exchange would send (a
-/// count is one increment; a prefix item is hashed, coded, decoded and scanned by the miner: at
-/// 12 per item the filter cost no time on 2 ranks), and that sending the counts (at most 3 bytes
-/// per non-zero count; a rank's non-zero counts are bounded by the triangle and by its baskets'
+/// How many of the F-list's first positions the prefix filter counts the pairs of
+/// ([fpgrowth] prefix_filter, pair_counts_max_mib); 0: no filter. Decided alike on every rank.
+/// "auto" asks that counting (every rank's triangle, zeroed and scanned, plus the pairs in its
+/// baskets) costs at most 16 operations per prefix item that the filter could shorten (a count
+/// is one increment; a prefix item is hashed, coded, decoded and scanned by the miner: at 12 per
+/// item the filter cost no time on 2 ranks), and that sending the counts (at most 3 bytes per
+/// non-zero count; a rank's non-zero counts are bounded by the triangle and by its baskets'
 /// pairs) costs at most a quarter of a byte per such item: the filter usually saves half the
 /// prefix bytes or more.
-bool use_pair_filter(PrefixFilter setting, const DistinctTransactions& local, const FrequentItemsets& plan, comm::Communicator& comm) {
-  const std::uint64_t triangle = pair_triangle_size(static_cast<std::uint32_t>(plan.flist.size()));
-  const bool fits = triangle * sizeof(std::uint32_t) <= kMaxPairCountBytes && plan.baskets >> 32 == 0;  // counts fit 32 bits
-  if (setting == PrefixFilter::pairs && !fits)
-    throw ConfigError(fmt::format("[fpgrowth] prefix_filter = \"pairs\": {} frequent items need {:.0f} MiB of pair counts per rank "
-                                  "(at most {} MiB, and fewer than 2^32 baskets); use \"auto\" or \"none\"",
-                                  plan.flist.size(), static_cast<double>(triangle * sizeof(std::uint32_t)) / (1 << 20),
-                                  kMaxPairCountBytes >> 20));
-  if (setting != PrefixFilter::automatic) return setting == PrefixFilter::pairs;
-  if (!fits || comm.size() == 1) return false;
+std::uint32_t pair_filter_coverage(const FpSettings& settings, const DistinctTransactions& local, const FrequentItemsets& plan,
+                                   comm::Communicator& comm) {
+  if (settings.prefix_filter == PrefixFilter::none) return 0;
+  if (plan.baskets >> 32 != 0) {  // a pair's count could overflow 32 bits
+    if (settings.prefix_filter == PrefixFilter::pairs)
+      throw ConfigError(fmt::format("[fpgrowth] prefix_filter = \"pairs\": {} baskets are more than 32-bit pair counts can count; "
+                                    "use \"auto\" or \"none\"", plan.baskets));
+    return 0;
+  }
+  const std::uint32_t covered = covered_positions(static_cast<std::uint32_t>(plan.flist.size()), settings.max_pair_count_bytes);
+  if (settings.prefix_filter == PrefixFilter::pairs) return covered;
+  if (covered < 2 || comm.size() == 1) return 0;
+  const std::uint64_t triangle = pair_triangle_size(covered);
   const WeightedTransactions& baskets = local.transactions();
-  // Sums over ranks: prefix items sent to others, pairs in the baskets, a bound on the pair-count bytes.
+  // Sums over ranks: the items of prefixes for other ranks that the filter could shorten (those
+  // that end at a covered position), the covered pairs in the baskets, a bound on the pair-count bytes.
   std::array<std::uint64_t, 3> totals{};
   const auto me = static_cast<std::size_t>(comm.rank());
   for (std::size_t t = 0; t < baskets.size(); ++t) {
     const auto items = local.transaction(static_cast<std::uint32_t>(t));
-    for_each_owner(items, plan.range_begin, [&](std::size_t r, std::size_t end) { totals[0] += r != me ? end : 0; });
-    totals[1] += items.size() * (items.size() - 1) / 2;
+    for_each_owner(items, plan.range_begin, [&](std::size_t r, std::size_t end) {
+      if (r != me && items[end - 1] < covered) totals[0] += end;
+    });
+    const auto counted = static_cast<std::uint64_t>(std::ranges::lower_bound(items, covered) - items.begin());
+    totals[1] += counted * (counted - 1) / 2;  // 0 when none is covered
   }
   totals[2] = 3 * std::min(triangle, totals[1]);
   comm.allreduce(std::span<std::uint64_t>(totals), comm::ReduceOp::sum);
-  return triangle * static_cast<std::uint64_t>(comm.size()) + totals[1] <= 16 * totals[0] && 4 * totals[2] <= totals[0];
+  const bool pays = triangle * static_cast<std::uint64_t>(comm.size()) + totals[1] <= 16 * totals[0] && 4 * totals[2] <= totals[0];
+  return pays ? covered : 0;
 }
 
 /// Which pairs of frequent items are frequent over all ranks: local counts, each owner adding
 /// up the rows of its range (sent as gaps and counts of the non-zero entries) in its own copy,
 /// then every owner's frequent pairs to every rank (as gaps).
-FrequentPairs exchange_pair_counts(const DistinctTransactions& local, const FrequentItemsets& plan, comm::Communicator& comm) {
+FrequentPairs exchange_pair_counts(const DistinctTransactions& local, const FrequentItemsets& plan, std::uint32_t covered,
+                                   comm::Communicator& comm) {
   const auto ranks = static_cast<std::size_t>(comm.size());
-  const auto f = static_cast<std::uint32_t>(plan.flist.size());
-  std::vector<std::uint32_t> counts = count_pairs(local.transactions(), f);
-  const std::uint64_t slice_begin = pair_triangle_size(plan.first), slice_end = pair_triangle_size(plan.last);
+  std::vector<std::uint32_t> counts = count_pairs(local.transactions(), covered);
+  // The rows of rank r: pairs whose later position lies in its range (and is covered).
+  const auto rows_begin = [&](std::size_t r) { return pair_triangle_size(std::min(plan.range_begin[r], covered)); };
+  const auto me = static_cast<std::size_t>(comm.rank());
+  const std::uint64_t slice_begin = rows_begin(me), slice_end = rows_begin(me + 1);
   std::vector<char> send;
   std::vector<std::uint64_t> send_counts(ranks), received_counts;
   for (std::size_t r = 0; r < ranks; ++r) {
-    if (static_cast<int>(r) == comm.rank()) continue;
+    if (r == me) continue;
     const std::size_t before = send.size();
-    std::uint64_t next = pair_triangle_size(plan.range_begin[r]);
-    for (std::uint64_t i = next; i < pair_triangle_size(plan.range_begin[r + 1]); ++i) {
+    std::uint64_t next = rows_begin(r);
+    for (std::uint64_t i = next; i < rows_begin(r + 1); ++i) {
       if (counts[i] == 0) continue;
       put_varint(send, i - next);
       put_varint(send, counts[i]);
@@ -267,7 +276,7 @@ FrequentPairs exchange_pair_counts(const DistinctTransactions& local, const Freq
     std::uint64_t index = 0;
     for (std::size_t in = 0; in < block.size();) indices.push_back(index += get_varint(block, in));
   }
-  return FrequentPairs(f, indices);
+  return FrequentPairs(covered, indices);
 }
 
 /// Steps 4 and 5 of the header: prefixes to their owners, then this rank's mining.
@@ -392,9 +401,10 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
     result.local = stored(result, comm);
   } else {
     std::optional<FrequentPairs> pairs;
-    if (use_pair_filter(settings.prefix_filter, local, result, comm)) {
+    if (const std::uint32_t covered = pair_filter_coverage(settings, local, result, comm); covered > 0) {
       const std::uint64_t before = comm.traffic().bytes_sent;
-      pairs = exchange_pair_counts(local, result, comm);
+      pairs = exchange_pair_counts(local, result, covered, comm);
+      result.pair_covered_items = covered;
       result.frequent_pairs = pairs->count();
       result.pair_count_bytes = comm.traffic().bytes_sent - before;
     }
@@ -415,8 +425,9 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
             "{:.1f} MB of prefixes exchanged{}",
             result.baskets, result.min_count, f, result.total, stored ? " (from the checkpoint)" : "", result.mining_seconds,
             watch.seconds(), exchanged / 1e6,
-            result.frequent_pairs > 0 || pair_bytes > 0
-                ? fmt::format(", filtered by {} frequent pairs ({:.1f} MB of pair counts exchanged)", result.frequent_pairs, pair_bytes / 1e6)
+            result.pair_covered_items > 0
+                ? fmt::format(", filtered by {} frequent pairs of the first {} items ({:.1f} MB of pair counts exchanged)",
+                              result.frequent_pairs, result.pair_covered_items, pair_bytes / 1e6)
                 : std::string());
   return result;
 }

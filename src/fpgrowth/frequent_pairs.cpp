@@ -1,16 +1,27 @@
 #include "mpiseg/fpgrowth/frequent_pairs.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace mpiseg::fpgrowth {
 
-std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions, std::uint32_t f) {
-  std::vector<std::uint32_t> counts(pair_triangle_size(f), 0);
+std::uint32_t covered_positions(std::uint32_t f, std::uint64_t max_bytes) noexcept {
+  // Largest k with 4 k (k - 1) / 2 <= max_bytes, from the square root, then corrected by a step.
+  auto k = static_cast<std::uint32_t>(std::min<double>(f, std::sqrt(static_cast<double>(max_bytes) / 2.0)) + 1);
+  while (k > 0 && pair_triangle_size(k) * sizeof(std::uint32_t) > max_bytes) --k;
+  while (k < f && pair_triangle_size(k + 1) * sizeof(std::uint32_t) <= max_bytes) ++k;
+  return std::min(k, f);
+}
+
+std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions, std::uint32_t covered) {
+  std::vector<std::uint32_t> counts(pair_triangle_size(covered), 0);
   for (std::size_t t = 0; t < transactions.size(); ++t) {
     const auto weight = static_cast<std::uint32_t>(transactions.weights[t]);
     const std::uint32_t* items = transactions.items.data() + transactions.offsets[t];
-    const std::size_t size = transactions.offsets[t + 1] - transactions.offsets[t];
+    // Items ascend: those below `covered` come first.
+    const auto size = static_cast<std::size_t>(
+        std::lower_bound(items, items + (transactions.offsets[t + 1] - transactions.offsets[t]), covered) - items);
     for (std::size_t j = 1; j < size; ++j) {
       std::uint32_t* row = counts.data() + pair_triangle_size(items[j]);
       for (std::size_t i = 0; i < j; ++i) row[items[i]] += weight;
@@ -19,10 +30,10 @@ std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions,
   return counts;
 }
 
-FrequentPairs::FrequentPairs(std::uint32_t f, std::span<const std::uint64_t> indices)
-    : bits_((pair_triangle_size(f) + 63) / 64, 0) {
+FrequentPairs::FrequentPairs(std::uint32_t covered, std::span<const std::uint64_t> indices)
+    : bits_((pair_triangle_size(covered) + 63) / 64, 0), covered_(covered) {
   for (const std::uint64_t i : indices) {
-    if (i >= pair_triangle_size(f)) throw std::logic_error("a frequent pair lies outside the triangle");
+    if (i >= pair_triangle_size(covered)) throw std::logic_error("a frequent pair lies outside the triangle");
     const std::uint64_t bit = std::uint64_t{1} << (i % 64);
     if ((bits_[i / 64] & bit) == 0) ++count_;
     bits_[i / 64] |= bit;
@@ -31,6 +42,8 @@ FrequentPairs::FrequentPairs(std::uint32_t f, std::span<const std::uint64_t> ind
 
 std::span<const std::uint32_t> FrequentPairs::filter(std::span<const std::uint32_t> prefix, std::uint32_t owned_begin,
                                                      std::vector<std::uint32_t>& kept) const {
+  // An owned last item whose pairs were not counted keeps everything before it.
+  if (prefix.empty() || (prefix.back() >= covered_ && prefix.back() >= owned_begin)) return prefix;
   const auto owned = std::ranges::lower_bound(prefix, owned_begin) - prefix.begin();
   const auto tail = prefix.subspan(static_cast<std::size_t>(owned));
   kept.clear();

@@ -65,6 +65,7 @@ FpSettings FpSettings::from_job(const JobConfig& job) {
                                    std::array<Choice<PrefixFilter>, 3>{{{"auto", PrefixFilter::automatic},
                                                                         {"pairs", PrefixFilter::pairs},
                                                                         {"none", PrefixFilter::none}}});
+  s.max_pair_count_bytes = static_cast<std::uint64_t>(job.get_int_in("fpgrowth", "pair_counts_max_mib", 1)) << 20;
   return s;
 }
 

@@ -5,6 +5,7 @@
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/fpgrowth/fpgrowth.hpp"
+#include "mpiseg/fpgrowth/frequent_pairs.hpp"
 #include "support/brute_force.hpp"
 #include "support/test_support.hpp"
 
@@ -226,26 +227,40 @@ BOOST_AUTO_TEST_CASE(automatic_prefix_filter_counts_pairs_where_prefixes_outweig
   BOOST_TEST(automatic.local.support == whole.local.support);
 }
 
-BOOST_AUTO_TEST_CASE(prefix_filter_refuses_a_pair_triangle_over_its_memory_bound) {
+BOOST_AUTO_TEST_CASE(prefix_filter_within_a_memory_bound_counts_the_most_frequent_items_pairs) {
   auto& comm = world();
-  Baskets baskets;  // one basket of 6000 items on rank 0: 6000 frequent items at a support of 1
-  if (comm.rank() == 0) {
-    for (std::uint32_t item = 0; item < 6000; ++item) baskets.items.push_back(item);
-    baskets.offsets.push_back(baskets.items.size());
-    baskets.customer.push_back(0);
-  }
+  const std::size_t total = 600;
+  const std::uint32_t items = 24;
+  const Baskets baskets = local_baskets(total, items, comm);
   FpSettings settings;
-  settings.min_support = 1;
-  settings.min_support_is_count = true;
+  settings.min_support = 0.12;
+  settings.prefix_filter = PrefixFilter::none;
+  const FrequentItemsets whole = mine_itemsets(settings, baskets, items, comm);
   settings.prefix_filter = PrefixFilter::pairs;
-  BOOST_CHECK_THROW(mine_itemsets(settings, baskets, 6000, comm), ConfigError);  // on every rank, before any mining
-  const auto parse = [](const std::string& value) {
-    return FpSettings::from_job(JobConfig::parse("", "", std::vector<std::string>{"fpgrowth.prefix_filter=" + value}, fpgrowth_keys()));
+  const FrequentItemsets all_pairs = mine_itemsets(settings, baskets, items, comm);
+  settings.max_pair_count_bytes = 4 * pair_triangle_size(10) + 3;  // room for the pairs of 10 items, not 11
+  const FrequentItemsets some_pairs = mine_itemsets(settings, baskets, items, comm);
+  BOOST_TEST(all_pairs.pair_covered_items == all_pairs.flist.size());
+  BOOST_TEST(some_pairs.pair_covered_items == 10u);
+  BOOST_TEST(some_pairs.frequent_pairs < all_pairs.frequent_pairs);
+  BOOST_TEST(some_pairs.local.items == whole.local.items);
+  BOOST_TEST(some_pairs.local.offsets == whole.local.offsets);
+  BOOST_TEST(some_pairs.local.support == whole.local.support);
+  const auto sum = [&](std::uint64_t value) { return comm.allreduce(value, comm::ReduceOp::sum); };
+  if (comm.size() > 1) {  // fewer pairs counted, fewer items dropped: between the two
+    BOOST_TEST(sum(some_pairs.exchanged_bytes) <= sum(whole.exchanged_bytes));
+    BOOST_TEST(sum(some_pairs.exchanged_bytes) >= sum(all_pairs.exchanged_bytes));
+    BOOST_TEST(sum(some_pairs.pair_count_bytes) < sum(all_pairs.pair_count_bytes));
+  }
+  const auto parse = [](const std::string& key, const std::string& value) {
+    return FpSettings::from_job(JobConfig::parse("", "", std::vector<std::string>{"fpgrowth." + key + "=" + value}, fpgrowth_keys()));
   };
-  BOOST_TEST((parse("\"pairs\"").prefix_filter == PrefixFilter::pairs));
-  BOOST_TEST((parse("\"none\"").prefix_filter == PrefixFilter::none));
-  BOOST_TEST((parse("\"auto\"").prefix_filter == PrefixFilter::automatic));
-  BOOST_CHECK_THROW(parse("\"triples\""), ConfigError);
+  BOOST_TEST((parse("prefix_filter", "\"pairs\"").prefix_filter == PrefixFilter::pairs));
+  BOOST_TEST((parse("prefix_filter", "\"none\"").prefix_filter == PrefixFilter::none));
+  BOOST_TEST((parse("prefix_filter", "\"auto\"").prefix_filter == PrefixFilter::automatic));
+  BOOST_CHECK_THROW(parse("prefix_filter", "\"triples\""), ConfigError);
+  BOOST_TEST(parse("pair_counts_max_mib", "3").max_pair_count_bytes == std::uint64_t{3} << 20);
+  BOOST_CHECK_THROW(parse("pair_counts_max_mib", "0"), ConfigError);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_and_limited_settings) {

@@ -250,6 +250,49 @@ BOOST_AUTO_TEST_CASE(filter_keeps_the_owned_items_and_their_frequent_partners) {
   BOOST_TEST(dropped > 0u);
 }
 
+BOOST_AUTO_TEST_CASE(coverage_is_the_most_positions_whose_counts_fit) {
+  for (const std::uint64_t max_bytes : {0ull, 3ull, 4ull, 11ull, 12ull, 1000ull, 64ull << 20, 1ull << 40})
+    for (const std::uint32_t f : {0u, 1u, 2u, 3u, 500u, 100000u}) {
+      const std::uint32_t k = covered_positions(f, max_bytes);
+      BOOST_TEST(k <= f);
+      if (k >= 2) BOOST_TEST(pair_triangle_size(k) * 4 <= max_bytes);
+      if (k < f) BOOST_TEST(pair_triangle_size(k + 1) * 4 > max_bytes);
+    }
+  BOOST_TEST(covered_positions(100000, 64ull << 20) == 5793u);
+}
+
+BOOST_AUTO_TEST_CASE(uncovered_pairs_count_as_frequent) {
+  const std::uint32_t items = 30, covered = 12;
+  const Case c = random_case(13, items, 200, 0.35);
+  const std::vector<std::uint32_t> counts = count_pairs(as_weighted(c), covered);
+  BOOST_TEST(counts.size() == pair_triangle_size(covered));
+  const auto direct = direct_pair_counts(c);
+  std::vector<std::uint64_t> frequent;
+  for (std::uint32_t b = 1; b < covered; ++b)
+    for (std::uint32_t a = 0; a < b; ++a) {
+      const auto it = direct.find({a, b});
+      BOOST_TEST(counts[pair_index(a, b)] == (it == direct.end() ? 0 : it->second));
+      if (counts[pair_index(a, b)] >= 60) frequent.push_back(pair_index(a, b));
+    }
+  const FrequentPairs pairs(covered, frequent);
+  BOOST_TEST(pairs.count() == frequent.size());
+  std::vector<std::uint32_t> kept;
+  for (const testing::Itemset& t : c.transactions) {
+    if (t.empty()) continue;
+    for (std::uint32_t owned_begin : {0u, 6u, 11u, 20u}) {
+      testing::Itemset expected;
+      for (std::uint32_t a : t) {
+        bool keep = a >= owned_begin;
+        for (std::uint32_t q : t)
+          if (q >= owned_begin && a < q) keep = keep || q >= covered || counts[pair_index(a, q)] >= 60;
+        if (keep) expected.push_back(a);
+      }
+      const auto got = pairs.filter(t, owned_begin, kept);
+      BOOST_TEST(testing::Itemset(got.begin(), got.end()) == expected);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(filtered_prefixes_mine_to_the_same_itemsets) {
   // What a rank owning [first, last) receives: each transaction's prefix up to its last item in
   // the range, whole or filtered by frequent pairs; both must mine to the same itemsets.

@@ -48,7 +48,8 @@ struct FrequentItemsets {
   std::uint64_t trimmed_baskets = 0;              // global
   std::uint64_t exchanged_bytes = 0;              // this rank's prefix bytes sent to other ranks
   std::uint64_t pair_count_bytes = 0;             // this rank's bytes sent for the prefix filter's pair counts
-  std::uint64_t frequent_pairs = 0;               // pairs the prefix filter used (0: not used)
+  std::uint32_t pair_covered_items = 0;           // F-list positions whose pairs the prefix filter counted (0: no filter)
+  std::uint64_t frequent_pairs = 0;               // frequent pairs among them
   double mining_seconds = 0;                      // slowest rank
 
   static constexpr std::uint32_t kAbsent = ~std::uint32_t{0};

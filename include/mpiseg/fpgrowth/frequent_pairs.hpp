@@ -11,7 +11,9 @@
 ///
 /// Knowing which pairs are frequent takes one count per pair of frequent items (a triangle of
 /// F (F - 1) / 2 counts), summed over ranks; that is a fixed cost per rank, and it pays where
-/// the prefix exchange is large: many ranks, many baskets.
+/// the prefix exchange is large: many ranks, many baskets. Where F is too large for the memory
+/// allowed, only the pairs of the first K positions (the most frequent items) are counted and
+/// every pair with a later item counts as frequent: still exact, the filter just keeps more.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -27,21 +29,28 @@ constexpr std::uint64_t pair_triangle_size(std::uint32_t f) noexcept { return f 
 /// the rows of one rank's contiguous range of positions are one contiguous slice.
 constexpr std::uint64_t pair_index(std::uint32_t a, std::uint32_t b) noexcept { return pair_triangle_size(b) + a; }
 
-/// Each transaction's pairs of positions counted by its weight (positions below `f`). The
-/// caller ensures the transactions' total weight is below 2^32, so no count overflows.
-std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions, std::uint32_t f);
+/// The most positions (at most `f`) whose triangle of 32-bit counts fits `max_bytes`.
+std::uint32_t covered_positions(std::uint32_t f, std::uint64_t max_bytes) noexcept;
 
-/// Which pairs of positions are frequent: one bit per triangle entry.
+/// Each transaction's pairs of positions below `covered`, counted by its weight. The caller
+/// ensures the transactions' total weight is below 2^32, so no count overflows.
+std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions, std::uint32_t covered);
+
+/// Which pairs of positions are frequent: one bit per pair of positions below `covered`; a pair
+/// with a later position counts as frequent (it was not counted).
 class FrequentPairs {
  public:
   FrequentPairs() = default;
-  /// `indices`: pair_index() of each frequent pair, in any order.
-  FrequentPairs(std::uint32_t f, std::span<const std::uint64_t> indices);
+  /// `indices`: pair_index() of each frequent pair of covered positions, in any order.
+  FrequentPairs(std::uint32_t covered, std::span<const std::uint64_t> indices);
 
   bool frequent(std::uint32_t a, std::uint32_t b) const noexcept {
+    if (b >= covered_) return true;
     const std::uint64_t i = pair_index(a, b);
     return (bits_[i / 64] >> (i % 64) & 1) != 0;
   }
+  std::uint32_t covered() const noexcept { return covered_; }
+  /// Frequent pairs of covered positions.
   std::uint64_t count() const noexcept { return count_; }
 
   /// The prefix a basket sends to the owner of the positions from `owned_begin` on: its items
@@ -52,6 +61,7 @@ class FrequentPairs {
 
  private:
   std::vector<std::uint64_t> bits_;
+  std::uint32_t covered_ = 0;
   std::uint64_t count_ = 0;
 };
 

@@ -27,6 +27,7 @@ struct FpSettings {
   std::uint64_t segment_max_len = 0;  // 0: max_len
   std::uint64_t distinctive_rules = 20;  // per segment, the rules whose lift differs most from the population
   PrefixFilter prefix_filter = PrefixFilter::automatic;
+  std::uint64_t max_pair_count_bytes = std::uint64_t{64} << 20;  // per rank; beyond, pairs of the most frequent items only
 
   /// Minimum support as a basket count for `baskets` baskets.
   std::uint64_t min_count(std::uint64_t baskets) const;
