@@ -350,10 +350,18 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
   result.min_count = settings.min_count(result.baskets);
   result.duplicate_items = comm.allreduce(baskets.duplicate_items, comm::ReduceOp::sum);
 
-  // 1. Global item supports and the F-list.
+  // 1. Global item supports and the F-list. A basket holds an item once, so below 2^32 baskets
+  //    the counts travel as 32 bits (half the bytes of the one collective sized by the dictionary).
   std::vector<std::uint64_t> counts(n_items, 0);
-  for (std::uint32_t item : baskets.items) ++counts[item];
-  comm.allreduce(std::span(counts), comm::ReduceOp::sum);
+  if (result.baskets >> 32 == 0) {
+    std::vector<std::uint32_t> narrow(n_items, 0);
+    for (std::uint32_t item : baskets.items) ++narrow[item];
+    comm.allreduce(std::span(narrow), comm::ReduceOp::sum);
+    std::copy(narrow.begin(), narrow.end(), counts.begin());
+  } else {
+    for (std::uint32_t item : baskets.items) ++counts[item];
+    comm.allreduce(std::span(counts), comm::ReduceOp::sum);
+  }
   for (std::uint32_t item = 0; item < n_items; ++item)
     if (counts[item] >= result.min_count) result.flist.push_back(item);
   std::sort(result.flist.begin(), result.flist.end(),
