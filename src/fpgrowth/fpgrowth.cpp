@@ -250,7 +250,7 @@ FrequentPairs exchange_pair_counts(const DistinctTransactions& local, const Freq
   }
   const std::vector<char> incoming = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
   send = {};
-  // Counts stay below 2^32: use_pair_filter() checks the number of baskets.
+  // Counts stay below 2^32: pair_filter_coverage() checks the number of baskets.
   for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++]) {
     const auto block = std::span(incoming).subspan(at, received_counts[r]);
     std::uint64_t next = slice_begin;
