@@ -40,6 +40,17 @@ Baskets local_baskets(std::size_t total, std::uint32_t items, comm::Communicator
   return baskets;
 }
 
+// Every global basket, as local_baskets() deals them out.
+std::vector<testing::Itemset> all_baskets(std::size_t total, std::uint32_t items) {
+  std::vector<testing::Itemset> all;
+  for (std::size_t b = 0; b < total; ++b) all.push_back(basket(b, items));
+  return all;
+}
+
+std::map<testing::Itemset, std::uint64_t> brute_force(std::size_t total, std::uint32_t items, std::uint64_t min_count) {
+  return testing::brute_force_itemsets(all_baskets(total, items), std::vector<std::uint64_t>(total, 1), min_count);
+}
+
 std::map<testing::Itemset, std::uint64_t> gather_itemsets(const FrequentItemsets& mined, comm::Communicator& comm) {
   // Item ids of every itemset of every rank, in the global canonical order.
   std::vector<std::uint32_t> flat;
@@ -73,9 +84,7 @@ BOOST_AUTO_TEST_CASE(itemsets_equal_brute_force_at_any_rank_count) {
   FpSettings settings;
   settings.min_support = 0.08;
   const FrequentItemsets mined = mine_itemsets(settings, baskets, items, comm);
-  std::vector<testing::Itemset> all;
-  for (std::size_t b = 0; b < total; ++b) all.push_back(basket(b, items));
-  const auto expected = testing::brute_force_itemsets(all, std::vector<std::uint64_t>(total, 1), settings.min_count(total));
+  const auto expected = brute_force(total, items, settings.min_count(total));
   BOOST_TEST(mined.baskets == total);
   BOOST_TEST(mined.total == expected.size());
   BOOST_TEST((gather_itemsets(mined, comm) == expected));
@@ -102,8 +111,7 @@ BOOST_AUTO_TEST_CASE(rules_recomputed_from_brute_force_supports) {
   const std::size_t total = 240;
   const std::uint32_t items = 12;
   const Baskets baskets = local_baskets(total, items, comm);
-  std::vector<testing::Itemset> all;
-  for (std::size_t b = 0; b < total; ++b) all.push_back(basket(b, items));
+  const std::vector<testing::Itemset> all = all_baskets(total, items);
   for (bool multi : {false, true}) {
     FpSettings settings;
     settings.min_support = 0.1;
@@ -171,37 +179,45 @@ BOOST_AUTO_TEST_CASE(prefix_filter_gives_the_same_itemsets_with_fewer_prefix_byt
   auto& comm = world();
   const std::size_t total = 600;
   const std::uint32_t items = 24;
-  const Baskets baskets = local_baskets(total, items, comm);
   FpSettings settings;
   settings.min_support = 0.12;  // items are independent: pairs of rarer items fall below it
-  settings.prefix_filter = PrefixFilter::none;
-  const FrequentItemsets whole = mine_itemsets(settings, baskets, items, comm);
-  settings.prefix_filter = PrefixFilter::pairs;
-  const FrequentItemsets filtered = mine_itemsets(settings, baskets, items, comm);
-  settings.prefix_filter = PrefixFilter::automatic;
-  const FrequentItemsets automatic = mine_itemsets(settings, baskets, items, comm);
+  const Baskets baskets = local_baskets(total, items, comm);
+  const auto mine_with = [&](PrefixFilter filter, std::uint64_t max_pair_count_bytes) {
+    settings.prefix_filter = filter;
+    settings.max_pair_count_bytes = max_pair_count_bytes;
+    return mine_itemsets(settings, baskets, items, comm);
+  };
+  const std::uint64_t plenty = std::uint64_t{64} << 20;
+  const FrequentItemsets whole = mine_with(PrefixFilter::none, plenty);
+  const FrequentItemsets filtered = mine_with(PrefixFilter::pairs, plenty);
+  const FrequentItemsets automatic = mine_with(PrefixFilter::automatic, plenty);
+  // Room for the pairs of the 10 most frequent items, not 11: later items keep all their partners.
+  const FrequentItemsets partly = mine_with(PrefixFilter::pairs, 4 * pair_triangle_size(10) + 3);
 
-  std::vector<testing::Itemset> all;
-  for (std::size_t b = 0; b < total; ++b) all.push_back(basket(b, items));
-  const auto expected = testing::brute_force_itemsets(all, std::vector<std::uint64_t>(total, 1), settings.min_count(total));
-  BOOST_TEST((gather_itemsets(filtered, comm) == expected));
-  for (const FrequentItemsets* other : {&whole, &automatic}) {  // this rank's table, bit for bit
+  BOOST_TEST((gather_itemsets(filtered, comm) == brute_force(total, items, settings.min_count(total))));
+  for (const FrequentItemsets* other : {&whole, &automatic, &partly}) {  // this rank's table, bit for bit
     BOOST_TEST(filtered.local.items == other->local.items);
     BOOST_TEST(filtered.local.offsets == other->local.offsets);
     BOOST_TEST(filtered.local.support == other->local.support);
   }
   const std::uint64_t f = filtered.flist.size(), pairs = filtered.frequent_pairs;
-  BOOST_TEST(whole.frequent_pairs == 0u);
+  BOOST_TEST(whole.pair_covered_items == 0u);
+  BOOST_TEST(filtered.pair_covered_items == f);
+  BOOST_TEST(partly.pair_covered_items == 10u);
   BOOST_TEST(pairs > 0u);
   BOOST_TEST(pairs < f * (f - 1) / 2);
+  BOOST_TEST(partly.frequent_pairs < pairs);
   // The same frequent pairs on every rank.
   BOOST_TEST(comm.allreduce(pairs, comm::ReduceOp::max) == comm.allreduce(pairs, comm::ReduceOp::min));
   const auto sum = [&](std::uint64_t value) { return comm.allreduce(value, comm::ReduceOp::sum); };
-  if (comm.size() > 1) {
+  if (comm.size() > 1) {  // fewer pairs counted, fewer items dropped: the partial filter lies between
     BOOST_TEST(sum(filtered.exchanged_bytes) < sum(whole.exchanged_bytes));
+    BOOST_TEST(sum(partly.exchanged_bytes) <= sum(whole.exchanged_bytes));
+    BOOST_TEST(sum(partly.exchanged_bytes) >= sum(filtered.exchanged_bytes));
     BOOST_TEST(sum(filtered.pair_count_bytes) > 0u);
+    BOOST_TEST(sum(partly.pair_count_bytes) < sum(filtered.pair_count_bytes));
   } else {
-    BOOST_TEST(automatic.frequent_pairs == 0u);  // nothing to exchange, so nothing to filter
+    BOOST_TEST(automatic.pair_covered_items == 0u);  // nothing to exchange, so nothing to filter
   }
 }
 
@@ -227,31 +243,7 @@ BOOST_AUTO_TEST_CASE(automatic_prefix_filter_counts_pairs_where_prefixes_outweig
   BOOST_TEST(automatic.local.support == whole.local.support);
 }
 
-BOOST_AUTO_TEST_CASE(prefix_filter_within_a_memory_bound_counts_the_most_frequent_items_pairs) {
-  auto& comm = world();
-  const std::size_t total = 600;
-  const std::uint32_t items = 24;
-  const Baskets baskets = local_baskets(total, items, comm);
-  FpSettings settings;
-  settings.min_support = 0.12;
-  settings.prefix_filter = PrefixFilter::none;
-  const FrequentItemsets whole = mine_itemsets(settings, baskets, items, comm);
-  settings.prefix_filter = PrefixFilter::pairs;
-  const FrequentItemsets all_pairs = mine_itemsets(settings, baskets, items, comm);
-  settings.max_pair_count_bytes = 4 * pair_triangle_size(10) + 3;  // room for the pairs of 10 items, not 11
-  const FrequentItemsets some_pairs = mine_itemsets(settings, baskets, items, comm);
-  BOOST_TEST(all_pairs.pair_covered_items == all_pairs.flist.size());
-  BOOST_TEST(some_pairs.pair_covered_items == 10u);
-  BOOST_TEST(some_pairs.frequent_pairs < all_pairs.frequent_pairs);
-  BOOST_TEST(some_pairs.local.items == whole.local.items);
-  BOOST_TEST(some_pairs.local.offsets == whole.local.offsets);
-  BOOST_TEST(some_pairs.local.support == whole.local.support);
-  const auto sum = [&](std::uint64_t value) { return comm.allreduce(value, comm::ReduceOp::sum); };
-  if (comm.size() > 1) {  // fewer pairs counted, fewer items dropped: between the two
-    BOOST_TEST(sum(some_pairs.exchanged_bytes) <= sum(whole.exchanged_bytes));
-    BOOST_TEST(sum(some_pairs.exchanged_bytes) >= sum(all_pairs.exchanged_bytes));
-    BOOST_TEST(sum(some_pairs.pair_count_bytes) < sum(all_pairs.pair_count_bytes));
-  }
+BOOST_AUTO_TEST_CASE(prefix_filter_settings) {
   const auto parse = [](const std::string& key, const std::string& value) {
     return FpSettings::from_job(JobConfig::parse("", "", std::vector<std::string>{"fpgrowth." + key + "=" + value}, fpgrowth_keys()));
   };
