@@ -182,32 +182,37 @@ void for_each_owner(std::span<const std::uint32_t> items, const std::vector<std:
   }
 }
 
-/// How many of the F-list's first positions the prefix filter counts the pairs of
-/// ([fpgrowth] prefix_filter, pair_counts_max_mib); 0: no filter. Decided alike on every rank.
-/// "auto" asks that counting (every rank's triangle, zeroed and scanned, plus the pairs in its
-/// baskets) costs at most 16 operations per prefix item that the filter could shorten (a count
-/// is one increment; a prefix item is hashed, coded, decoded and scanned by the miner: at 12 per
-/// item the filter cost no time on 2 ranks), and that sending the counts (at most 3 bytes per
-/// non-zero count; a rank's non-zero counts are bounded by the triangle and by its baskets'
-/// pairs) costs at most a quarter of a byte per such item: the filter usually saves half the
-/// prefix bytes or more.
-std::uint32_t pair_filter_coverage(const FpSettings& settings, const DistinctTransactions& local, const FrequentItemsets& plan,
-                                   comm::Communicator& comm) {
-  if (settings.prefix_filter == PrefixFilter::none) return 0;
+/// What the prefix filter covers: the first `covered` F-list positions (0: no filter), and the
+/// items of prefixes for other ranks it could shorten, over all ranks (0 unless "auto").
+struct PairFilterScope {
+  std::uint32_t covered = 0;
+  std::uint64_t prefix_items = 0;
+};
+
+/// The prefix filter's scope ([fpgrowth] prefix_filter, pair_counts_max_mib), alike on every
+/// rank. "auto" first asks for at least 2^18 prefix items that the filter could shorten (below
+/// that its own steps cost more than it saves: 1.5-2 ms on chess.dat and mushroom.dat at 2 ranks,
+/// with 0.05-0.1 M such items), and that counting (every rank's triangle, zeroed and scanned,
+/// plus the pairs in its baskets) costs at most 16 operations per such item (a count is one
+/// increment; a prefix item is hashed, coded, decoded and scanned by the miner: at 12 per item
+/// the filter cost no time on 2 ranks); sending the counts is weighed once they are known
+/// (mine_itemsets).
+PairFilterScope pair_filter_scope(const FpSettings& settings, const DistinctTransactions& local, const FrequentItemsets& plan,
+                                  comm::Communicator& comm) {
+  if (settings.prefix_filter == PrefixFilter::none) return {};
   if (plan.baskets >> 32 != 0) {  // a pair's count could overflow 32 bits
     if (settings.prefix_filter == PrefixFilter::pairs)
       throw ConfigError(fmt::format("[fpgrowth] prefix_filter = \"pairs\": {} baskets are more than 32-bit pair counts can count; "
                                     "use \"auto\" or \"none\"", plan.baskets));
-    return 0;
+    return {};
   }
   const std::uint32_t covered = covered_positions(static_cast<std::uint32_t>(plan.flist.size()), settings.max_pair_count_bytes);
-  if (settings.prefix_filter == PrefixFilter::pairs) return covered;
-  if (covered < 2 || comm.size() == 1) return 0;
-  const std::uint64_t triangle = pair_triangle_size(covered);
+  if (settings.prefix_filter == PrefixFilter::pairs) return {covered, 0};
+  if (covered < 2 || comm.size() == 1) return {};
   const WeightedTransactions& baskets = local.transactions();
   // Sums over ranks: the items of prefixes for other ranks that the filter could shorten (those
-  // that end at a covered position), the covered pairs in the baskets, a bound on the pair-count bytes.
-  std::array<std::uint64_t, 3> totals{};
+  // that end at a covered position), and the covered pairs in the baskets.
+  std::array<std::uint64_t, 2> totals{};
   const auto me = static_cast<std::size_t>(comm.rank());
   for (std::size_t t = 0; t < baskets.size(); ++t) {
     const auto items = local.transaction(static_cast<std::uint32_t>(t));
@@ -217,67 +222,180 @@ std::uint32_t pair_filter_coverage(const FpSettings& settings, const DistinctTra
     const auto counted = static_cast<std::uint64_t>(std::ranges::lower_bound(items, covered) - items.begin());
     totals[1] += counted * (counted - 1) / 2;  // 0 when none is covered
   }
-  totals[2] = 3 * std::min(triangle, totals[1]);
   comm.allreduce(std::span<std::uint64_t>(totals), comm::ReduceOp::sum);
-  const bool pays = triangle * static_cast<std::uint64_t>(comm.size()) + totals[1] <= 16 * totals[0] && 4 * totals[2] <= totals[0];
-  return pays ? covered : 0;
+  if (totals[0] < (std::uint64_t{1} << 18) ||
+      pair_triangle_size(covered) * static_cast<std::uint64_t>(comm.size()) + totals[1] > 16 * totals[0])
+    return {};
+  return {covered, totals[0]};
 }
 
-/// Which pairs of frequent items are frequent over all ranks: local counts, each owner adding
-/// up the rows of its range (sent as gaps and counts of the non-zero entries) in its own copy,
-/// then every owner's frequent pairs to every rank (as gaps).
-FrequentPairs exchange_pair_counts(const DistinctTransactions& local, const FrequentItemsets& plan, std::uint32_t covered,
-                                   comm::Communicator& comm) {
+/// Varint-coded gaps between ascending indices from `base` (each index once).
+class GapWriter {
+ public:
+  GapWriter(std::vector<char>& out, std::uint64_t base) : out_(out), next_(base) {}
+  void put(std::uint64_t index) {
+    put_varint(out_, index - next_);
+    next_ = index + 1;
+  }
+
+ private:
+  std::vector<char>& out_;
+  std::uint64_t next_;
+};
+
+/// Reads what GapWriter wrote: each call gives the next index.
+class GapReader {
+ public:
+  GapReader(std::span<const char> bytes, std::uint64_t base) : bytes_(bytes), next_(base) {}
+  bool done() const noexcept { return at_ >= bytes_.size(); }
+  std::uint64_t get() {
+    const std::uint64_t index = next_ + get_varint(bytes_, at_);
+    next_ = index + 1;
+    return index;
+  }
+  std::uint64_t get_count() { return get_varint(bytes_, at_); }
+
+ private:
+  std::span<const char> bytes_;
+  std::size_t at_ = 0;
+  std::uint64_t next_;
+};
+
+}  // namespace
+
+PairCounts::PairCounts(std::vector<std::uint32_t> counts, std::span<const std::uint32_t> range_begin, std::uint32_t covered,
+                       std::uint64_t min_count, PairCountRoute route, comm::Communicator& comm)
+    : counts_(std::move(counts)), range_begin_(range_begin.begin(), range_begin.end()), covered_(covered), min_count_(min_count) {
   const auto ranks = static_cast<std::size_t>(comm.size());
-  std::vector<std::uint32_t> counts = count_pairs(local.transactions(), covered);
-  // The rows of rank r: pairs whose later position lies in its range (and is covered).
-  const auto rows_begin = [&](std::size_t r) { return pair_triangle_size(std::min(plan.range_begin[r], covered)); };
+  const auto me = static_cast<std::size_t>(comm.rank());
+  if (counts_.size() != pair_triangle_size(covered) || range_begin_.size() != ranks + 1)
+    throw std::logic_error("pair counts do not match the triangle or the ranges");
+  // Both first messages at once: every non-zero count of another rank's rows (dense), and the
+  // indices of the counts that reach the candidate threshold (every frequent pair reaches it on
+  // some rank: below it everywhere, a sum stays under min_count).
+  const std::uint64_t threshold = (min_count + ranks - 1) / ranks;
+  dense_counts_.assign(ranks, 0);
+  candidate_counts_.assign(ranks, 0);
+  std::uint64_t heavy = 0;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    const std::size_t dense_before = dense_.size(), candidates_before = candidates_.size();
+    GapWriter dense(dense_, rows_begin(r)), candidates(candidates_, rows_begin(r));
+    for (std::uint64_t i = rows_begin(r); i < rows_begin(r + 1); ++i) {
+      if (counts_[i] == 0) continue;
+      if (counts_[i] >= threshold) {
+        ++heavy;
+        if (r != me) candidates.put(i);
+      }
+      if (r != me) {
+        dense.put(i);
+        put_varint(dense_, counts_[i]);
+      }
+    }
+    dense_counts_[r] = dense_.size() - dense_before;
+    candidate_counts_[r] = candidates_.size() - candidates_before;
+  }
+  // The candidate route then sends each candidate list to every rank and every rank's counts of
+  // them back: about 4 bytes per rank and candidate, and there are at most as many candidates as
+  // heavy counts (and entries in the triangle).
+  std::array<std::uint64_t, 3> totals{dense_.size(), candidates_.size(), heavy};
+  comm.allreduce(std::span<std::uint64_t>(totals), comm::ReduceOp::sum);
+  const std::uint64_t dense_bytes = totals[0];
+  const std::uint64_t per_candidate = 4 * (ranks - 1);
+  route_ = route != PairCountRoute::automatic ? route
+           : totals[1] + per_candidate * std::min(totals[2], counts_.size()) < dense_bytes ? PairCountRoute::candidates
+                                                                                         : PairCountRoute::dense;
+  if (route_ == PairCountRoute::dense) {
+    candidates_ = {};
+    estimated_bytes_ = dense_bytes;
+    return;
+  }
+  // The candidates of this rank's rows: its own heavy counts and those the others send. Their
+  // number makes the estimate (a candidate is often heavy on many ranks).
+  dense_ = {};
+  const std::uint64_t slice_begin = rows_begin(me), slice_end = rows_begin(me + 1);
+  for (std::uint64_t i = slice_begin; i < slice_end; ++i)
+    if (counts_[i] != 0 && counts_[i] >= threshold) my_candidates_.push_back(i);
+  std::vector<std::uint64_t> received_counts;
+  const std::vector<char> incoming = comm.alltoallv(std::span<const char>(candidates_), candidate_counts_, received_counts);
+  candidates_ = {};
+  for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++])
+    for (GapReader in{std::span<const char>(incoming).subspan(at, received_counts[r]), slice_begin}; !in.done();) {
+      my_candidates_.push_back(in.get());
+      if (my_candidates_.back() >= slice_end) throw std::logic_error("a pair candidate lies outside the owner's rows");
+    }
+  std::sort(my_candidates_.begin(), my_candidates_.end());
+  my_candidates_.erase(std::unique(my_candidates_.begin(), my_candidates_.end()), my_candidates_.end());
+  estimated_bytes_ = totals[1] + per_candidate * comm.allreduce<std::uint64_t>(my_candidates_.size(), comm::ReduceOp::sum);
+}
+
+std::uint64_t PairCounts::rows_begin(std::size_t r) const noexcept {
+  return pair_triangle_size(std::min(range_begin_[r], covered_));
+}
+
+FrequentPairs PairCounts::frequent(comm::Communicator& comm) && {
+  const auto ranks = static_cast<std::size_t>(comm.size());
   const auto me = static_cast<std::size_t>(comm.rank());
   const std::uint64_t slice_begin = rows_begin(me), slice_end = rows_begin(me + 1);
-  std::vector<char> send;
-  std::vector<std::uint64_t> send_counts(ranks), received_counts;
-  for (std::size_t r = 0; r < ranks; ++r) {
-    if (r == me) continue;
-    const std::size_t before = send.size();
-    std::uint64_t next = rows_begin(r);
-    for (std::uint64_t i = next; i < rows_begin(r + 1); ++i) {
-      if (counts[i] == 0) continue;
-      put_varint(send, i - next);
-      put_varint(send, counts[i]);
-      next = i + 1;
+  std::vector<std::uint64_t> received_counts;
+  std::vector<std::uint64_t> frequent;  // indices in this rank's rows
+  if (route_ == PairCountRoute::dense) {
+    const std::vector<char> incoming = comm.alltoallv(std::span<const char>(dense_), dense_counts_, received_counts);
+    dense_ = {};
+    // Counts stay below 2^32: the caller checks the number of baskets.
+    for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++])
+      for (GapReader in{std::span<const char>(incoming).subspan(at, received_counts[r]), slice_begin}; !in.done();) {
+        const std::uint64_t i = in.get();
+        if (i >= slice_end) throw std::logic_error("a pair count lies outside the owner's rows");
+        counts_[i] += static_cast<std::uint32_t>(in.get_count());
+      }
+    for (std::uint64_t i = slice_begin; i < slice_end; ++i)
+      if (counts_[i] >= min_count_) frequent.push_back(i);
+  } else {
+    // Every rank learns every rank's candidates and sends their counts, zeros too, in that order.
+    const std::vector<std::uint64_t> mine = std::move(my_candidates_);
+    std::vector<char> listed;
+    GapWriter list(listed, slice_begin);
+    for (const std::uint64_t i : mine) list.put(i);
+    std::vector<std::uint64_t> sizes;
+    const std::vector<char> lists = comm.allgatherv(std::span<const char>(listed), &sizes);
+    std::vector<char> send;
+    std::vector<std::uint64_t> send_counts(ranks, 0);
+    for (std::size_t r = 0, at = 0; r < ranks; at += sizes[r++]) {
+      if (r == me) continue;
+      const std::size_t before = send.size();
+      for (GapReader in{std::span<const char>(lists).subspan(at, sizes[r]), rows_begin(r)}; !in.done();) {
+        const std::uint64_t i = in.get();
+        if (i >= rows_begin(r + 1)) throw std::logic_error("a pair candidate lies outside its owner's rows");
+        put_varint(send, counts_[i]);
+      }
+      send_counts[r] = send.size() - before;
     }
-    send_counts[r] = send.size() - before;
-  }
-  const std::vector<char> incoming = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
-  send = {};
-  // Counts stay below 2^32: pair_filter_coverage() checks the number of baskets.
-  for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++]) {
-    const auto block = std::span(incoming).subspan(at, received_counts[r]);
-    std::uint64_t next = slice_begin;
-    for (std::size_t in = 0; in < block.size();) {
-      next += get_varint(block, in);
-      if (next >= slice_end) throw std::logic_error("a pair count lies outside the owner's rows");
-      counts[next++] += static_cast<std::uint32_t>(get_varint(block, in));
+    const std::vector<char> answers = comm.alltoallv(std::span<const char>(send), send_counts, received_counts);
+    std::vector<std::uint64_t> sums(mine.size());
+    for (std::size_t k = 0; k < mine.size(); ++k) sums[k] = counts_[mine[k]];
+    for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++]) {
+      const auto block = std::span(answers).subspan(at, received_counts[r]);
+      std::size_t in = 0;
+      for (std::size_t k = 0; k < mine.size() && r != me; ++k) sums[k] += get_varint(block, in);
+      if (in != block.size()) throw std::logic_error("pair counts do not match the candidates");
     }
+    for (std::size_t k = 0; k < mine.size(); ++k)
+      if (sums[k] >= min_count_) frequent.push_back(mine[k]);
   }
-  std::vector<char> mine;
-  std::uint64_t previous = 0;
-  for (std::uint64_t i = slice_begin; i < slice_end; ++i) {
-    if (counts[i] < plan.min_count) continue;
-    put_varint(mine, i - previous);
-    previous = i;
-  }
-  counts = {};
+  counts_ = {};
+  // Every rank's frequent pairs to every rank.
+  std::vector<char> listed;
+  GapWriter list(listed, 0);
+  for (const std::uint64_t i : frequent) list.put(i);
   std::vector<std::uint64_t> sizes;
-  const std::vector<char> all = comm.allgatherv(std::span<const char>(mine), &sizes);
+  const std::vector<char> all = comm.allgatherv(std::span<const char>(listed), &sizes);
   std::vector<std::uint64_t> indices;
-  for (std::size_t r = 0, at = 0; r < ranks; at += sizes[r++]) {
-    const auto block = std::span(all).subspan(at, sizes[r]);
-    std::uint64_t index = 0;
-    for (std::size_t in = 0; in < block.size();) indices.push_back(index += get_varint(block, in));
-  }
-  return FrequentPairs(covered, indices);
+  for (std::size_t r = 0, at = 0; r < ranks; at += sizes[r++])
+    for (GapReader in{std::span<const char>(all).subspan(at, sizes[r]), 0}; !in.done();) indices.push_back(in.get());
+  return FrequentPairs(covered_, indices);
 }
+
+namespace {
 
 /// Steps 4 and 5 of the header: prefixes to their owners, then this rank's mining.
 ItemsetTable exchange_and_mine(DistinctTransactions& local, FrequentItemsets& result, const MiningLimits& limits,
@@ -409,11 +527,17 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
     result.local = stored(result, comm);
   } else {
     std::optional<FrequentPairs> pairs;
-    if (const std::uint32_t covered = pair_filter_coverage(settings, local, result, comm); covered > 0) {
+    if (const PairFilterScope scope = pair_filter_scope(settings, local, result, comm); scope.covered > 0) {
       const std::uint64_t before = comm.traffic().bytes_sent;
-      pairs = exchange_pair_counts(local, result, covered, comm);
-      result.pair_covered_items = covered;
-      result.frequent_pairs = pairs->count();
+      PairCounts counts(count_pairs(local.transactions(), scope.covered), result.range_begin, scope.covered, result.min_count,
+                        PairCountRoute::automatic, comm);
+      // "auto" sends the counts where they cost at most a quarter of a byte per prefix item the
+      // filter could shorten: it usually saves half the prefix bytes or more.
+      if (settings.prefix_filter == PrefixFilter::pairs || 4 * counts.estimated_bytes() <= scope.prefix_items) {
+        pairs = std::move(counts).frequent(comm);
+        result.pair_covered_items = scope.covered;
+        result.frequent_pairs = pairs->count();
+      }
       result.pair_count_bytes = comm.traffic().bytes_sent - before;
     }
     result.local = exchange_and_mine(local, result, limits, pairs ? &*pairs : nullptr, comm);

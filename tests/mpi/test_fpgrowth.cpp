@@ -222,25 +222,58 @@ BOOST_AUTO_TEST_CASE(prefix_filter_gives_the_same_itemsets_with_fewer_prefix_byt
 }
 
 BOOST_AUTO_TEST_CASE(automatic_prefix_filter_counts_pairs_where_prefixes_outweigh_them) {
-  // Every rank holds each subset of 8 items: 8 items give a triangle of 28 counts, far fewer than
-  // the prefix items sent, so "auto" counts pairs wherever there is an exchange.
+  // Every rank holds each subset of 16 items: 16 items give a triangle of 120 counts, far fewer
+  // than the prefix items sent (over 2^18, below which "auto" leaves prefixes whole), so "auto"
+  // counts pairs wherever there is an exchange.
   auto& comm = world();
   Baskets baskets;
-  for (std::uint32_t mask = 1; mask < 256; ++mask) {
-    for (std::uint32_t item = 0; item < 8; ++item)
+  for (std::uint32_t mask = 1; mask < (1u << 16); ++mask) {
+    for (std::uint32_t item = 0; item < 16; ++item)
       if (mask >> item & 1) baskets.items.push_back(item);
     baskets.offsets.push_back(baskets.items.size());
     baskets.customer.push_back(mask);
   }
   FpSettings settings;
   settings.min_support = 0.2;  // items (50%) and pairs (25%) are frequent, triples (12.5%) not
-  const FrequentItemsets automatic = mine_itemsets(settings, baskets, 8, comm);
+  const FrequentItemsets automatic = mine_itemsets(settings, baskets, 16, comm);
   settings.prefix_filter = PrefixFilter::none;
-  const FrequentItemsets whole = mine_itemsets(settings, baskets, 8, comm);
-  BOOST_TEST(automatic.frequent_pairs == (comm.size() > 1 ? 28u : 0u));
-  BOOST_TEST(automatic.total == 8u + 28u);
+  const FrequentItemsets whole = mine_itemsets(settings, baskets, 16, comm);
+  BOOST_TEST(automatic.frequent_pairs == (comm.size() > 1 ? 120u : 0u));
+  BOOST_TEST(automatic.total == 16u + 120u);
   BOOST_TEST(automatic.local.items == whole.local.items);
   BOOST_TEST(automatic.local.support == whole.local.support);
+}
+
+BOOST_AUTO_TEST_CASE(pair_count_routes_find_the_same_frequent_pairs) {
+  // Random counts of 40 positions on every rank; the frequent pairs from the summed counts are
+  // the answer both routes must give, for thresholds from below the rank count to above any sum.
+  auto& comm = world();
+  const std::uint32_t covered = 40;
+  const auto ranks = static_cast<std::uint32_t>(comm.size());
+  std::vector<std::uint32_t> range_begin{0};
+  for (std::uint32_t r = 1; r < ranks; ++r) range_begin.push_back(std::min<std::uint32_t>(covered, 7 * r * r));  // uneven, some empty
+  range_begin.push_back(45);  // positions beyond the covered ones
+  std::mt19937_64 random(77 + static_cast<std::uint64_t>(comm.rank()));
+  std::vector<std::uint32_t> counts(pair_triangle_size(covered));
+  for (std::uint32_t& count : counts) count = random() % 3 == 0 ? 0 : static_cast<std::uint32_t>(random() % 20);
+  std::vector<std::uint64_t> sums(counts.begin(), counts.end());
+  comm.allreduce(std::span(sums), comm::ReduceOp::sum);
+  for (const std::uint64_t min_count : {1u, 2u, 9u, 25u, 40u, 1000u}) {
+    std::vector<std::uint64_t> expected;
+    for (std::uint64_t i = 0; i < sums.size(); ++i)
+      if (sums[i] >= min_count) expected.push_back(i);
+    const FrequentPairs reference(covered, expected);
+    for (const PairCountRoute route : {PairCountRoute::dense, PairCountRoute::candidates, PairCountRoute::automatic}) {
+      PairCounts exchange(counts, range_begin, covered, min_count, route, comm);
+      if (route != PairCountRoute::automatic) BOOST_TEST((exchange.route() == route));
+      const FrequentPairs pairs = std::move(exchange).frequent(comm);
+      BOOST_TEST(pairs.count() == expected.size());
+      bool same = true;
+      for (std::uint32_t b = 1; b < covered; ++b)
+        for (std::uint32_t a = 0; a < b; ++a) same = same && pairs.frequent(a, b) == reference.frequent(a, b);
+      BOOST_TEST(same);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(prefix_filter_settings) {

@@ -28,6 +28,7 @@
 
 #include "mpiseg/comm/communicator.hpp"
 #include "mpiseg/fpgrowth/baskets.hpp"
+#include "mpiseg/fpgrowth/frequent_pairs.hpp"
 #include "mpiseg/fpgrowth/mining.hpp"
 #include "mpiseg/fpgrowth/settings.hpp"
 
@@ -71,6 +72,42 @@ using StoredItemsets = std::function<ItemsetTable(const FrequentItemsets& plan, 
 /// the session).
 FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& baskets, std::size_t n_items, comm::Communicator& comm,
                                const StoredItemsets& stored = {});
+
+/// How the prefix filter's pair counts (frequent_pairs.hpp) reach the rank that adds up their
+/// rows: every non-zero count (dense), or first the indices of the counts that reach
+/// ceil(min_count / ranks) on some rank (every frequent pair does somewhere), then every rank's
+/// counts of just those (candidates). Automatic: the route with fewer bytes (the candidates'
+/// counted as at most 4 bytes per rank and heavy count).
+enum class PairCountRoute { automatic, dense, candidates };
+
+/// Pair counts on their way to the frequent pairs, in two collective steps, so that the bytes
+/// can be weighed before most of them are sent (the candidate route sends its first, small
+/// message in the first step: the candidates' number makes its estimate).
+class PairCounts {
+ public:
+  /// Collective. `counts`: this rank's count_pairs() over the first `covered` positions; rank r
+  /// adds up the rows of the positions in [range_begin[r], range_begin[r + 1]).
+  PairCounts(std::vector<std::uint32_t> counts, std::span<const std::uint32_t> range_begin, std::uint32_t covered,
+             std::uint64_t min_count, PairCountRoute route, comm::Communicator& comm);
+  PairCountRoute route() const noexcept { return route_; }
+  /// Bytes the route sends over all ranks (an upper estimate for the candidates).
+  std::uint64_t estimated_bytes() const noexcept { return estimated_bytes_; }
+  /// Collective. The pairs with at least min_count over all ranks, the same on every rank.
+  FrequentPairs frequent(comm::Communicator& comm) &&;
+
+ private:
+  std::uint64_t rows_begin(std::size_t r) const noexcept;
+
+  std::vector<std::uint32_t> counts_;
+  std::vector<std::uint32_t> range_begin_;
+  std::uint32_t covered_;
+  std::uint64_t min_count_;
+  PairCountRoute route_ = PairCountRoute::dense;
+  std::uint64_t estimated_bytes_ = 0;
+  std::vector<char> dense_, candidates_;  // first messages, to ranks 0, 1, ... back to back
+  std::vector<std::uint64_t> dense_counts_, candidate_counts_;
+  std::vector<std::uint64_t> my_candidates_;  // candidate route: the candidates of this rank's rows, ascending
+};
 
 /// Itemsets per suffix position over all ranks (f entries): what locates a rank's itemsets in
 /// the canonical global order. This rank's part: positions [first, last).
