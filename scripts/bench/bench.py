@@ -609,8 +609,8 @@ def bench_exchange(mode):
     rank count by design) beside the stage's other bytes (allreduces of the item counts and the
     work estimate, whose payload is a fixed vector per rank, and the rules' support lookups), on
     a generated file (with the customer shuffle of ingest per line item) and on retail.dat, each
-    as configured by default and with the prefixes filtered by frequent pairs (whose counts are
-    reported apart: a fixed cost per rank)."""
+    with whole prefixes, with prefixes filtered by frequent pairs (whose counts are reported
+    apart) and as configured by default."""
     lines = 200_000 if mode == "quick" else 1_000_000
     model = WORK / "exchange_model.h5"
     cases = [(f"generated, {lines:,} lines", ["run", "--set", f"input.path={generated_csv(lines, f'exchange_{lines}')}",
@@ -621,11 +621,12 @@ def bench_exchange(mode):
         cases.append(("retail.dat", ["fpgrowth", "--set", "input.format=baskets", "--set", f"input.path={retail}"]))
     else:
         print("note: ../shared/data/fimi/retail.dat is absent: the exchange volume is measured on the generated file only")
-    # Each case as configured by default ("auto" leaves these small inputs' prefixes whole: the pair
-    # counts would cost more bytes than they save) and with the pair filter forced, which is what
-    # "auto" picks once the baskets outweigh the pair counts' fixed cost per rank.
-    cases = [(case + filtered, arguments + (["--set", "fpgrowth.prefix_filter=pairs"] if filtered else []))
-             for case, arguments in cases for filtered in ("", ", prefixes filtered by frequent pairs")]
+    # Each case three ways: whole prefixes (the design before the filter), filtered by frequent pairs
+    # (forced), and as configured by default ("auto" filters where the pair counts cost less than
+    # they save, which on these small inputs depends on the rank count).
+    variants = [(", whole prefixes", "none"), (", prefixes filtered by frequent pairs", "pairs"), (", default (prefix_filter auto)", "auto")]
+    cases = [(case + label, arguments + ["--set", f"fpgrowth.prefix_filter={value}"])
+             for case, arguments in cases for label, value in variants]
     rows = []
     for case, arguments in cases:
         measured = {}
@@ -639,12 +640,15 @@ def bench_exchange(mode):
             figures = costs["fpgrowth"].figures
             prefix, pairs = figures["prefix_bytes"] / baskets, figures.get("pair_count_bytes", 0) / baskets
             other = costs["fpgrowth"].bytes_sent / baskets - prefix - pairs
-            measured[ranks] = (prefix, pairs, other, costs["ingest"].bytes_sent / accepted, seconds)
-        prefix_4, _, other_4, line_4, _ = measured[4]
-        for ranks, (prefix, pairs, other, per_line, seconds) in measured.items():
+            filtered = figures.get("frequent_pairs", 0) > 0
+            measured[ranks] = (prefix, pairs, filtered, other, costs["ingest"].bytes_sent / accepted, seconds)
+        prefix_4, _, _, other_4, line_4, _ = measured[4]
+        for ranks, (prefix, pairs, filtered, other, per_line, seconds) in measured.items():
             shuffle = (f"; ingest shuffle {per_line:.1f} B per line item (ratio {per_line / line_4:.2f})"
                        if case.startswith("generated") and line_4 > 0 else "")
-            pair_counts = f"; pair counts {pairs:.1f} B per basket (fixed per rank)" if "filtered" in case else ""
+            pair_counts = "" if "whole" in case else (
+                f"; pair counts {pairs:.1f} B per basket" + ("" if "filtered" in case else
+                                                              " (filtered)" if filtered else " (not filtered)"))
             rows.append({
                 "benchmark": "exchange volume (oversubscribed)", "case": case, "ranks": ranks,
                 "mpiseg_s": round(seconds, 2), "spread_s": 0.0,

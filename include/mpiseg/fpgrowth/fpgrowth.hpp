@@ -10,8 +10,8 @@
 ///     to the range's owner; identical baskets and identical prefixes are merged into weighted
 ///     transactions as they are added (one copy each), and front-coded on the wire (alltoallv,
 ///     large buffers split by the communicator). Where it pays ([fpgrowth] prefix_filter), the
-///     pairs of frequent items are counted first and a prefix keeps only the items that form a
-///     frequent pair with one of the owner's items in it (frequent_pairs.hpp);
+///     pairs of frequent items are counted first (PairCounts) and a prefix keeps only the items
+///     that form a frequent pair with one of the owner's items in it (frequent_pairs.hpp);
 ///  4. each rank builds one FP-tree of what it received and mines exactly the itemsets whose least
 ///     frequent item lies in its range (mining.hpp): the results are exact and disjoint, and in
 ///     rank order they are already in canonical order: no merge.
