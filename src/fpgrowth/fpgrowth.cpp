@@ -341,7 +341,7 @@ FrequentPairs PairCounts::frequent(comm::Communicator& comm) && {
   if (route_ == PairCountRoute::dense) {
     const std::vector<char> incoming = comm.alltoallv(std::span<const char>(dense_), dense_counts_, received_counts);
     dense_ = {};
-    // Counts stay below 2^32: the caller checks the number of baskets.
+    // Sums stay below 2^32 (the constructor's contract: fewer baskets than that).
     for (std::size_t r = 0, at = 0; r < ranks; at += received_counts[r++])
       for (GapReader in{std::span<const char>(incoming).subspan(at, received_counts[r]), slice_begin}; !in.done();) {
         const std::uint64_t i = in.get();

@@ -86,7 +86,8 @@ enum class PairCountRoute { automatic, dense, candidates };
 class PairCounts {
  public:
   /// Collective. `counts`: this rank's count_pairs() over the first `covered` positions; rank r
-  /// adds up the rows of the positions in [range_begin[r], range_begin[r + 1]).
+  /// adds up the rows of the positions in [range_begin[r], range_begin[r + 1]). The counts of
+  /// all ranks together must stay below 2^32 (fewer baskets than that).
   PairCounts(std::vector<std::uint32_t> counts, std::span<const std::uint32_t> range_begin, std::uint32_t covered,
              std::uint64_t min_count, PairCountRoute route, comm::Communicator& comm);
   PairCountRoute route() const noexcept { return route_; }
