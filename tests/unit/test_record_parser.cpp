@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "mpiseg/core/error.hpp"
 #include "mpiseg/ingest/dictionary.hpp"
+#include "mpiseg/ingest/line_items.hpp"
 #include "mpiseg/ingest/record_parser.hpp"
 #include "mpiseg/ingest/record_reader.hpp"
 
@@ -232,6 +234,22 @@ BOOST_AUTO_TEST_CASE(the_local_dictionary_tells_every_text_apart) {
     BOOST_TEST(dictionary.intern(texts[i]) == ids[i]);
     BOOST_TEST(dictionary.entries()[ids[i]].text == texts[i]);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_row_costs_the_budgeted_bytes) {
+  // kBytesPerRow is the memory budget per line item the README states (39 B): the columns'
+  // widths add up to it, and a table holds exactly that per reserved row (12 B for basket files).
+  LineItems rows;
+  std::size_t width = 0;
+  rows.for_each_column([&width](const auto& column) { width += sizeof(typename std::decay_t<decltype(column)>::value_type); });
+  BOOST_TEST(width == LineItems::kBytesPerRow);
+  BOOST_TEST(LineItems::kBytesPerRow == 39u);
+  rows.reserve(1000);
+  BOOST_TEST(rows.memory_bytes() == 1000 * LineItems::kBytesPerRow);
+  LineItems baskets;
+  baskets.baskets_only = true;
+  baskets.reserve(1000);
+  BOOST_TEST(baskets.memory_bytes() == 1000u * (sizeof(std::uint64_t) + sizeof(std::uint32_t)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -42,6 +42,8 @@ struct LineItems {
   /// empty (the file has no customers, times, quantities or prices to put there).
   bool baskets_only = false;
 
+  /// Memory per line item, the budget the README states: the columns' widths (a unit test
+  /// holds them to it).
   static constexpr std::size_t kBytesPerRow = 8 + 8 + 4 + 4 + 4 + 8 + 2 + 1;
 
   std::size_t size() const noexcept { return item.size(); }
