@@ -172,13 +172,11 @@ std::vector<std::uint32_t> exchange_records(const std::vector<std::vector<std::u
 /// the prefix it receives (up to the basket's last item in r's range), from the last rank down.
 /// Costs a binary search per owner touched, not a step per rank (thousands of ranks).
 template <class Visit>
-void for_each_owner(std::span<const std::uint32_t> items, const std::vector<std::uint32_t>& range_begin, Visit&& visit) {
+void for_each_owner(std::span<const std::uint32_t> items, const FrequentItemsets& plan, Visit&& visit) {
   for (std::size_t end = items.size(); end > 0;) {
-    // The owner of the last item left: the last range that begins at or below it (ranges may be empty).
-    const auto r = static_cast<std::size_t>(std::upper_bound(range_begin.begin(), range_begin.end(), items[end - 1]) -
-                                            range_begin.begin()) - 1;
+    const auto r = static_cast<std::size_t>(plan.owner(items[end - 1]));
     visit(r, end);
-    while (end > 0 && items[end - 1] >= range_begin[r]) --end;
+    while (end > 0 && items[end - 1] >= plan.range_begin[r]) --end;
   }
 }
 
@@ -216,7 +214,7 @@ PairFilterScope pair_filter_scope(const FpSettings& settings, const DistinctTran
   const auto me = static_cast<std::size_t>(comm.rank());
   for (std::size_t t = 0; t < baskets.size(); ++t) {
     const auto items = local.transaction(static_cast<std::uint32_t>(t));
-    for_each_owner(items, plan.range_begin, [&](std::size_t r, std::size_t end) {
+    for_each_owner(items, plan, [&](std::size_t r, std::size_t end) {
       if (r != me && items[end - 1] < covered) totals[0] += end;
     });
     const auto counted = static_cast<std::uint64_t>(std::ranges::lower_bound(items, covered) - items.begin());
@@ -408,7 +406,7 @@ ItemsetTable exchange_and_mine(DistinctTransactions& local, FrequentItemsets& re
   std::vector<std::uint32_t> kept;
   for (std::size_t t = 0; t < baskets.size(); ++t) {
     const auto items = local.transaction(static_cast<std::uint32_t>(t));
-    for_each_owner(items, result.range_begin, [&](std::size_t r, std::size_t end) {
+    for_each_owner(items, result, [&](std::size_t r, std::size_t end) {
       const auto prefix = items.first(end);
       prefixes[r].add(pairs != nullptr ? pairs->filter(prefix, result.range_begin[r], kept) : prefix, baskets.weights[t]);
     });
@@ -470,16 +468,13 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
 
   // 1. Global item supports and the F-list. A basket holds an item once, so below 2^32 baskets
   //    the counts travel as 32 bits (half the bytes of the one collective sized by the dictionary).
-  std::vector<std::uint64_t> counts(n_items, 0);
-  if (result.baskets >> 32 == 0) {
-    std::vector<std::uint32_t> narrow(n_items, 0);
-    for (std::uint32_t item : baskets.items) ++narrow[item];
-    comm.allreduce(std::span(narrow), comm::ReduceOp::sum);
-    std::copy(narrow.begin(), narrow.end(), counts.begin());
-  } else {
+  const auto global_counts = [&](auto&& counts) {
     for (std::uint32_t item : baskets.items) ++counts[item];
     comm.allreduce(std::span(counts), comm::ReduceOp::sum);
-  }
+    return std::vector<std::uint64_t>(counts.begin(), counts.end());
+  };
+  const std::vector<std::uint64_t> counts = result.baskets >> 32 == 0 ? global_counts(std::vector<std::uint32_t>(n_items, 0))
+                                                                       : global_counts(std::vector<std::uint64_t>(n_items, 0));
   for (std::uint32_t item = 0; item < n_items; ++item)
     if (counts[item] >= result.min_count) result.flist.push_back(item);
   std::sort(result.flist.begin(), result.flist.end(),
