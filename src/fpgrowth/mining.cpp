@@ -14,10 +14,38 @@ namespace {
 
 constexpr std::uint32_t kNone = ~std::uint32_t{0};
 
+/// Stable LSD radix sort of `records` by bits [low, high) of key(record), eleven bits per pass;
+/// `spare` and `counts` are scratch kept by the caller between calls.
+template <class Record, class KeyOf>
+void radix_sort(std::span<Record> records, std::vector<Record>& spare, std::vector<std::size_t>& counts, unsigned low,
+                unsigned high, KeyOf key) {
+  constexpr unsigned kDigitBits = 11;
+  spare.resize(records.size());
+  std::span<Record> from = records, to = spare;
+  for (unsigned shift = low; shift < high; shift += kDigitBits) {
+    const unsigned width = std::min(kDigitBits, high - shift);
+    const auto mask = (std::size_t{1} << width) - 1;
+    counts.assign(mask + 2, 0);
+    for (const Record& record : from) ++counts[(static_cast<std::size_t>(key(record) >> shift) & mask) + 1];
+    if (std::ranges::find(counts, records.size()) != counts.end()) continue;  // one digit value: nothing moves
+    for (std::size_t d = 1; d < counts.size(); ++d) counts[d] += counts[d - 1];
+    for (const Record& record : from) to[counts[static_cast<std::size_t>(key(record) >> shift) & mask]++] = record;
+    std::swap(from, to);
+  }
+  if (from.data() != records.data()) std::ranges::copy(from, records.begin());
+}
+
+/// Below this many records a comparison sort is as fast as the radix passes.
+constexpr std::size_t kRadixFrom = 512;
+
+/// Suffixes below this F-list position have their itemsets held as bit masks while they are
+/// mined (see Miner::emit): a mask of the other positions plus the size fit one 64-bit key.
+constexpr std::uint32_t kMaskedSuffixes = 58;
+
 /// An FP-tree over dense item ids 0..items-1 (ascending = more frequent first). Transactions are
-/// inserted in lexicographic order, so at the point where a transaction leaves the previous one's
-/// path every existing child of that node has a smaller item: the new node is always new, and no
-/// child lists are needed. Nodes are stored as separate arrays: walking up a path touches only
+/// inserted so that those sharing a prefix come one after another (PathSet::sorted), so at the
+/// point where a transaction leaves the previous one's path no existing child of that node can
+/// hold its next item: the new node is always new, and no child lists are needed. Nodes are stored as separate arrays: walking up a path touches only
 /// `parent` and `item`.
 struct Tree {
   std::vector<std::uint32_t> item, parent, next;  // next: the next node of the same item (header list)
@@ -81,9 +109,27 @@ struct PathSet {
   }
   std::span<const std::uint32_t> at(std::size_t p) const { return std::span(items).subspan(begin[p], length[p]); }
 
-  /// Indices of the paths in lexicographic order.
-  const std::vector<std::uint32_t>& sorted() {
+  /// Indices of the paths in an order that keeps the paths sharing a prefix together, as
+  /// Tree::insert needs: lexicographic, or, where the items are fewer than 65, by the paths as
+  /// bit masks (item i at bit 63 - i), which sorts as plain integers; a path then comes after its
+  /// extensions, which Tree::insert accepts as well.
+  const std::vector<std::uint32_t>& sorted(std::size_t items_in_tree) {
     order.resize(count.size());
+    if (items_in_tree <= 64) {
+      keys.resize(count.size());
+      for (std::uint32_t p = 0; p < count.size(); ++p) {
+        std::uint64_t mask = 0;
+        for (std::uint32_t value : at(p)) mask |= std::uint64_t{1} << (63 - value);
+        keys[p] = {~mask, p};
+      }
+      if (keys.size() >= kRadixFrom)
+        radix_sort(std::span(keys), spare_keys, radix_counts, 64 - static_cast<unsigned>(items_in_tree), 64,
+                   [](const std::pair<std::uint64_t, std::uint32_t>& key) { return key.first; });
+      else
+        std::sort(keys.begin(), keys.end());
+      for (std::size_t k = 0; k < keys.size(); ++k) order[k] = keys[k].second;
+      return order;
+    }
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
       const auto x = at(a), y = at(b);
@@ -91,6 +137,10 @@ struct PathSet {
     });
     return order;
   }
+
+ private:
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> keys, spare_keys;
+  std::vector<std::size_t> radix_counts;
 };
 
 /// Per-depth working memory, reused across the conditional trees of one depth.
@@ -154,12 +204,17 @@ class Miner {
     for (const auto& [t, index] : occurrences) support += transactions.weights[t];
     if (support < limits_.min_count) return;
     suffix_.push_back(item);
+    masked_suffix_ = item < kMaskedSuffixes ? item : kNone;
     const bool grows = room() > 0 && build_from_prefixes(transactions, item, occurrences, support);
     emit(support);
     if (grows) mine_level(1);
     perfect_.clear();
     suffix_.pop_back();
+    if (masked_suffix_ != kNone) add_masked_batch();
   }
+
+  /// Whether the itemsets of top-level `item` come out of mine_top in canonical order already.
+  static bool ordered(std::uint32_t item) noexcept { return item < kMaskedSuffixes; }
 
  private:
   /// The touched items in ascending order: sorted when few, read off the counts when many.
@@ -204,7 +259,7 @@ class Miner {
   static void build_tree(Level& level) {
     level.tree.reset(level.global.size());
     std::span<const std::uint32_t> previous;
-    for (std::uint32_t p : level.paths.sorted()) {
+    for (std::uint32_t p : level.paths.sorted(level.global.size())) {
       level.tree.insert(level.paths.at(p), level.paths.count[p], previous);
       previous = level.paths.at(p);
     }
@@ -261,6 +316,12 @@ class Miner {
   /// The suffix as an itemset, and the suffix with each subset of its perfect extensions (items in
   /// every basket that holds the suffix, so with the same support) up to max_len.
   void emit(std::uint64_t support) {
+    if (masked_suffix_ != kNone) {
+      std::uint64_t mask = 0;
+      for (std::size_t k = 1; k < suffix_.size(); ++k) mask |= mask_bit(suffix_[k]);
+      choose_masked(0, room(), mask, support);
+      return;
+    }
     if (perfect_.empty()) {
       // The suffix grows with ever more frequent items; stored ascending.
       itemset_.assign(suffix_.rbegin(), suffix_.rend());
@@ -296,11 +357,90 @@ class Miner {
 
   void add(std::uint64_t support) {
     out_.add(itemset_, support);
-    if (limits_.max_itemsets != 0 && out_.size() > limits_.max_itemsets)
+    check_limit(out_.size());
+  }
+
+  void check_limit(std::size_t itemsets) const {
+    if (limits_.max_itemsets != 0 && itemsets > limits_.max_itemsets)
       throw LimitExceeded(fmt::format("more than [fpgrowth] max_itemsets = {} frequent itemsets; raise min_support or max_itemsets",
                                       limits_.max_itemsets));
   }
 
+  // Masked mode. While a top-level suffix s < kMaskedSuffixes is mined, an itemset is one 64-bit
+  // key: position p < s is bit s-1-p (position 0 highest), and the count of those positions sits
+  // above bit s. Ascending keys are then canonical order (size, then positions): among sets of one
+  // size, the one holding the smallest position where they differ sorts first and has the larger
+  // mask, hence the smaller complement. Emitting costs one 16-byte record in a buffer kept warm
+  // across suffixes, and the batch is sorted as plain integers and written out once. Dense data
+  // (a few dozen frequent items, hundreds of thousands of itemsets) spends most of its time there.
+  struct MaskedItemset {
+    std::uint64_t key;
+    std::uint64_t support;
+  };
+
+  std::uint64_t mask_bit(std::uint32_t position) const noexcept { return std::uint64_t{1} << (masked_suffix_ - 1 - position); }
+
+  /// Records the current suffix with `mask` and every choice of the perfect extensions from
+  /// `next` on that `spare` allows.
+  void choose_masked(std::size_t next, std::size_t spare, std::uint64_t mask, std::uint64_t support) {
+    for (;; ++next) {
+      if (next == perfect_.size()) {
+        const std::uint64_t low = (std::uint64_t{1} << masked_suffix_) - 1;
+        masked_.push_back({(static_cast<std::uint64_t>(std::popcount(mask)) << masked_suffix_) | (~mask & low), support});
+        check_limit(out_.size() + masked_.size());
+        return;
+      }
+      if (spare > 0) choose_masked(next + 1, spare - 1, mask | mask_bit(perfect_[next]), support);
+    }
+  }
+
+  /// Sorts the masked batch of the suffix just mined; kept in masked_ until write_masked().
+  void add_masked_batch() {
+    const unsigned s = masked_suffix_;
+    masked_suffix_ = kNone;
+    const std::size_t begin = masked_batches_.empty() ? 0 : masked_batches_.back().second;
+    const auto batch = std::span(masked_).subspan(begin);
+    if (batch.size() >= kRadixFrom)
+      radix_sort(batch, masked_spare_, radix_counts_, 0, s + static_cast<unsigned>(std::bit_width(s)),
+                 [](const MaskedItemset& record) { return record.key; });
+    else
+      std::sort(batch.begin(), batch.end(), [](const MaskedItemset& a, const MaskedItemset& b) { return a.key < b.key; });
+    masked_batches_.emplace_back(s, masked_.size());
+  }
+
+ public:
+  /// Appends the masked batches to the output as positions, into tables sized once: growing them
+  /// batch by batch would copy them and touch fresh pages again at every doubling.
+  void write_masked() {
+    if (masked_.empty()) return;
+    std::size_t positions = masked_.size(), begin = 0;
+    for (const auto& [s, end] : masked_batches_) {
+      for (std::size_t k = begin; k < end; ++k) positions += masked_[k].key >> s;
+      begin = end;
+    }
+    out_.items.reserve(out_.items.size() + positions);
+    out_.offsets.reserve(out_.offsets.size() + masked_.size());
+    out_.support.reserve(out_.support.size() + masked_.size());
+    begin = 0;
+    for (const auto& [s, end] : masked_batches_) {
+      const std::uint64_t low = (std::uint64_t{1} << s) - 1;
+      for (std::size_t k = begin; k < end; ++k) {
+        for (std::uint64_t mask = ~masked_[k].key & low; mask != 0;) {
+          const auto bit = static_cast<unsigned>(std::bit_width(mask) - 1);
+          out_.items.push_back(s - 1 - bit);
+          mask ^= std::uint64_t{1} << bit;
+        }
+        out_.items.push_back(s);
+        out_.offsets.push_back(out_.items.size());
+        out_.support.push_back(masked_[k].support);
+      }
+      begin = end;
+    }
+    masked_ = {};
+    masked_batches_.clear();
+  }
+
+ private:
   /// The conditional tree of `item` (whose support is `support`) in the tree at `depth`, at
   /// depth + 1; false if it is empty. Its perfect extensions are pushed to perfect_ instead.
   bool build_conditional(std::size_t depth, std::uint32_t item, std::uint64_t support) {
@@ -371,7 +511,8 @@ class Miner {
   void enumerate_path(const Level& level) {
     std::vector<std::uint32_t> path_items;
     std::vector<std::uint64_t> path_counts;
-    for (std::uint32_t node = level.tree.path.empty() ? 0 : level.tree.path.back(); node != 0; node = level.tree.parent[node]) {
+    // The leaf is the newest node (a single path's nodes are made root to leaf).
+    for (auto node = static_cast<std::uint32_t>(level.tree.item.size() - 1); node != 0; node = level.tree.parent[node]) {
       path_items.push_back(level.global[level.tree.item[node]]);
       path_counts.push_back(level.tree.count[node]);
     }
@@ -407,6 +548,10 @@ class Miner {
   std::vector<std::uint32_t> perfect_;
   std::vector<std::pair<std::uint32_t, bool>> members_;  // emit(): position, whether a perfect extension
   std::vector<std::uint32_t> itemset_;
+  std::uint32_t masked_suffix_ = kNone;  // the top-level suffix while in masked mode
+  std::vector<MaskedItemset> masked_, masked_spare_;  // masked itemsets not yet written out, by suffix
+  std::vector<std::pair<unsigned, std::size_t>> masked_batches_;  // suffix, end in masked_
+  std::vector<std::size_t> radix_counts_;
 };
 
 }  // namespace
@@ -498,28 +643,6 @@ class BatchOrder {
   }
 
  private:
-  // Below this many itemsets of one size a comparison sort is as fast as the radix passes.
-  static constexpr std::size_t kRadixFrom = 512;
-
-  /// Sorts `keys` by their bits [low, high) (the positions; below them the indices, which the
-  /// stable passes leave in order), eleven bits per pass, least significant first.
-  template <class Key>
-  void radix_sort(std::vector<Key>& keys, unsigned low, unsigned high) {
-    constexpr unsigned kDigitBits = 11;
-    std::vector<Key>& spare = scratch_keys<Key>();
-    spare.resize(keys.size());
-    for (unsigned shift = low; shift < high; shift += kDigitBits) {
-      const unsigned width = std::min(kDigitBits, high - shift);
-      const auto mask = (std::size_t{1} << width) - 1;
-      counts_.assign(mask + 2, 0);
-      for (const Key& key : keys) ++counts_[(static_cast<std::size_t>(key >> shift) & mask) + 1];
-      if (std::ranges::find(counts_, keys.size()) != counts_.end()) continue;  // one digit value: nothing moves
-      for (std::size_t d = 1; d < counts_.size(); ++d) counts_[d] += counts_[d - 1];
-      for (const Key& key : keys) spare[counts_[static_cast<std::size_t>(key >> shift) & mask]++] = key;
-      keys.swap(spare);
-    }
-  }
-
   template <class Key>
   std::vector<Key>& scratch_keys() {
     if constexpr (std::is_same_v<Key, std::uint64_t>)
@@ -540,7 +663,7 @@ class BatchOrder {
       keys[t] = (key << index_bits) | t;
     }
     if (n >= kRadixFrom)
-      radix_sort(keys, index_bits, static_cast<unsigned>(key_bits));
+      radix_sort(std::span(keys), scratch_keys<Key>(), counts_, index_bits, static_cast<unsigned>(key_bits), [](const Key& key) { return key; });
     else
       std::sort(keys.begin(), keys.end());
     const Key mask = (Key{1} << index_bits) - 1;
@@ -582,10 +705,12 @@ ItemsetTable mine_suffix_range(const WeightedTransactions& transactions, std::ui
   // Suffix by suffix, each batch sorted into canonical order (size, then positions).
   BatchOrder order;
   for (std::uint32_t item = first; item < last; ++item) {
+    if (!Miner::ordered(item)) miner.write_masked();
     const std::size_t before = out.size();
     miner.mine_top(transactions, item, std::span(occurrences).subspan(start[item - first], start[item - first + 1] - start[item - first]));
-    if (out.size() - before > 1) order.sort(out, before, item);
+    if (!Miner::ordered(item) && out.size() - before > 1) order.sort(out, before, item);
   }
+  miner.write_masked();
   return out;
 }
 

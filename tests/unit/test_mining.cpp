@@ -37,6 +37,15 @@ Case random_case(std::uint64_t seed, std::uint32_t items, std::size_t count, dou
   return c;
 }
 
+// The same transactions with every position raised by `offset`. Positions from 58 on are mined
+// without the bit masks that lower ones use (mining.cpp), so offsets 0, 50 and 58 take the masked
+// path, both, and the other.
+Case shifted(Case c, std::uint32_t offset) {
+  for (auto& transaction : c.transactions)
+    for (auto& position : transaction) position += offset;
+  return c;
+}
+
 WeightedTransactions as_weighted(const Case& c) {
   WeightedTransactions w;
   for (std::size_t t = 0; t < c.transactions.size(); ++t) w.add(c.transactions[t], c.weights[t]);
@@ -57,15 +66,16 @@ std::map<testing::Itemset, std::uint64_t> as_map(const ItemsetTable& table) {
 BOOST_AUTO_TEST_SUITE(fp_growth_mining)
 
 BOOST_AUTO_TEST_CASE(matches_brute_force_on_random_data) {
-  for (std::uint64_t seed = 1; seed <= 25; ++seed) {
-    const std::uint32_t items = 6 + static_cast<std::uint32_t>(seed % 9);
-    const Case c = random_case(seed, items, 40 + seed * 3, 0.25 + 0.02 * static_cast<double>(seed % 10));
-    const std::uint64_t min_count = 2 + seed % 7;
-    const auto expected = testing::brute_force_itemsets(c.transactions, c.weights, min_count);
-    const ItemsetTable mined = mine_suffix_range(as_weighted(c), 0, items, MiningLimits{min_count, 0, 0});
-    BOOST_TEST_REQUIRE((as_map(mined) == expected), "seed " << seed);
-    BOOST_TEST(mined.size() == expected.size());  // no itemset twice
-  }
+  for (std::uint32_t offset : {0u, 50u, 58u})
+    for (std::uint64_t seed = 1; seed <= 25; ++seed) {
+      const std::uint32_t items = 6 + static_cast<std::uint32_t>(seed % 9);
+      const Case c = shifted(random_case(seed, items, 40 + seed * 3, 0.25 + 0.02 * static_cast<double>(seed % 10)), offset);
+      const std::uint64_t min_count = 2 + seed % 7;
+      const auto expected = testing::brute_force_itemsets(c.transactions, c.weights, min_count);
+      const ItemsetTable mined = mine_suffix_range(as_weighted(c), 0, offset + items, MiningLimits{min_count, 0, 0});
+      BOOST_TEST_REQUIRE((as_map(mined) == expected), "seed " << seed << ", offset " << offset);
+      BOOST_TEST(mined.size() == expected.size());  // no itemset twice
+    }
 }
 
 BOOST_AUTO_TEST_CASE(suffix_ranges_partition_the_itemsets_in_canonical_order) {
@@ -102,15 +112,17 @@ BOOST_AUTO_TEST_CASE(suffix_ranges_partition_the_itemsets_in_canonical_order) {
 }
 
 BOOST_AUTO_TEST_CASE(max_len_and_single_paths) {
-  const Case dense = random_case(7, 10, 60, 0.9);  // dense: single-path conditional trees are common
-  for (std::size_t max_len : {1u, 2u, 3u, 5u}) {
-    const auto expected = testing::brute_force_itemsets(dense.transactions, dense.weights, 10, max_len);
-    const ItemsetTable mined = mine_suffix_range(as_weighted(dense), 0, 10, MiningLimits{10, max_len, 0});
-    BOOST_TEST((as_map(mined) == expected), "max_len " << max_len);
+  for (std::uint32_t offset : {0u, 58u}) {
+    const Case dense = shifted(random_case(7, 10, 60, 0.9), offset);  // dense: single-path conditional trees are common
+    for (std::size_t max_len : {1u, 2u, 3u, 5u}) {
+      const auto expected = testing::brute_force_itemsets(dense.transactions, dense.weights, 10, max_len);
+      const ItemsetTable mined = mine_suffix_range(as_weighted(dense), 0, offset + 10, MiningLimits{10, max_len, 0});
+      BOOST_TEST((as_map(mined) == expected), "max_len " << max_len << ", offset " << offset);
+    }
+    WeightedTransactions chain;  // one single path: every subset of 8 items with support 5
+    chain.add(shifted(Case{{{0, 1, 2, 3, 4, 5, 6, 7}}, {5}}, offset).transactions[0], 5);
+    BOOST_TEST(mine_suffix_range(chain, 0, offset + 8, MiningLimits{5, 0, 0}).size() == 255u);
   }
-  WeightedTransactions chain;  // one single path: every subset of {0..7} with support 5
-  chain.add(std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}, 5);
-  BOOST_TEST(mine_suffix_range(chain, 0, 8, MiningLimits{5, 0, 0}).size() == 255u);
 }
 
 BOOST_AUTO_TEST_CASE(itemset_limit_fails_cleanly) {
@@ -126,24 +138,28 @@ BOOST_AUTO_TEST_CASE(itemset_limit_fails_cleanly) {
 }
 
 // One basket of 20 items: all 2^20 - 1 subsets are frequent, every item a perfect extension of
-// the ones after it, and the largest suffix's batch holds 2^19 itemsets; its sizes are ordered by
-// radix passes over 64-bit keys and, for the longer ones (5 bits per position), 128-bit keys.
+// the ones after it, and the largest suffix's batch holds 2^19 itemsets. At positions 0-19 the
+// batches are ordered by radix passes over bit-mask keys; at 40-59 those of suffixes 58 and 59 by
+// radix passes over packed positions, 64-bit keys and, for the longer ones (6 bits per position),
+// 128-bit keys.
 BOOST_AUTO_TEST_CASE(large_batches_come_out_complete_and_in_canonical_order) {
-  WeightedTransactions everything;
-  std::vector<std::uint32_t> items(20);
-  std::iota(items.begin(), items.end(), 0u);
-  everything.add(items, 3);
-  const ItemsetTable mined = mine_suffix_range(everything, 0, 20, MiningLimits{3, 0, 0});
-  BOOST_TEST(mined.size() == (std::size_t{1} << 20) - 1);
-  std::size_t out_of_order = 0, wrong_support = 0;
-  for (std::size_t i = 0; i < mined.size(); ++i) {
-    wrong_support += mined.support[i] != 3;
-    if (i == 0) continue;
-    const auto a = mined.itemset(i - 1), b = mined.itemset(i);
-    out_of_order += !(a.back() < b.back() || (a.back() == b.back() && canonical_less(a, b)));
+  for (std::uint32_t first : {0u, 40u}) {
+    WeightedTransactions everything;
+    std::vector<std::uint32_t> items(20);
+    std::iota(items.begin(), items.end(), first);
+    everything.add(items, 3);
+    const ItemsetTable mined = mine_suffix_range(everything, 0, first + 20, MiningLimits{3, 0, 0});
+    BOOST_TEST(mined.size() == (std::size_t{1} << 20) - 1);
+    std::size_t out_of_order = 0, wrong_support = 0;
+    for (std::size_t i = 0; i < mined.size(); ++i) {
+      wrong_support += mined.support[i] != 3;
+      if (i == 0) continue;
+      const auto a = mined.itemset(i - 1), b = mined.itemset(i);
+      out_of_order += !(a.back() < b.back() || (a.back() == b.back() && canonical_less(a, b)));
+    }
+    BOOST_TEST(out_of_order == 0u, "first position " << first);
+    BOOST_TEST(wrong_support == 0u);
   }
-  BOOST_TEST(out_of_order == 0u);
-  BOOST_TEST(wrong_support == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(minimum_support_settings) {
