@@ -277,6 +277,7 @@ void RecordParser::parse_line_item(std::string_view text, const Record& record) 
 }
 
 void RecordParser::parse_basket(std::string_view text, const Record& record) {
+  if (settings_.basket_items == BasketItems::integer) return parse_integer_basket(text, record);
   if (settings_.encoding == Encoding::utf8 && settings_.basket_items == BasketItems::name && !is_valid_utf8(text))
     return reject(RejectReason::invalid_encoding, record);
   tokens_.clear();
@@ -296,11 +297,7 @@ void RecordParser::parse_basket(std::string_view text, const Record& record) {
   item_ids_.clear();
   for (std::string_view token : tokens_) {
     if (token.size() > policy_.max_field_bytes) return reject(RejectReason::field_too_long, record);
-    if (settings_.basket_items == BasketItems::integer) {
-      const auto value = parse_numeric_key(token);
-      if (!value || token.find('.') != std::string_view::npos) return reject(RejectReason::bad_item, record);
-      item_ids_.push_back(integer_item(*value));
-    } else if (settings_.encoding == Encoding::latin1) {
+    if (settings_.encoding == Encoding::latin1) {
       std::string converted;
       append_latin1_as_utf8(token, converted);
       canonical_.push_back(std::move(converted));
@@ -310,6 +307,44 @@ void RecordParser::parse_basket(std::string_view text, const Record& record) {
   }
   const std::uint64_t basket = position(record);
   for (const std::string& code : canonical_) item_ids_.push_back(items_.intern(code));
+  rows_.basket.insert(rows_.basket.end(), item_ids_.size(), basket);
+  rows_.item.insert(rows_.item.end(), item_ids_.begin(), item_ids_.end());
+  ++accounting_.accepted;
+  accounting_.item_occurrences += item_ids_.size();
+}
+
+// The same rules as for named items, in one pass over the line: a token of up to 18 digits (no
+// leading zero) is converted as it is scanned; any other token goes through parse_numeric_key.
+// Tokens are interned in order, so a line rejected at a later token has interned the earlier ones,
+// as with named items.
+void RecordParser::parse_integer_basket(std::string_view text, const Record& record) {
+  constexpr std::ptrdiff_t kPlainDigits = 18;  // below 2^63, as parse_numeric_key requires
+  const char delimiter = settings_.delimiter;
+  const auto max_field = static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(policy_.max_field_bytes, kPlainDigits));
+  item_ids_.clear();
+  const char* at = text.data();
+  const char* const end = at + text.size();
+  for (; at < end; ++at) {  // `at` ends each token on its delimiter (or the end), skipped here
+    const char* const start = at;
+    std::uint64_t value = 0;
+    while (at < end && static_cast<unsigned char>(*at - '0') < 10) value = value * 10 + static_cast<std::uint64_t>(*at++ - '0');
+    const std::ptrdiff_t digits = at - start;
+    if (digits == 0 && at < end && *at == delimiter) continue;  // doubled separators carry no item
+    if ((at < end && *at != delimiter) || digits == 0 || digits > max_field || (*start == '0' && digits > 1)) {
+      while (at < end && *at != delimiter) ++at;
+      const std::string_view token(start, static_cast<std::size_t>(at - start));
+      if (token.size() > policy_.max_field_bytes) return reject(RejectReason::field_too_long, record);
+      const auto parsed = parse_numeric_key(token);
+      if (!parsed || token.find('.') != std::string_view::npos) return reject(RejectReason::bad_item, record);
+      value = *parsed;
+    }
+    item_ids_.push_back(integer_item(value));
+  }
+  if (item_ids_.empty()) {
+    ++accounting_.blank;
+    return;
+  }
+  const std::uint64_t basket = position(record);
   rows_.basket.insert(rows_.basket.end(), item_ids_.size(), basket);
   rows_.item.insert(rows_.item.end(), item_ids_.begin(), item_ids_.end());
   ++accounting_.accepted;

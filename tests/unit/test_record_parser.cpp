@@ -3,6 +3,7 @@
 // codes, and the columns resolved from the header or refused with a clear error.
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -253,3 +254,63 @@ BOOST_AUTO_TEST_CASE(a_row_costs_the_budgeted_bytes) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Integer basket lines are read in one pass (RecordParser::parse_integer_basket) that converts
+// plain numbers as it scans and hands any other token to parse_numeric_key: the outcome must be
+// that of the token rules, line by line, including the items interned before a bad token.
+BOOST_AUTO_TEST_CASE(integer_basket_lines_follow_the_token_rules) {
+  struct Case {
+    std::string line;
+    std::uint64_t max_field_bytes;
+    std::vector<std::string> interned;  // in order
+    std::optional<RejectReason> reject;
+  };
+  const std::uint64_t kDefault = IngestPolicy{}.max_field_bytes;
+  const std::vector<Case> cases = {
+      {"1 2 3", kDefault, {"1", "2", "3"}, {}},
+      {"  5  6 ", kDefault, {"5", "6"}, {}},  // doubled, leading and trailing separators
+      {"   ", kDefault, {}, {}},              // separators only: a blank line
+      {"0 10", kDefault, {"0", "10"}, {}},
+      {"4 3.0", kDefault, {"4"}, RejectReason::bad_item},  // a fraction, even a zero one
+      {"123456789012345678", kDefault, {"123456789012345678"}, {}},    // 18 digits: converted in the scan
+      {"1234567890123456789", kDefault, {"1234567890123456789"}, {}},  // 19 digits: by parse_numeric_key
+      {"9223372036854775807", kDefault, {"9223372036854775807"}, {}},  // 2^63 - 1
+      {"9223372036854775808", kDefault, {}, RejectReason::bad_item},   // 2^63
+      {"99999999999999999999", kDefault, {}, RejectReason::bad_item},  // more than 64 bits
+      {"7 007", kDefault, {"7"}, RejectReason::bad_item},  // a leading zero makes no integer item
+      {"8 3.5", kDefault, {"8"}, RejectReason::bad_item},
+      {"9 12a", kDefault, {"9"}, RejectReason::bad_item},
+      {"-1", kDefault, {}, RejectReason::bad_item},
+      {"x 1", kDefault, {}, RejectReason::bad_item},
+      {"1\t2", kDefault, {}, RejectReason::bad_item},  // a tab is not the delimiter
+      {"1 22 333", 2, {"1", "22"}, RejectReason::field_too_long},
+      {"12 3.0", 2, {"12"}, RejectReason::field_too_long},
+      {"12 x", 2, {"12"}, RejectReason::bad_item},
+  };
+  InputSettings settings;
+  settings.format = InputFormat::baskets;
+  settings.delimiter = ' ';
+  for (const Case& c : cases) {
+    IngestPolicy policy;
+    policy.max_field_bytes = c.max_field_bytes;
+    LineItems rows;
+    rows.baskets_only = true;
+    Accounting accounting;
+    RejectSampler sampler(10);
+    RecordParser parser(settings, policy, rows, accounting, sampler);
+    parser.begin_segment(0, nullptr);
+    parser.parse(Record{c.line, 0, false});
+    std::vector<std::string> interned;
+    for (const auto& entry : parser.items().entries()) interned.push_back(entry.text);
+    BOOST_TEST(accounting.balanced(), c.line);
+    BOOST_TEST(interned == c.interned, "line '" << c.line << "'");
+    if (c.reject) {
+      BOOST_TEST(accounting.rejected[static_cast<std::size_t>(*c.reject)] == 1u, c.line);
+      BOOST_TEST(rows.size() == 0u, c.line);
+    } else {
+      BOOST_TEST(accounting.rejected_total() == 0u, c.line);
+      BOOST_TEST(rows.size() == c.interned.size(), c.line);
+      BOOST_TEST(accounting.blank == (c.interned.empty() ? 1u : 0u), c.line);
+    }
+  }
+}

@@ -111,6 +111,7 @@ class RecordParser {
   bool text_field(std::string_view field, std::string_view& out, std::string& storage) const;
   void parse_line_item(std::string_view text, const Record& record);
   void parse_basket(std::string_view text, const Record& record);
+  void parse_integer_basket(std::string_view text, const Record& record);
   std::uint32_t integer_item(std::uint64_t value);
 
   const InputSettings& settings_;
