@@ -30,6 +30,35 @@ std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions,
   return counts;
 }
 
+std::vector<double> estimated_itemsets(std::span<const std::uint32_t> pairs, std::span<const std::uint64_t> supports,
+                                       std::uint64_t min_count, std::uint32_t bins) {
+  const auto f = static_cast<std::uint32_t>(supports.size());
+  if (pairs.size() != pair_triangle_size(f)) throw std::logic_error("estimated_itemsets needs the whole pair triangle");
+  constexpr double kMost = 0x1p62;
+  std::vector<double> estimate(f, 1.0);
+  std::vector<double> subsets;  // subsets[b]: subsets found so far whose weights add up to b steps
+  for (std::uint32_t q = 0; q < f; ++q) {
+    if (supports[q] < min_count || min_count == 0) continue;
+    const double budget = std::log(static_cast<double>(supports[q]) / static_cast<double>(min_count));
+    subsets.assign(bins + 1, 0.0);
+    subsets[0] = 1;
+    for (std::uint32_t a = 0; a < q; ++a) {
+      const std::uint32_t together = pairs[pair_index(a, q)];
+      if (together < min_count) continue;
+      const double weight = std::log(static_cast<double>(supports[q]) / static_cast<double>(together));
+      // With no budget only partners in every basket of q fit, each doubling the count.
+      const double steps = budget > 0 ? std::ceil(weight / budget * bins) : (weight > 0 ? bins + 1.0 : 0.0);
+      if (steps > bins) continue;
+      const auto step = static_cast<std::uint32_t>(steps);
+      for (std::uint32_t b = bins + 1; b-- > step;) subsets[b] = std::min(kMost, subsets[b] + subsets[b - step]);
+    }
+    double total = 0;
+    for (const double count : subsets) total += count;
+    estimate[q] = std::min(kMost, total);
+  }
+  return estimate;
+}
+
 FrequentPairs::FrequentPairs(std::uint32_t covered, std::span<const std::uint64_t> indices)
     : bits_((pair_triangle_size(covered) + 63) / 64, 0), covered_(covered) {
   for (const std::uint64_t i : indices) {

@@ -1,6 +1,7 @@
 // FP-growth on one rank against brute-force enumeration, over random transaction sets.
 #include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <span>
 #include <numeric>
@@ -348,6 +349,34 @@ BOOST_AUTO_TEST_CASE(filtered_prefixes_mine_to_the_same_itemsets) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The itemsets estimate that weighs the suffix ranges on dense data (fpgrowth.cpp): subsets of a
+// suffix's frequent partners whose support under independence stays at the threshold.
+BOOST_AUTO_TEST_CASE(itemset_estimate_counts_the_subsets_that_stay_frequent) {
+  // Positions 0-3 with supports 100; pairs {a, 3} in 50 baskets each for a = 0, 1, 2; threshold
+  // 25. Independent halves: {3} alone, with one partner (50) or two (25) is frequent, with all
+  // three (12.5) not: 1 + 3 + 3 = 7 itemsets end in position 3.
+  std::vector<std::uint32_t> pairs(pair_triangle_size(4), 0);
+  for (std::uint32_t a = 0; a < 3; ++a) pairs[pair_index(a, 3)] = 50;
+  pairs[pair_index(0, 1)] = 100;
+  const std::vector<std::uint64_t> supports = {100, 100, 100, 100};
+  std::vector<double> estimate = estimated_itemsets(pairs, supports, 25);
+  BOOST_TEST(estimate[3] == 7.0);
+  BOOST_TEST(estimate[2] == 1.0);  // no frequent partner: only {2}
+  BOOST_TEST(estimate[1] == 2.0);  // {1} and {0, 1}: position 0 in every basket of position 1
+  BOOST_TEST(estimate[0] == 1.0);
+  // At the threshold itself only partners in every basket of the suffix count, each doubling.
+  estimate = estimated_itemsets(pairs, supports, 100);
+  BOOST_TEST(estimate[1] == 2.0);
+  BOOST_TEST(estimate[3] == 1.0);
+  // Fully dependent partners: every subset of 40 partners is frequent, beyond any bin count, and
+  // the count stops at 2^62.
+  const std::uint32_t f = 65;
+  std::vector<std::uint32_t> dense(pair_triangle_size(f), 10);
+  BOOST_TEST(estimated_itemsets(dense, std::vector<std::uint64_t>(f, 10), 5)[40] == std::ldexp(1.0, 40));
+  BOOST_TEST(estimated_itemsets(dense, std::vector<std::uint64_t>(f, 10), 5)[64] == std::ldexp(1.0, 62));
+  BOOST_CHECK_THROW(estimated_itemsets(std::span(dense).first(10), std::vector<std::uint64_t>(f, 10), 5), std::logic_error);
+}
 
 BOOST_AUTO_TEST_CASE(segment_settings_follow_the_segment_keys) {
   // A count for the population becomes the same fraction of each segment's baskets; the

@@ -36,6 +36,16 @@ std::uint32_t covered_positions(std::uint32_t f, std::uint64_t max_bytes) noexce
 /// ensures the transactions' total weight is below 2^32, so no count overflows.
 std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions, std::uint32_t covered);
 
+/// For each position q of an F-list of `supports.size()` items, an estimate of how many frequent
+/// itemsets have q as their least frequent item, from the global pair counts (`pairs`, the whole
+/// triangle): the subsets S of q's frequent partners (a < q with {a, q} frequent) whose support,
+/// were the partners independent given q, stays at or above `min_count`: supports[q] times the
+/// product over a in S of pairs{a, q} / supports[q]. A count of subsets whose weights (minus the
+/// logarithms of those fractions) fit a budget, by dynamic programming over `bins` steps of the
+/// budget; rounding the weights up makes it an undercount, at most 2^62.
+std::vector<double> estimated_itemsets(std::span<const std::uint32_t> pairs, std::span<const std::uint64_t> supports,
+                                       std::uint64_t min_count, std::uint32_t bins = 64);
+
 /// Which pairs of positions are frequent: one bit per pair of positions below `covered`; a pair
 /// with a later position counts as frequent (it was not counted).
 class FrequentPairs {
