@@ -51,14 +51,14 @@ constexpr std::uint32_t kItemsetWorkItems = 256;
 constexpr std::uint64_t kWorkPerItemset = 16;
 
 void add_itemset_work(std::vector<std::uint64_t>& work, const WeightedTransactions& local, const FrequentItemsets& result,
-                      comm::Communicator& comm) {
+                      std::uint64_t max_len, comm::Communicator& comm) {
   const auto f = static_cast<std::uint32_t>(result.flist.size());
   // Every rank decides alike (f and the basket count are global); below 2^32 baskets no pair
   // count overflows 32 bits, on a rank or summed.
   if (f > kItemsetWorkItems || result.baskets >> 32 != 0) return;
   std::vector<std::uint32_t> pairs = count_pairs(local, f);
   comm.allreduce(std::span(pairs), comm::ReduceOp::sum);
-  const std::vector<double> itemsets = estimated_itemsets(pairs, result.flist_support, result.min_count);
+  const std::vector<double> itemsets = estimated_itemsets(pairs, result.flist_support, result.min_count, max_len);
   constexpr double kMost = 0x1p62;  // far below 2^64 whatever the sum of depths
   for (std::uint32_t q = 0; q < f; ++q)
     work[q] = static_cast<std::uint64_t>(std::min(kMost, static_cast<double>(work[q]) + kWorkPerItemset * itemsets[q]));
@@ -536,7 +536,7 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
   }
   result.trimmed_baskets = comm.allreduce(trimmed, comm::ReduceOp::sum);
   comm.allreduce(std::span(work), comm::ReduceOp::sum);
-  if (comm.size() > 1) add_itemset_work(work, local.transactions(), result, comm);
+  if (comm.size() > 1) add_itemset_work(work, local.transactions(), result, settings.max_len, comm);
 
   // 3. One contiguous range of suffix positions per rank, balanced by work.
   result.range_begin = balanced_ranges(work, comm.size());

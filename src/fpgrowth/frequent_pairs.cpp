@@ -31,7 +31,7 @@ std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions,
 }
 
 std::vector<double> estimated_itemsets(std::span<const std::uint32_t> pairs, std::span<const std::uint64_t> supports,
-                                       std::uint64_t min_count, std::uint32_t bins) {
+                                       std::uint64_t min_count, std::uint64_t max_len, std::uint32_t bins) {
   const auto f = static_cast<std::uint32_t>(supports.size());
   if (pairs.size() != pair_triangle_size(f)) throw std::logic_error("estimated_itemsets needs the whole pair triangle");
   constexpr double kMost = 0x1p62;
@@ -42,9 +42,11 @@ std::vector<double> estimated_itemsets(std::span<const std::uint32_t> pairs, std
     const double budget = std::log(static_cast<double>(supports[q]) / static_cast<double>(min_count));
     subsets.assign(bins + 1, 0.0);
     subsets[0] = 1;
+    std::uint32_t partners = 0;
     for (std::uint32_t a = 0; a < q; ++a) {
       const std::uint32_t together = pairs[pair_index(a, q)];
       if (together < min_count) continue;
+      ++partners;
       const double weight = std::log(static_cast<double>(supports[q]) / static_cast<double>(together));
       // With no budget only partners in every basket of q fit, each doubling the count.
       const double steps = budget > 0 ? std::ceil(weight / budget * bins) : (weight > 0 ? bins + 1.0 : 0.0);
@@ -54,6 +56,14 @@ std::vector<double> estimated_itemsets(std::span<const std::uint32_t> pairs, std
     }
     double total = 0;
     for (const double count : subsets) total += count;
+    if (max_len != 0) {  // at most max_len - 1 partners join q: sum of C(partners, k), k < max_len
+      double within = 0, choose = 1;
+      for (std::uint64_t k = 0; k < max_len && k <= partners; ++k) {
+        within += choose;
+        choose = choose * static_cast<double>(partners - k) / static_cast<double>(k + 1);
+      }
+      total = std::min(total, within);
+    }
     estimate[q] = std::min(kMost, total);
   }
   return estimate;

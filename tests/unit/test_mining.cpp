@@ -376,6 +376,9 @@ BOOST_AUTO_TEST_CASE(itemset_estimate_counts_the_subsets_that_stay_frequent) {
   BOOST_TEST(estimated_itemsets(dense, std::vector<std::uint64_t>(f, 10), 5)[40] == std::ldexp(1.0, 40));
   BOOST_TEST(estimated_itemsets(dense, std::vector<std::uint64_t>(f, 10), 5)[64] == std::ldexp(1.0, 62));
   BOOST_CHECK_THROW(estimated_itemsets(std::span(dense).first(10), std::vector<std::uint64_t>(f, 10), 5), std::logic_error);
+  // With max_len 3 at most two of the 40 partners join: 1 + 40 + 780.
+  BOOST_TEST(estimated_itemsets(dense, std::vector<std::uint64_t>(f, 10), 5, 3)[40] == 821.0);
+  BOOST_TEST(estimated_itemsets(pairs, supports, 25, 2)[3] == 4.0);  // {3} and one partner
 }
 
 BOOST_AUTO_TEST_CASE(segment_settings_follow_the_segment_keys) {

@@ -42,9 +42,10 @@ std::vector<std::uint32_t> count_pairs(const WeightedTransactions& transactions,
 /// were the partners independent given q, stays at or above `min_count`: supports[q] times the
 /// product over a in S of pairs{a, q} / supports[q]. A count of subsets whose weights (minus the
 /// logarithms of those fractions) fit a budget, by dynamic programming over `bins` steps of the
-/// budget; rounding the weights up makes it an undercount, at most 2^62.
+/// budget; rounding the weights up makes it an undercount, at most 2^62. With `max_len` (0: none)
+/// at most the subsets of fewer than max_len partners.
 std::vector<double> estimated_itemsets(std::span<const std::uint32_t> pairs, std::span<const std::uint64_t> supports,
-                                       std::uint64_t min_count, std::uint32_t bins = 64);
+                                       std::uint64_t min_count, std::uint64_t max_len = 0, std::uint32_t bins = 64);
 
 /// Which pairs of positions are frequent: one bit per pair of positions below `covered`; a pair
 /// with a later position counts as frequent (it was not counted).
