@@ -58,10 +58,15 @@ void add_itemset_work(std::vector<std::uint64_t>& work, const WeightedTransactio
   if (f > kItemsetWorkItems || result.baskets >> 32 != 0) return;
   std::vector<std::uint32_t> pairs = count_pairs(local, f);
   comm.allreduce(std::span(pairs), comm::ReduceOp::sum);
-  const std::vector<double> itemsets = estimated_itemsets(pairs, result.flist_support, result.min_count, max_len);
-  constexpr double kMost = 0x1p62;  // far below 2^64 whatever the sum of depths
-  for (std::uint32_t q = 0; q < f; ++q)
-    work[q] = static_cast<std::uint64_t>(std::min(kMost, static_cast<double>(work[q]) + kWorkPerItemset * itemsets[q]));
+  // The estimate is floating point (logarithms): rank 0 alone computes it and sends the work, so
+  // that every rank cuts the same ranges whatever its math library does in the last bit.
+  if (comm.rank() == 0) {
+    const std::vector<double> itemsets = estimated_itemsets(pairs, result.flist_support, result.min_count, max_len);
+    constexpr double kMost = 0x1p62;  // far below 2^64 whatever the sum of depths
+    for (std::uint32_t q = 0; q < f; ++q)
+      work[q] = static_cast<std::uint64_t>(std::min(kMost, static_cast<double>(work[q]) + kWorkPerItemset * itemsets[q]));
+  }
+  comm.broadcast(std::span(work), 0);
 }
 
 /// Weighted transactions in which identical ones are merged as they are added: repeated baskets
