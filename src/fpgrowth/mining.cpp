@@ -39,14 +39,14 @@ void radix_sort(std::span<Record> records, std::vector<Record>& spare, std::vect
 constexpr std::size_t kRadixFrom = 512;
 
 /// Suffixes below this F-list position have their itemsets held as bit masks while they are
-/// mined (see Miner::emit): a mask of the other positions plus the size fit one 64-bit key.
+/// mined (Miner's masked mode): a mask of the other positions and the size fit one 64-bit key.
 constexpr std::uint32_t kMaskedSuffixes = 58;
 
 /// An FP-tree over dense item ids 0..items-1 (ascending = more frequent first). Transactions are
 /// inserted so that those sharing a prefix come one after another (PathSet::sorted), so at the
 /// point where a transaction leaves the previous one's path no existing child of that node can
-/// hold its next item: the new node is always new, and no child lists are needed. Nodes are stored as separate arrays: walking up a path touches only
-/// `parent` and `item`.
+/// hold its next item: the new node is always new, and no child lists are needed. Nodes are
+/// stored as separate arrays: walking up a path touches only `parent` and `item`.
 struct Tree {
   std::vector<std::uint32_t> item, parent, next;  // next: the next node of the same item (header list)
   std::vector<std::uint64_t> count;
@@ -204,7 +204,7 @@ class Miner {
     for (const auto& [t, index] : occurrences) support += transactions.weights[t];
     if (support < limits_.min_count) return;
     suffix_.push_back(item);
-    masked_suffix_ = item < kMaskedSuffixes ? item : kNone;
+    masked_suffix_ = masked(item) ? item : kNone;
     const bool grows = room() > 0 && build_from_prefixes(transactions, item, occurrences, support);
     emit(support);
     if (grows) mine_level(1);
@@ -213,8 +213,40 @@ class Miner {
     if (masked_suffix_ != kNone) add_masked_batch();
   }
 
-  /// Whether the itemsets of top-level `item` come out of mine_top in canonical order already.
-  static bool ordered(std::uint32_t item) noexcept { return item < kMaskedSuffixes; }
+  /// Whether mine_top holds the itemsets of top-level `item` as masks: they reach the output,
+  /// in canonical order, at write_masked().
+  static bool masked(std::uint32_t item) noexcept { return item < kMaskedSuffixes; }
+
+  /// Appends the masked batches to the output as positions, into tables sized once: growing them
+  /// batch by batch would copy them and touch fresh pages again at every doubling.
+  void write_masked() {
+    if (masked_.empty()) return;
+    std::size_t positions = masked_.size(), begin = 0;
+    for (const auto& [s, end] : masked_batches_) {
+      for (std::size_t k = begin; k < end; ++k) positions += masked_[k].key >> s;
+      begin = end;
+    }
+    out_.items.reserve(out_.items.size() + positions);
+    out_.offsets.reserve(out_.offsets.size() + masked_.size());
+    out_.support.reserve(out_.support.size() + masked_.size());
+    begin = 0;
+    for (const auto& [s, end] : masked_batches_) {
+      const std::uint64_t low = (std::uint64_t{1} << s) - 1;
+      for (std::size_t k = begin; k < end; ++k) {
+        for (std::uint64_t mask = ~masked_[k].key & low; mask != 0;) {
+          const auto bit = static_cast<unsigned>(std::bit_width(mask) - 1);
+          out_.items.push_back(s - 1 - bit);
+          mask ^= std::uint64_t{1} << bit;
+        }
+        out_.items.push_back(s);
+        out_.offsets.push_back(out_.items.size());
+        out_.support.push_back(masked_[k].support);
+      }
+      begin = end;
+    }
+    masked_ = {};
+    masked_batches_.clear();
+  }
 
  private:
   /// The touched items in ascending order: sorted when few, read off the counts when many.
@@ -394,7 +426,7 @@ class Miner {
     }
   }
 
-  /// Sorts the masked batch of the suffix just mined; kept in masked_ until write_masked().
+  /// Sorts the masked batch of the suffix just mined; it stays in masked_ until write_masked().
   void add_masked_batch() {
     const unsigned s = masked_suffix_;
     masked_suffix_ = kNone;
@@ -408,39 +440,6 @@ class Miner {
     masked_batches_.emplace_back(s, masked_.size());
   }
 
- public:
-  /// Appends the masked batches to the output as positions, into tables sized once: growing them
-  /// batch by batch would copy them and touch fresh pages again at every doubling.
-  void write_masked() {
-    if (masked_.empty()) return;
-    std::size_t positions = masked_.size(), begin = 0;
-    for (const auto& [s, end] : masked_batches_) {
-      for (std::size_t k = begin; k < end; ++k) positions += masked_[k].key >> s;
-      begin = end;
-    }
-    out_.items.reserve(out_.items.size() + positions);
-    out_.offsets.reserve(out_.offsets.size() + masked_.size());
-    out_.support.reserve(out_.support.size() + masked_.size());
-    begin = 0;
-    for (const auto& [s, end] : masked_batches_) {
-      const std::uint64_t low = (std::uint64_t{1} << s) - 1;
-      for (std::size_t k = begin; k < end; ++k) {
-        for (std::uint64_t mask = ~masked_[k].key & low; mask != 0;) {
-          const auto bit = static_cast<unsigned>(std::bit_width(mask) - 1);
-          out_.items.push_back(s - 1 - bit);
-          mask ^= std::uint64_t{1} << bit;
-        }
-        out_.items.push_back(s);
-        out_.offsets.push_back(out_.items.size());
-        out_.support.push_back(masked_[k].support);
-      }
-      begin = end;
-    }
-    masked_ = {};
-    masked_batches_.clear();
-  }
-
- private:
   /// The conditional tree of `item` (whose support is `support`) in the tree at `depth`, at
   /// depth + 1; false if it is empty. Its perfect extensions are pushed to perfect_ instead.
   bool build_conditional(std::size_t depth, std::uint32_t item, std::uint64_t support) {
@@ -704,11 +703,12 @@ ItemsetTable mine_suffix_range(const WeightedTransactions& transactions, std::ui
   }
   // Suffix by suffix, each batch sorted into canonical order (size, then positions).
   BatchOrder order;
+  // The masked suffixes come first and reach the output together, before any other.
   for (std::uint32_t item = first; item < last; ++item) {
-    if (!Miner::ordered(item)) miner.write_masked();
+    if (!Miner::masked(item)) miner.write_masked();
     const std::size_t before = out.size();
     miner.mine_top(transactions, item, std::span(occurrences).subspan(start[item - first], start[item - first + 1] - start[item - first]));
-    if (!Miner::ordered(item) && out.size() - before > 1) order.sort(out, before, item);
+    if (!Miner::masked(item) && out.size() - before > 1) order.sort(out, before, item);
   }
   miner.write_masked();
   return out;
