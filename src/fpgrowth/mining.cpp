@@ -1,6 +1,7 @@
 #include "mpiseg/fpgrowth/mining.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <fmt/format.h>
 #include <limits>
@@ -93,6 +94,66 @@ struct Tree {
   }
 };
 
+/// A conditional FP-tree of a masked suffix (Miner's masked mode): its items are F-list positions
+/// below the suffix, position p at bit 63 - p, and every node keeps the mask of its path from the
+/// root, its own item included. A node's prefix path is then one load instead of a walk up the
+/// tree, and paths are inserted from masks sorted as integers (descending: those sharing a
+/// prefix together, a path after its extensions).
+struct MaskTree {
+  std::vector<std::uint64_t> path;  // node 0 is the root, with an empty path
+  std::vector<std::uint64_t> count;
+  std::vector<std::uint32_t> next;  // the next node of the same item (header list)
+  std::vector<std::uint8_t> has_child;
+  std::array<std::uint32_t, 64> head{};   // by bit: the first node of the item
+  std::array<std::uint64_t, 64> total{};  // by bit: the item's support in this tree
+  std::uint64_t items = 0;                // the bits of the tree's items
+  std::vector<std::uint32_t> stack;       // the nodes of the path inserted last
+  std::uint64_t last = 0;
+  bool single_path = true;
+
+  void reset() {
+    path.assign(1, 0);
+    count.assign(1, 0);
+    next.assign(1, kNone);
+    has_child.assign(1, 0);
+    head.fill(kNone);
+    items = 0;
+    stack.clear();
+    last = 0;
+    single_path = true;
+  }
+
+  void insert(std::uint64_t mask, std::uint64_t weight) {
+    // The shared prefix: the items above the highest bit where this path and the last one differ.
+    std::uint64_t fresh = mask;
+    std::size_t common = 0;
+    if (!stack.empty()) {
+      const std::uint64_t differ = mask ^ last;
+      const std::uint64_t above = differ == 0 ? ~std::uint64_t{0} : ~((std::uint64_t{2} << (std::bit_width(differ) - 1)) - 1);
+      common = static_cast<std::size_t>(std::popcount(mask & above));
+      fresh = mask & ~above;
+    }
+    stack.resize(common);
+    for (const std::uint32_t node : stack) count[node] += weight;
+    std::uint32_t up = common == 0 ? 0 : stack.back();
+    while (fresh != 0) {
+      const auto bit = static_cast<unsigned>(std::bit_width(fresh) - 1);
+      fresh ^= std::uint64_t{1} << bit;
+      const auto node = static_cast<std::uint32_t>(path.size());
+      if (has_child[up]) single_path = false;
+      has_child[up] = 1;
+      path.push_back(path[up] | std::uint64_t{1} << bit);
+      count.push_back(weight);
+      next.push_back(head[bit]);
+      has_child.push_back(0);
+      head[bit] = node;
+      stack.push_back(node);
+      up = node;
+    }
+    last = mask;
+  }
+};
+
 /// Transactions collected for a (conditional) tree: arena, extents and counts.
 struct PathSet {
   std::vector<std::uint32_t> items;
@@ -156,6 +217,10 @@ struct Level {
   std::vector<std::uint32_t> touched; // parent items seen in the paths
   std::vector<std::uint32_t> raw;     // the prefix paths as walked (leaf to root)
   std::vector<std::uint64_t> raw_end;
+  // Masked mode: the tree, and its prefix paths as (mask, weight) before it is built.
+  MaskTree masks;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> conditional, conditional_spare;
+  std::vector<std::size_t> radix_counts;
 };
 
 class Miner {
@@ -205,9 +270,15 @@ class Miner {
     if (support < limits_.min_count) return;
     suffix_.push_back(item);
     masked_suffix_ = masked(item) ? item : kNone;
-    const bool grows = room() > 0 && build_from_prefixes(transactions, item, occurrences, support);
-    emit(support);
-    if (grows) mine_level(1);
+    if (masked_suffix_ != kNone) {
+      const bool grows = room() > 0 && build_masked_from_prefixes(transactions, occurrences, support);
+      emit(support);
+      if (grows) mine_masked_level(1);
+    } else {
+      const bool grows = room() > 0 && build_from_prefixes(transactions, item, occurrences, support);
+      emit(support);
+      if (grows) mine_level(1);
+    }
     perfect_.clear();
     suffix_.pop_back();
     if (masked_suffix_ != kNone) add_masked_batch();
@@ -440,6 +511,106 @@ class Miner {
     masked_batches_.emplace_back(s, masked_.size());
   }
 
+  // Masked mode's trees (MaskTree): the same steps as the general ones below, on bit masks.
+
+  void mine_masked_level(std::size_t depth) {
+    if (levels_[depth].masks.single_path) {
+      const MaskTree& tree = levels_[depth].masks;
+      path_items_.clear();
+      path_counts_.clear();
+      for (auto node = static_cast<std::uint32_t>(tree.path.size() - 1); node != 0; --node) {  // leaf first
+        path_items_.push_back(63 - static_cast<std::uint32_t>(std::countr_zero(tree.path[node])));
+        path_counts_.push_back(tree.count[node]);
+      }
+      return enumerate_path_subsets();
+    }
+    for (std::uint64_t rest = levels_[depth].masks.items; rest != 0;) {
+      const auto bit = static_cast<unsigned>(std::bit_width(rest) - 1);
+      rest ^= std::uint64_t{1} << bit;
+      const std::uint64_t support = levels_[depth].masks.total[bit];
+      suffix_.push_back(63 - bit);
+      const std::size_t extensions_before = perfect_.size();
+      const bool grows = room() > 0 && build_masked_conditional(depth, bit, support);
+      emit(support);
+      if (grows) mine_masked_level(depth + 1);
+      perfect_.resize(extensions_before);
+      suffix_.pop_back();
+    }
+  }
+
+  bool build_masked_from_prefixes(const WeightedTransactions& transactions,
+                                  std::span<const std::pair<std::uint32_t, std::uint32_t>> occurrences, std::uint64_t support) {
+    level(1);
+    Level& child = levels_[1];
+    std::array<std::uint64_t, 64> counts{};
+    std::uint64_t seen = 0;
+    child.conditional.clear();
+    for (const auto& [t, index] : occurrences) {
+      const std::uint64_t weight = transactions.weights[t];
+      const std::uint32_t* items = transactions.items.data() + transactions.offsets[t];
+      std::uint64_t mask = 0;
+      for (std::uint32_t at = 0; at < index; ++at) {
+        const unsigned bit = 63 - items[at];
+        mask |= std::uint64_t{1} << bit;
+        counts[bit] += weight;
+      }
+      if (mask == 0) continue;
+      child.conditional.emplace_back(mask, weight);
+      seen |= mask;
+    }
+    return build_masked_tree(child, counts, seen, support);
+  }
+
+  bool build_masked_conditional(std::size_t depth, unsigned bit, std::uint64_t support) {
+    level(depth + 1);  // may reallocate levels_: take references afterwards
+    const MaskTree& tree = levels_[depth].masks;
+    Level& child = levels_[depth + 1];
+    std::array<std::uint64_t, 64> counts{};
+    std::uint64_t seen = 0;
+    child.conditional.clear();
+    for (std::uint32_t node = tree.head[bit]; node != kNone; node = tree.next[node]) {
+      const std::uint64_t above = tree.path[node] ^ std::uint64_t{1} << bit, weight = tree.count[node];
+      if (above == 0) continue;
+      child.conditional.emplace_back(above, weight);
+      seen |= above;
+      for (std::uint64_t rest = above; rest != 0; rest &= rest - 1) counts[static_cast<unsigned>(std::countr_zero(rest))] += weight;
+    }
+    return build_masked_tree(child, counts, seen, support);
+  }
+
+  /// The child's tree from its prefix paths, whose items' `counts` are given: infrequent items
+  /// dropped, perfect extensions pushed to perfect_; false if nothing is left.
+  bool build_masked_tree(Level& child, const std::array<std::uint64_t, 64>& counts, std::uint64_t seen, std::uint64_t support) {
+    MaskTree& tree = child.masks;
+    std::uint64_t keep = 0;
+    for (std::uint64_t rest = seen; rest != 0;) {
+      const auto bit = static_cast<unsigned>(std::bit_width(rest) - 1);
+      rest ^= std::uint64_t{1} << bit;
+      if (counts[bit] < limits_.min_count) continue;
+      if (counts[bit] == support) {
+        perfect_.push_back(63 - bit);
+        continue;
+      }
+      keep |= std::uint64_t{1} << bit;
+      tree.total[bit] = counts[bit];
+    }
+    if (keep == 0) return false;
+    auto& paths = child.conditional;
+    std::size_t kept = 0;
+    for (const auto& [mask, weight] : paths)
+      if ((mask & keep) != 0) paths[kept++] = {mask & keep, weight};
+    paths.resize(kept);
+    if (paths.size() >= kRadixFrom)
+      radix_sort(std::span(paths), child.conditional_spare, child.radix_counts, static_cast<unsigned>(std::countr_zero(keep)), 64,
+                 [](const std::pair<std::uint64_t, std::uint64_t>& path) { return ~path.first; });
+    else
+      std::sort(paths.begin(), paths.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    tree.reset();
+    tree.items = keep;
+    for (const auto& [mask, weight] : paths) tree.insert(mask, weight);
+    return true;
+  }
+
   /// The conditional tree of `item` (whose support is `support`) in the tree at `depth`, at
   /// depth + 1; false if it is empty. Its perfect extensions are pushed to perfect_ instead.
   bool build_conditional(std::size_t depth, std::uint32_t item, std::uint64_t support) {
@@ -508,21 +679,26 @@ class Miner {
   /// A single-path tree: every subset S of the path is frequent with the count of its deepest
   /// item; emitted without building further trees.
   void enumerate_path(const Level& level) {
-    std::vector<std::uint32_t> path_items;
-    std::vector<std::uint64_t> path_counts;
+    path_items_.clear();
+    path_counts_.clear();
     // The leaf is the newest node (a single path's nodes are made root to leaf).
     for (auto node = static_cast<std::uint32_t>(level.tree.item.size() - 1); node != 0; node = level.tree.parent[node]) {
-      path_items.push_back(level.global[level.tree.item[node]]);
-      path_counts.push_back(level.tree.count[node]);
+      path_items_.push_back(level.global[level.tree.item[node]]);
+      path_counts_.push_back(level.tree.count[node]);
     }
-    // path_items: deepest first (least frequent). Choose the deepest member j, then any subset
-    // of the items above it.
+    enumerate_path_subsets();
+  }
+
+  /// The itemsets of a single path, path_items_ (positions, deepest first) with path_counts_:
+  /// choose the deepest member j, then any subset of the items above it.
+  void enumerate_path_subsets() {
+    const std::vector<std::uint32_t>& path_items = path_items_;
     const std::size_t m = path_items.size();
     const std::size_t room = limits_.max_len == 0 ? m : std::min<std::size_t>(m, limits_.max_len - suffix_.size());
     for (std::size_t j = 0; j < m; ++j) {
-      if (path_counts[j] < limits_.min_count) continue;
+      if (path_counts_[j] < limits_.min_count) continue;
       suffix_.push_back(path_items[j]);
-      subsets_above(path_items, j + 1, room - 1, path_counts[j]);
+      subsets_above(path_items, j + 1, room - 1, path_counts_[j]);
       suffix_.pop_back();
     }
   }
@@ -547,6 +723,8 @@ class Miner {
   std::vector<std::uint32_t> perfect_;
   std::vector<std::pair<std::uint32_t, bool>> members_;  // emit(): position, whether a perfect extension
   std::vector<std::uint32_t> itemset_;
+  std::vector<std::uint32_t> path_items_;  // enumerate_path_subsets()
+  std::vector<std::uint64_t> path_counts_;
   std::uint32_t masked_suffix_ = kNone;  // the top-level suffix while in masked mode
   std::vector<MaskedItemset> masked_, masked_spare_;  // masked itemsets not yet written out, by suffix
   std::vector<std::pair<unsigned, std::size_t>> masked_batches_;  // suffix, end in masked_
