@@ -124,18 +124,18 @@ struct MaskTree {
   }
 
   void insert(std::uint64_t mask, std::uint64_t weight) {
-    // The shared prefix: the items above the highest bit where this path and the last one differ.
+    // The shared prefix: the last path's nodes whose items lie above the highest bit where the
+    // two paths differ (a node's own item is the lowest bit of its path).
     std::uint64_t fresh = mask;
-    std::size_t common = 0;
-    if (!stack.empty()) {
-      const std::uint64_t differ = mask ^ last;
-      const std::uint64_t above = differ == 0 ? ~std::uint64_t{0} : ~((std::uint64_t{2} << (std::bit_width(differ) - 1)) - 1);
-      common = static_cast<std::size_t>(std::popcount(mask & above));
-      fresh = mask & ~above;
+    if (const std::uint64_t differ = mask ^ last; differ != 0) {
+      const auto split = static_cast<unsigned>(std::bit_width(differ) - 1);
+      while (!stack.empty() && static_cast<unsigned>(std::countr_zero(path[stack.back()])) <= split) stack.pop_back();
+      fresh = mask & ((std::uint64_t{2} << split) - 1);
+    } else {
+      fresh = 0;
     }
-    stack.resize(common);
     for (const std::uint32_t node : stack) count[node] += weight;
-    std::uint32_t up = common == 0 ? 0 : stack.back();
+    std::uint32_t up = stack.empty() ? 0 : stack.back();
     while (fresh != 0) {
       const auto bit = static_cast<unsigned>(std::bit_width(fresh) - 1);
       fresh ^= std::uint64_t{1} << bit;
@@ -422,7 +422,7 @@ class Miner {
     if (masked_suffix_ != kNone) {
       std::uint64_t mask = 0;
       for (std::size_t k = 1; k < suffix_.size(); ++k) mask |= mask_bit(suffix_[k]);
-      choose_masked(0, room(), mask, support);
+      choose_masked(0, room(), mask, suffix_.size() - 1, support);
       return;
     }
     if (perfect_.empty()) {
@@ -483,17 +483,17 @@ class Miner {
 
   std::uint64_t mask_bit(std::uint32_t position) const noexcept { return std::uint64_t{1} << (masked_suffix_ - 1 - position); }
 
-  /// Records the current suffix with `mask` and every choice of the perfect extensions from
-  /// `next` on that `spare` allows.
-  void choose_masked(std::size_t next, std::size_t spare, std::uint64_t mask, std::uint64_t support) {
+  /// Records the current suffix with `mask` (`size` positions) and every choice of the perfect
+  /// extensions from `next` on that `spare` allows.
+  void choose_masked(std::size_t next, std::size_t spare, std::uint64_t mask, std::uint64_t size, std::uint64_t support) {
     for (;; ++next) {
       if (next == perfect_.size()) {
         const std::uint64_t low = (std::uint64_t{1} << masked_suffix_) - 1;
-        masked_.push_back({(static_cast<std::uint64_t>(std::popcount(mask)) << masked_suffix_) | (~mask & low), support});
+        masked_.push_back({(size << masked_suffix_) | (~mask & low), support});
         check_limit(out_.size() + masked_.size());
         return;
       }
-      if (spare > 0) choose_masked(next + 1, spare - 1, mask | mask_bit(perfect_[next]), support);
+      if (spare > 0) choose_masked(next + 1, spare - 1, mask | mask_bit(perfect_[next]), size + 1, support);
     }
   }
 
