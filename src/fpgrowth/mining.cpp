@@ -234,14 +234,21 @@ class Miner {
   }
 
   void mine_item(std::size_t depth, std::uint32_t item) {
-    Level& level = levels_[depth];
+    const Level& level = levels_[depth];
     const std::uint64_t support = level.tree.total[item];
     if (support < limits_.min_count) return;
-    suffix_.push_back(level.global[item]);
+    extend(level.global[item], support, [&] { return build_conditional(depth, item, support); }, [&] { mine_level(depth + 1); });
+  }
+
+  /// One step down: the suffix extended by `position` (whose support is `support`) as an
+  /// itemset, then, if build() makes a conditional tree for it, that tree's itemsets by descend().
+  template <class Build, class Descend>
+  void extend(std::uint32_t position, std::uint64_t support, Build&& build, Descend&& descend) {
+    suffix_.push_back(position);
     const std::size_t extensions_before = perfect_.size();
-    const bool grows = room() > 0 && build_conditional(depth, item, support);
+    const bool grows = room() > 0 && build();
     emit(support);
-    if (grows) mine_level(depth + 1);
+    if (grows) descend();
     perfect_.resize(extensions_before);
     suffix_.pop_back();
   }
@@ -268,20 +275,14 @@ class Miner {
     std::uint64_t support = 0;
     for (const auto& [t, index] : occurrences) support += transactions.weights[t];
     if (support < limits_.min_count) return;
-    suffix_.push_back(item);
     masked_suffix_ = masked(item) ? item : kNone;
     if (masked_suffix_ != kNone) {
-      const bool grows = room() > 0 && build_masked_from_prefixes(transactions, occurrences, support);
-      emit(support);
-      if (grows) mine_masked_level(1);
+      extend(item, support, [&] { return build_masked_from_prefixes(transactions, occurrences, support); },
+             [&] { mine_masked_level(1); });
+      add_masked_batch();
     } else {
-      const bool grows = room() > 0 && build_from_prefixes(transactions, item, occurrences, support);
-      emit(support);
-      if (grows) mine_level(1);
+      extend(item, support, [&] { return build_from_prefixes(transactions, item, occurrences, support); }, [&] { mine_level(1); });
     }
-    perfect_.clear();
-    suffix_.pop_back();
-    if (masked_suffix_ != kNone) add_masked_batch();
   }
 
   /// Whether mine_top holds the itemsets of top-level `item` as masks: they reach the output,
@@ -528,13 +529,7 @@ class Miner {
       const auto bit = static_cast<unsigned>(std::bit_width(rest) - 1);
       rest ^= std::uint64_t{1} << bit;
       const std::uint64_t support = levels_[depth].masks.total[bit];
-      suffix_.push_back(63 - bit);
-      const std::size_t extensions_before = perfect_.size();
-      const bool grows = room() > 0 && build_masked_conditional(depth, bit, support);
-      emit(support);
-      if (grows) mine_masked_level(depth + 1);
-      perfect_.resize(extensions_before);
-      suffix_.pop_back();
+      extend(63 - bit, support, [&] { return build_masked_conditional(depth, bit, support); }, [&] { mine_masked_level(depth + 1); });
     }
   }
 
