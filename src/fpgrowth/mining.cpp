@@ -42,6 +42,9 @@ constexpr std::size_t kRadixFrom = 512;
 /// Suffixes below this F-list position have their itemsets held as bit masks while they are
 /// mined (Miner's masked mode): a mask of the other positions and the size fit one 64-bit key.
 constexpr std::uint32_t kMaskedSuffixes = 58;
+/// Masked itemsets wait for the output in at most this many bytes (16 per itemset): dense data
+/// with billions of itemsets adds a bounded buffer to its tables, not a third of them.
+constexpr std::size_t kMaskedBytes = std::size_t{256} << 20;
 
 /// An FP-tree over dense item ids 0..items-1 (ascending = more frequent first). Transactions are
 /// inserted so that those sharing a prefix come one after another (PathSet::sorted), so at the
@@ -289,8 +292,9 @@ class Miner {
   /// in canonical order, at write_masked().
   static bool masked(std::uint32_t item) noexcept { return item < kMaskedSuffixes; }
 
-  /// Appends the masked batches to the output as positions, into tables sized once: growing them
-  /// batch by batch would copy them and touch fresh pages again at every doubling.
+  /// Appends the masked batches to the output as positions. Done once for all of them where they
+  /// take at most kMaskedBytes: the tables are then sized once, where growing them batch by batch
+  /// would copy them and touch fresh pages again at every doubling.
   void write_masked() {
     if (masked_.empty()) return;
     std::size_t positions = masked_.size(), begin = 0;
@@ -298,9 +302,9 @@ class Miner {
       for (std::size_t k = begin; k < end; ++k) positions += masked_[k].key >> s;
       begin = end;
     }
-    out_.items.reserve(out_.items.size() + positions);
-    out_.offsets.reserve(out_.offsets.size() + masked_.size());
-    out_.support.reserve(out_.support.size() + masked_.size());
+    grow_to(out_.items, out_.items.size() + positions);
+    grow_to(out_.offsets, out_.offsets.size() + masked_.size());
+    grow_to(out_.support, out_.support.size() + masked_.size());
     begin = 0;
     for (const auto& [s, end] : masked_batches_) {
       const std::uint64_t low = (std::uint64_t{1} << s) - 1;
@@ -510,6 +514,13 @@ class Miner {
     else
       std::sort(batch.begin(), batch.end(), [](const MaskedItemset& a, const MaskedItemset& b) { return a.key < b.key; });
     masked_batches_.emplace_back(s, masked_.size());
+    if (masked_.size() * sizeof(MaskedItemset) > kMaskedBytes) write_masked();
+  }
+
+  /// Room for `size` elements, grown at least twofold (write_masked() may append several times).
+  template <class T>
+  static void grow_to(std::vector<T>& values, std::size_t size) {
+    if (values.capacity() < size) values.reserve(std::max(size, 2 * values.capacity()));
   }
 
   // Masked mode's trees (MaskTree): the same steps as the general ones below, on bit masks.
