@@ -42,9 +42,6 @@ constexpr std::size_t kRadixFrom = 512;
 /// Suffixes below this F-list position have their itemsets held as bit masks while they are
 /// mined (Miner's masked mode): a mask of the other positions and the size fit one 64-bit key.
 constexpr std::uint32_t kMaskedSuffixes = 58;
-/// Masked itemsets wait for the output in at most this many bytes (16 per itemset): dense data
-/// with billions of itemsets adds a bounded buffer to its tables, not a third of them.
-constexpr std::size_t kMaskedBytes = std::size_t{256} << 20;
 
 /// An FP-tree over dense item ids 0..items-1 (ascending = more frequent first). Transactions are
 /// inserted so that those sharing a prefix come one after another (PathSet::sorted), so at the
@@ -293,7 +290,7 @@ class Miner {
   static bool masked(std::uint32_t item) noexcept { return item < kMaskedSuffixes; }
 
   /// Appends the masked batches to the output as positions. Done once for all of them where they
-  /// take at most kMaskedBytes: the tables are then sized once, where growing them batch by batch
+  /// fit MiningLimits::masked_buffer_bytes: the tables are then sized once, where growing them batch by batch
   /// would copy them and touch fresh pages again at every doubling.
   void write_masked() {
     if (masked_.empty()) return;
@@ -514,7 +511,9 @@ class Miner {
     else
       std::sort(batch.begin(), batch.end(), [](const MaskedItemset& a, const MaskedItemset& b) { return a.key < b.key; });
     masked_batches_.emplace_back(s, masked_.size());
-    if (masked_.size() * sizeof(MaskedItemset) > kMaskedBytes) write_masked();
+    // A bounded buffer: dense data with billions of itemsets would otherwise add a third to its
+    // tables while they wait.
+    if (masked_.size() * sizeof(MaskedItemset) > limits_.masked_buffer_bytes) write_masked();
   }
 
   /// Room for `size` elements, grown at least twofold (write_masked() may append several times).

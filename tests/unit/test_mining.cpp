@@ -163,6 +163,24 @@ BOOST_AUTO_TEST_CASE(large_batches_come_out_complete_and_in_canonical_order) {
   }
 }
 
+// Masked itemsets are written out when their buffer is full, several times over a range: the
+// tables grow and the order holds (a buffer of 1 KiB: 64 itemsets).
+BOOST_AUTO_TEST_CASE(a_full_masked_buffer_is_written_out_in_order) {
+  for (std::uint32_t offset : {0u, 50u}) {
+    const Case dense = shifted(random_case(11, 12, 80, 0.8), offset);
+    const auto expected = testing::brute_force_itemsets(dense.transactions, dense.weights, 6);
+    MiningLimits limits{6, 0, 0};
+    const ItemsetTable whole = mine_suffix_range(as_weighted(dense), 0, offset + 12, limits);
+    limits.masked_buffer_bytes = 1024;
+    const ItemsetTable pieces = mine_suffix_range(as_weighted(dense), 0, offset + 12, limits);
+    BOOST_TEST_REQUIRE(expected.size() > 200u);
+    BOOST_TEST((as_map(pieces) == expected), "offset " << offset);
+    BOOST_TEST(pieces.items == whole.items);
+    BOOST_TEST(pieces.offsets == whole.offsets);
+    BOOST_TEST(pieces.support == whole.support);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(minimum_support_settings) {
   FpSettings s;
   s.min_support = 0.01;

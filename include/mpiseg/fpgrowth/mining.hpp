@@ -51,6 +51,9 @@ struct MiningLimits {
   std::uint64_t min_count = 1;      // support threshold (basket count)
   std::uint64_t max_len = 0;        // 0: unlimited
   std::uint64_t max_itemsets = 0;   // 0: unlimited; LimitExceeded when this rank alone finds more
+  // Itemsets of the first F-list positions wait for the output as 16-byte keys in at most this
+  // many bytes (mining.cpp, masked mode); more are written out first.
+  std::uint64_t masked_buffer_bytes = std::uint64_t{256} << 20;
 };
 
 /// Itemsets whose suffix lies in [first, last); every transaction item must be < last.
