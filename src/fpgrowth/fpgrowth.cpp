@@ -44,9 +44,11 @@ std::vector<std::uint32_t> balanced_ranges(const std::vector<std::uint64_t>& wor
 // whole triangle of pair counts to be cheap, each suffix's work also counts its estimated itemsets
 // (estimated_itemsets()) at 16 prefix items each, about what one costs against one item of a
 // conditional database. Measured per suffix on one rank, the largest share of 2, 3, 4 and 8
-// ranks fell from 1.62-3.0 to 1.0-1.37 times the ideal on chess.dat, from 1.35-2.94 to 1.11-1.81
-// on mushroom.dat and from 1.12-1.39 to 1.03-1.21 on retail.dat, and stayed on the generated
-// baskets (the last two measured with every pair counted; mpiseg counts them up to this size).
+// ranks fell from 1.62-3.0 to 1.0-1.37 times the ideal on chess.dat and from 1.35-2.94 to
+// 1.11-1.81 on mushroom.dat, and stayed on the generated baskets (232 items, few itemsets);
+// retail.dat at 0.01% (8,919 items, beyond this size) would have gone from 1.12-1.39 to
+// 1.03-1.21. Counting the pairs costs about 4% of the stage on the 2e7-line generated file at 2
+// ranks, where the longest wait for the other rank fell from 0.20 to 0.07 s.
 constexpr std::uint32_t kItemsetWorkItems = 256;
 constexpr std::uint64_t kWorkPerItemset = 16;
 
