@@ -163,6 +163,26 @@ BOOST_AUTO_TEST_CASE(large_batches_come_out_complete_and_in_canonical_order) {
   }
 }
 
+// Conditional trees of more than 64 items (their paths sorted lexicographically, not as bit masks,
+// and no masked mode at these positions): the suffixes 90 and 95 here have 90 and 91 partners,
+// and a few longer baskets share prefixes among them.
+BOOST_AUTO_TEST_CASE(wide_conditional_trees_match_brute_force) {
+  Case c;
+  for (std::uint32_t p = 0; p < 90; ++p) {
+    c.transactions.push_back({p, 90, 95});
+    c.weights.push_back(2);
+  }
+  for (const testing::Itemset& longer : {testing::Itemset{0, 1, 2, 3, 90, 95}, testing::Itemset{0, 1, 5, 90, 95},
+                                         testing::Itemset{2, 3, 4, 95}, testing::Itemset{0, 1, 2, 3, 90}}) {
+    c.transactions.push_back(longer);
+    c.weights.push_back(3);
+  }
+  const auto expected = testing::brute_force_itemsets(c.transactions, c.weights, 2);
+  const ItemsetTable mined = mine_suffix_range(as_weighted(c), 0, 96, MiningLimits{2, 0, 0});
+  BOOST_TEST((as_map(mined) == expected));
+  BOOST_TEST(mined.size() == expected.size());
+}
+
 // Masked itemsets are written out when their buffer is full, several times over a range: the
 // tables grow and the order holds (a buffer of 1 KiB: 64 itemsets).
 BOOST_AUTO_TEST_CASE(a_full_masked_buffer_is_written_out_in_order) {
