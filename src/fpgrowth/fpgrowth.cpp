@@ -47,18 +47,23 @@ std::vector<std::uint32_t> balanced_ranges(const std::vector<std::uint64_t>& wor
 // ranks fell from 1.62-3.0 to 1.0-1.37 times the ideal on chess.dat and from 1.35-2.94 to
 // 1.11-1.81 on mushroom.dat, and stayed on the generated baskets (232 items, few itemsets);
 // retail.dat at 0.01% (8,919 items, beyond this size) would have gone from 1.12-1.39 to
-// 1.03-1.21. Counting the pairs costs about 4% of the stage on the 2e7-line generated file at 2
-// ranks, where the longest wait for the other rank fell from 0.20 to 0.07 s.
+// 1.03-1.21. On the 2e7-line generated file at 2 ranks, counting the pairs took 0.8% of perf's
+// samples of the whole run, and the longest wait for the other rank fell from 0.20 to 0.07 s.
 constexpr std::uint32_t kItemsetWorkItems = 256;
 constexpr std::uint64_t kWorkPerItemset = 16;
 
-void add_itemset_work(std::vector<std::uint64_t>& work, const WeightedTransactions& local, const FrequentItemsets& result,
+/// Whether the ranges weigh itemsets: alike on every rank (f and the basket count are global);
+/// below 2^32 baskets no pair count overflows 32 bits, on a rank or summed.
+bool weighs_itemsets(const FrequentItemsets& result, const comm::Communicator& comm) {
+  return comm.size() > 1 && result.flist.size() <= kItemsetWorkItems && result.baskets >> 32 == 0;
+}
+
+/// Adds the itemset estimates to `work`; `local_pairs`: this rank's count_pairs() over the whole
+/// F-list (kept: the prefix filter starts from them too).
+void add_itemset_work(std::vector<std::uint64_t>& work, const std::vector<std::uint32_t>& local_pairs, const FrequentItemsets& result,
                       std::uint64_t max_len, comm::Communicator& comm) {
   const auto f = static_cast<std::uint32_t>(result.flist.size());
-  // Every rank decides alike (f and the basket count are global); below 2^32 baskets no pair
-  // count overflows 32 bits, on a rank or summed.
-  if (f > kItemsetWorkItems || result.baskets >> 32 != 0) return;
-  std::vector<std::uint32_t> pairs = count_pairs(local, f);
+  std::vector<std::uint32_t> pairs = local_pairs;
   comm.allreduce(std::span(pairs), comm::ReduceOp::sum);
   // The estimate is floating point (logarithms): rank 0 alone computes it and sends the work, so
   // that every rank cuts the same ranges whatever its math library does in the last bit.
@@ -543,7 +548,14 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
   }
   result.trimmed_baskets = comm.allreduce(trimmed, comm::ReduceOp::sum);
   comm.allreduce(std::span(work), comm::ReduceOp::sum);
-  if (comm.size() > 1) add_itemset_work(work, local.transactions(), result, settings.max_len, comm);
+  // This rank's pair counts over the whole F-list, where the ranges weigh itemsets; the prefix
+  // filter then starts from them rather than counting again.
+  std::vector<std::uint32_t> local_pairs;
+  const bool counted_pairs = weighs_itemsets(result, comm);
+  if (counted_pairs) {
+    local_pairs = count_pairs(local.transactions(), f);
+    add_itemset_work(work, local_pairs, result, settings.max_len, comm);
+  }
 
   // 3. One contiguous range of suffix positions per rank, balanced by work.
   result.range_begin = balanced_ranges(work, comm.size());
@@ -559,8 +571,8 @@ FrequentItemsets mine_itemsets(const FpSettings& settings, const Baskets& basket
     std::optional<FrequentPairs> pairs;
     if (const PairFilterScope scope = pair_filter_scope(settings, local, result, comm); scope.covered > 0) {
       const std::uint64_t before = comm.traffic().bytes_sent;
-      PairCounts counts(count_pairs(local.transactions(), scope.covered), result.range_begin, scope.covered, result.min_count,
-                        PairCountRoute::automatic, comm);
+      PairCounts counts(counted_pairs && scope.covered == f ? std::move(local_pairs) : count_pairs(local.transactions(), scope.covered),
+                        result.range_begin, scope.covered, result.min_count, PairCountRoute::automatic, comm);
       // "auto" sends the counts where they cost at most a quarter of a byte per prefix item the
       // filter could shorten: it usually saves half the prefix bytes or more.
       if (settings.prefix_filter == PrefixFilter::pairs || 4 * counts.estimated_bytes() <= scope.prefix_items) {
