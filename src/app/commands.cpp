@@ -87,7 +87,7 @@ void print_resource_summary(comm::Communicator& comm, std::string_view command, 
     if (r < 8) per_rank += fmt::format("{}{:.0f}", r == 0 ? "" : " ", static_cast<double>(peaks[r]) / 1e6);
   }
   if (peaks.size() > 8) per_rank += " ...";
-  log::info("{}: done in {:.2f} s on {} rank(s); peak memory per rank [MB]: {} (max {:.0f} MB)", command, seconds,
+  log::info("{}: done in {:.3f} s on {} rank(s); peak memory per rank [MB]: {} (max {:.0f} MB)", command, seconds,
             comm.size(), per_rank, static_cast<double>(largest) / 1e6);
 }
 
