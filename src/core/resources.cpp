@@ -1,10 +1,12 @@
 #include "mpiseg/core/resources.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace mpiseg {
 namespace {
@@ -36,6 +38,25 @@ bool cpu_specific_kernels_allowed() noexcept {
   }();
   return allowed;
 }
+
+std::size_t whole_pages(std::size_t bytes) noexcept {
+  static const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return (bytes + page - 1) / page * page;
+}
+
+void* map_pages(std::size_t bytes) {
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED) throw std::bad_alloc();
+  return data;
+}
+
+void* remap_pages(void* data, std::size_t old_bytes, std::size_t new_bytes) {
+  void* moved = mremap(data, old_bytes, new_bytes, MREMAP_MAYMOVE);
+  if (moved == MAP_FAILED) throw std::bad_alloc();  // the old mapping is still there and owned
+  return moved;
+}
+
+void unmap_pages(void* data, std::size_t bytes) noexcept { (void)munmap(data, bytes); }
 
 void advise_huge_pages(void* data, std::size_t bytes) noexcept {
 #ifdef MADV_HUGEPAGE

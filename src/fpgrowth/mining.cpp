@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "mpiseg/core/error.hpp"
+#include "mpiseg/core/resources.hpp"
 
 namespace mpiseg::fpgrowth {
 namespace {
@@ -317,7 +318,7 @@ class Miner {
       }
       begin = end;
     }
-    masked_ = {};
+    masked_.release();
     masked_batches_.clear();
   }
 
@@ -731,7 +732,8 @@ class Miner {
   std::vector<std::uint32_t> path_items_;  // enumerate_path_subsets()
   std::vector<std::uint64_t> path_counts_;
   std::uint32_t masked_suffix_ = kNone;  // the top-level suffix while in masked mode
-  std::vector<MaskedItemset> masked_, masked_spare_;  // masked itemsets not yet written out, by suffix
+  MappedArray<MaskedItemset> masked_;  // masked itemsets not yet written out, by suffix
+  std::vector<MaskedItemset> masked_spare_;
   std::vector<std::pair<unsigned, std::size_t>> masked_batches_;  // suffix, end in masked_
   std::vector<std::size_t> radix_counts_;
 };
