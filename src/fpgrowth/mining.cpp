@@ -303,6 +303,9 @@ class Miner {
     grow_to(out_.items, out_.items.size() + positions);
     grow_to(out_.offsets, out_.offsets.size() + masked_.size());
     grow_to(out_.support, out_.support.size() + masked_.size());
+    populate_pages(out_.items.data() + out_.items.size(), positions * sizeof(std::uint32_t));
+    populate_pages(out_.offsets.data() + out_.offsets.size(), masked_.size() * sizeof(std::uint64_t));
+    populate_pages(out_.support.data() + out_.support.size(), masked_.size() * sizeof(std::uint64_t));
     begin = 0;
     for (const auto& [s, end] : masked_batches_) {
       const std::uint64_t low = (std::uint64_t{1} << s) - 1;

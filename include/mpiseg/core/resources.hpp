@@ -94,6 +94,11 @@ class MappedArray {
   std::size_t capacity_ = 0;
 };
 
+/// Faults in the pages of [data, data + bytes) for writing in one call (MADV_POPULATE_WRITE), for a
+/// range about to be filled: on a virtual machine each page's first touch is a trap to the kernel,
+/// which costs more than the zeroing itself. Advice only: older kernels ignore it.
+void populate_pages(void* data, std::size_t bytes) noexcept;
+
 /// False when the environment sets MPISEG_KERNEL=generic: the code paths chosen at run time from
 /// the CPU's features (K-means distances, the CSV scan) then take their portable version, for
 /// comparisons and tests. Read once.
