@@ -16,14 +16,13 @@ constexpr std::uint64_t kMaxTransferBytes = std::uint64_t{512} << 20;
 constexpr std::uint64_t kPieceBytes = std::uint64_t{4} << 20;
 constexpr std::uint64_t kTargetChunkBytes = std::uint64_t{1} << 20;
 
-void record_transfer_mode(File& file) {
+void record_transfer_mode(File& file, bool writing) {
   if (!file.parallel()) return;
   H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
-  if (H5Pget_mpio_actual_io_mode(file.transfer_list(), &mode) < 0) return;
-  if (mode == H5D_MPIO_NO_COLLECTIVE)
-    ++file.transfer_stats().independent;
-  else
-    ++file.transfer_stats().collective;
+  if (H5Pget_mpio_actual_io_mode(writing ? file.write_transfer_list() : file.read_transfer_list(), &mode) < 0) return;
+  TransferStats& stats = file.transfer_stats();
+  ++(mode == H5D_MPIO_NO_COLLECTIVE ? (writing ? stats.independent_writes : stats.independent_reads)
+                                    : (writing ? stats.collective_writes : stats.collective_reads));
 }
 
 Handle dataspace(int rank, const hsize_t* dims, const hsize_t* max_dims = nullptr) {
@@ -65,7 +64,7 @@ NewDataset create_dataset(Group& group, std::string_view name, hid_t type, int r
 template <class Transfer>
 void transfer_in_rounds(const Group& group, std::string_view name, hid_t file_space, int rank, std::uint64_t width,
                         std::uint64_t row_bytes, std::uint64_t first_row, std::uint64_t rows, bool same_everywhere,
-                        Transfer&& transfer, std::uint64_t round_bytes = kMaxTransferBytes) {
+                        bool writing, Transfer&& transfer, std::uint64_t round_bytes = kMaxTransferBytes) {
   File& file = group.file();
   const std::uint64_t rows_per_round = std::max<std::uint64_t>(1, round_bytes / std::max<std::uint64_t>(row_bytes, 1));
   std::uint64_t rounds = (rows + rows_per_round - 1) / rows_per_round;
@@ -84,7 +83,7 @@ void transfer_in_rounds(const Group& group, std::string_view name, hid_t file_sp
             fmt::format("{}: rows {}..{} out of range", group.describe(name), first_row + done, first_row + done + count));
     }
     transfer(memory_space.id(), count == 0, done, count);
-    record_transfer_mode(file);
+    record_transfer_mode(file, writing);
     done += count;
   }
 }
@@ -129,9 +128,9 @@ void detail::write_rows(Group& group, std::string_view name, hid_t type, const v
   const std::uint64_t row_bytes = width * element_size;
   const NewDataset created = create_dataset(group, name, type, rank, total_rows, width, row_bytes);
   const auto* bytes = static_cast<const std::byte*>(data);
-  transfer_in_rounds(group, name, created.file_space.id(), rank, width, row_bytes, offset, my_rows, false,
+  transfer_in_rounds(group, name, created.file_space.id(), rank, width, row_bytes, offset, my_rows, false, true,
                      [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t) {
-                       check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.transfer_list(),
+                       check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.write_transfer_list(),
                                       empty ? nullptr : bytes + done * row_bytes),
                              fmt::format("cannot write {}", group.describe(name)));
                      });
@@ -145,9 +144,9 @@ void detail::write_rows_in_pieces(Group& group, std::string_view name, hid_t typ
   const std::uint64_t offset = comm.exclusive_prefix_sum<std::uint64_t>(local_rows);
   const NewDataset created = create_dataset(group, name, type, 1, total_rows, 1, element_size);
   transfer_in_rounds(
-      group, name, created.file_space.id(), 1, 1, element_size, offset, local_rows, false,
+      group, name, created.file_space.id(), 1, 1, element_size, offset, local_rows, false, true,
       [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t count) {
-        check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.transfer_list(),
+        check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.write_transfer_list(),
                        empty ? nullptr : piece(done, count)),
               fmt::format("cannot write {}", group.describe(name)));
       },
@@ -175,9 +174,9 @@ void detail::read_rows(const Group& group, std::string_view name, hid_t type, vo
   const std::size_t element_size = H5Tget_size(type);
   const std::uint64_t row_bytes = width * element_size;
   auto* bytes = static_cast<std::byte*>(data);
-  transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, first_row, rows, everyone_reads_same,
+  transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, first_row, rows, everyone_reads_same, false,
                      [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t) {
-                       check(H5Dread(dataset.id(), type, memory_space, file_space.id(), file.transfer_list(),
+                       check(H5Dread(dataset.id(), type, memory_space, file_space.id(), file.read_transfer_list(),
                                      empty ? nullptr : bytes + done * row_bytes),
                              fmt::format("cannot read {}", group.describe(name)));
                      });

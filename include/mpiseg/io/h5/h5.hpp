@@ -74,10 +74,13 @@ hid_t native_type() {
   else static_assert(sizeof(T) == 0, "no HDF5 type for this C++ type");
 }
 
-/// How the last transfers through a file went; tests assert that parallel I/O was collective.
+/// How the transfers through a file went, as HDF5 reports them; tests assert that parallel reads
+/// were collective and writes independent, as asked.
 struct TransferStats {
-  std::uint64_t collective = 0;
-  std::uint64_t independent = 0;
+  std::uint64_t collective_reads = 0;
+  std::uint64_t independent_reads = 0;
+  std::uint64_t collective_writes = 0;
+  std::uint64_t independent_writes = 0;
 };
 
 class File;
@@ -149,8 +152,10 @@ class File {
 
   comm::Communicator& comm() const noexcept { return *comm_; }
   bool parallel() const noexcept { return parallel_; }
-  /// Data-transfer property list: collective MPI-IO transfers for parallel files.
-  hid_t transfer_list() const noexcept { return transfer_.id(); }
+  /// Data-transfer property lists of parallel files: collective MPI-IO reads, independent raw-data
+  /// writes (each rank writes one contiguous block per dataset; see the constructor).
+  hid_t read_transfer_list() const noexcept { return read_transfer_.id(); }
+  hid_t write_transfer_list() const noexcept { return write_transfer_.id(); }
   const std::filesystem::path& path() const noexcept { return path_; }
   TransferStats& transfer_stats() noexcept { return stats_; }
 
@@ -162,7 +167,8 @@ class File {
   std::filesystem::path physical_;  // path.tmp while being written
   comm::Communicator* comm_;
   Handle handle_;
-  Handle transfer_;
+  Handle read_transfer_;
+  Handle write_transfer_;
   bool parallel_ = false;
   bool writable_ = false;
   bool committed_ = false;
