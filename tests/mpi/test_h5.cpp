@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(computed_columns_and_distributed_offsets_equal_the_columns_
       ++pieces;
       for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<std::uint32_t>((offset + first + i) * 2654435761u);
     });
-    BOOST_TEST(pieces == (mine + (1u << 20) - 1) / (1u << 20));  // 4 MiB of 4-byte values each
+    BOOST_TEST(pieces == (mine + (1u << 18) - 1) / (1u << 18));  // 1 MiB of 4-byte values each
     h5::write_rows(group, "global_offsets", global_offsets);
     h5::write_distributed_offsets(group, "offsets", local_offsets);
     file.commit();

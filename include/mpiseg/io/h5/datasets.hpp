@@ -58,8 +58,8 @@ void write_rows(Group& group, std::string_view name, const Values& local, std::u
 }
 
 /// Collective. A distributed 1-D dataset of `local_rows` rows of T on this rank that are computed,
-/// not held: `fill(first, piece)` sets piece[i] to local row first + i. The rows go out a few MiB
-/// at a time through one reused buffer, so a column derived from another (item ids from F-list
+/// not held: `fill(first, piece)` sets piece[i] to local row first + i. The rows go out 1 MiB at a
+/// time through one reused buffer, so a column derived from another (item ids from F-list
 /// positions, global offsets from local ones) needs no full-size copy. Same dataset as write_rows.
 template <class T, class Fill>
 void write_computed_rows(Group& group, std::string_view name, std::uint64_t local_rows, Fill&& fill) {
