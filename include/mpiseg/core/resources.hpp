@@ -1,10 +1,10 @@
 #pragma once
 /// Wall-clock timing and memory figures used by the per-stage summary and the benchmarks, and the
 /// few choices made from the machine itself (huge pages, CPU-specific code paths).
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <type_traits>
 #include <utility>
 

@@ -10,14 +10,17 @@ namespace mpiseg::h5 {
 namespace {
 
 // One MPI-IO transfer per rank stays below this, so that no count overflows int inside the
-// MPI-IO layer; larger local blocks are written in several collective rounds.
+// MPI-IO layer; larger local blocks are moved in several rounds.
 constexpr std::uint64_t kMaxTransferBytes = std::uint64_t{512} << 20;
 // A computed column is written from a buffer of this size, reused (write_computed_rows): one chunk,
 // and few fresh pages to fault in (4 MiB cost 2.5 ms more per model of mushroom.dat's itemsets).
 constexpr std::uint64_t kPieceBytes = std::uint64_t{1} << 20;
 constexpr std::uint64_t kTargetChunkBytes = std::uint64_t{1} << 20;
 
-void record_transfer_mode(File& file, bool writing) {
+enum class Direction { read, write };
+
+void record_transfer_mode(File& file, Direction direction) {
+  const bool writing = direction == Direction::write;
   if (!file.parallel()) return;
   H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
   if (H5Pget_mpio_actual_io_mode(writing ? file.write_transfer_list() : file.read_transfer_list(), &mode) < 0) return;
@@ -57,15 +60,16 @@ NewDataset create_dataset(Group& group, std::string_view name, hid_t type, int r
   return NewDataset{std::move(file_space), std::move(dataset)};
 }
 
-// Moves `rows` rows of `row_bytes`, from file row `first_row` on, in collective rounds of at most
-// `round_bytes` per rank. Every rank takes part in the same number of rounds, possibly empty
-// ones: the most any rank needs, unless `same_everywhere` (every rank moves the same rows).
+// Moves `rows` rows of `row_bytes`, from file row `first_row` on, in rounds of at most
+// `round_bytes` per rank. A collective read needs every rank in the same number of rounds,
+// possibly empty ones: the most any rank needs, unless `same_everywhere` (every rank moves the
+// same rows). Independent writes take the same rounds, for one code path (an allreduce each).
 // `transfer(memory_space, empty, done, count)` makes one H5Dwrite or H5Dread call for the rows
 // [done, done + count) of this rank's block.
 template <class Transfer>
 void transfer_in_rounds(const Group& group, std::string_view name, hid_t file_space, int rank, std::uint64_t width,
                         std::uint64_t row_bytes, std::uint64_t first_row, std::uint64_t rows, bool same_everywhere,
-                        bool writing, Transfer&& transfer, std::uint64_t round_bytes = kMaxTransferBytes) {
+                        Direction direction, Transfer&& transfer, std::uint64_t round_bytes = kMaxTransferBytes) {
   File& file = group.file();
   const std::uint64_t rows_per_round = std::max<std::uint64_t>(1, round_bytes / std::max<std::uint64_t>(row_bytes, 1));
   std::uint64_t rounds = (rows + rows_per_round - 1) / rows_per_round;
@@ -84,7 +88,7 @@ void transfer_in_rounds(const Group& group, std::string_view name, hid_t file_sp
             fmt::format("{}: rows {}..{} out of range", group.describe(name), first_row + done, first_row + done + count));
     }
     transfer(memory_space.id(), count == 0, done, count);
-    record_transfer_mode(file, writing);
+    record_transfer_mode(file, direction);
     done += count;
   }
 }
@@ -129,7 +133,7 @@ void detail::write_rows(Group& group, std::string_view name, hid_t type, const v
   const std::uint64_t row_bytes = width * element_size;
   const NewDataset created = create_dataset(group, name, type, rank, total_rows, width, row_bytes);
   const auto* bytes = static_cast<const std::byte*>(data);
-  transfer_in_rounds(group, name, created.file_space.id(), rank, width, row_bytes, offset, my_rows, false, true,
+  transfer_in_rounds(group, name, created.file_space.id(), rank, width, row_bytes, offset, my_rows, false, Direction::write,
                      [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t) {
                        check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.write_transfer_list(),
                                       empty ? nullptr : bytes + done * row_bytes),
@@ -145,7 +149,7 @@ void detail::write_rows_in_pieces(Group& group, std::string_view name, hid_t typ
   const std::uint64_t offset = comm.exclusive_prefix_sum<std::uint64_t>(local_rows);
   const NewDataset created = create_dataset(group, name, type, 1, total_rows, 1, element_size);
   transfer_in_rounds(
-      group, name, created.file_space.id(), 1, 1, element_size, offset, local_rows, false, true,
+      group, name, created.file_space.id(), 1, 1, element_size, offset, local_rows, false, Direction::write,
       [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t count) {
         check(H5Dwrite(created.dataset.id(), type, memory_space, created.file_space.id(), file.write_transfer_list(),
                        empty ? nullptr : piece(done, count)),
@@ -175,7 +179,7 @@ void detail::read_rows(const Group& group, std::string_view name, hid_t type, vo
   const std::size_t element_size = H5Tget_size(type);
   const std::uint64_t row_bytes = width * element_size;
   auto* bytes = static_cast<std::byte*>(data);
-  transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, first_row, rows, everyone_reads_same, false,
+  transfer_in_rounds(group, name, file_space.id(), rank, width, row_bytes, first_row, rows, everyone_reads_same, Direction::read,
                      [&](hid_t memory_space, bool empty, std::uint64_t done, std::uint64_t) {
                        check(H5Dread(dataset.id(), type, memory_space, file_space.id(), file.read_transfer_list(),
                                      empty ? nullptr : bytes + done * row_bytes),

@@ -1,8 +1,9 @@
 #pragma once
 /// Datasets of a distributed table. A *distributed* dataset is the concatenation, in rank order,
 /// of every rank's rows; offsets come from an exclusive prefix sum of the local row counts and
-/// every rank writes its own block in one collective transfer. A *replicated* dataset is held
-/// whole by every rank; rank 0 writes it, the others join the collective call with nothing.
+/// every rank writes its own contiguous block (an independent transfer, in a collective call). A
+/// *replicated* dataset is held whole by every rank; rank 0 writes it, the others join the call
+/// with nothing.
 ///
 ///   h5::write_rows(group, "customer", std::span(keys));                  // 1-D, distributed
 ///   h5::write_rows(group, "matrix", std::span(values), n_features);       // 2-D, row-major

@@ -1,7 +1,8 @@
 #pragma once
 /// RAII over the HDF5 C API. Every identifier has exactly one owner (Handle); every C call goes
 /// through check(), which throws IoError carrying HDF5's own error stack; files opened through a
-/// parallel communicator use the MPI-IO driver and collective transfers.
+/// parallel communicator use the MPI-IO driver: collective metadata and reads, independent writes
+/// of each rank's block.
 ///
 ///   auto file = h5::File::create("model.h5", comm);         // writes model.h5.tmp
 ///   h5::Group kmeans = file.root().create_group("kmeans");
@@ -125,8 +126,8 @@ class Group {
   std::string path_;
 };
 
-/// An HDF5 file opened through a communicator: with several ranks, the MPI-IO driver and
-/// collective transfers; with the serial communicator, the default POSIX driver.
+/// An HDF5 file opened through a communicator: with MPI, the MPI-IO driver (collective reads,
+/// independent writes); with the serial communicator, the default POSIX driver.
 class File {
  public:
   /// Collective. Creates `path.tmp` (truncating it); commit() renames it onto `path`. A File
