@@ -283,8 +283,9 @@ File::File(std::filesystem::path path, std::filesystem::path physical, comm::Com
     // Reads are collective: where every rank reads the same rows (dictionaries, centroids) the
     // MPI-IO layer reads them once. Each rank's rows of a dataset are one contiguous block of
     // the file, which aggregation cannot improve, so raw data is written independently: HDF5's
-    // collective path for chunked datasets wrote an 819 MB model in 0.8-1.8 s where independent
-    // writes of the same bytes took 0.23 s (1 and 2 ranks, Open MPI's OMPIO, ext4; README).
+    // collective path for chunked datasets wrote an 819 MB model in 1.7 s (median) where
+    // independent writes of the same bytes took 0.25 s at 1 rank, 1.8 and 1.3 s at 2 ranks on one
+    // node (Open MPI's OMPIO, ext4; README).
     // Metadata is still written collectively (configure_hdf5_file_access).
     check(H5Pset_dxpl_mpio(read_transfer_.id(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
     check(H5Pset_dxpl_mpio(write_transfer_.id(), H5FD_MPIO_INDEPENDENT), "H5Pset_dxpl_mpio");
