@@ -479,20 +479,46 @@ int FrequentItemsets::owner(std::uint32_t position) const noexcept {
   return static_cast<int>(std::upper_bound(range_begin.begin(), range_begin.end(), position) - range_begin.begin()) - 1;
 }
 
-std::optional<std::uint64_t> FrequentItemsets::local_support(std::span<const std::uint32_t> positions) const {
+std::optional<std::uint64_t> FrequentItemsets::local_support(std::span<const std::uint32_t> positions, std::uint64_t* hint) const {
   if (positions.empty()) return baskets;
   const std::uint32_t suffix = positions.back();
   if (suffix < first || suffix >= last) return std::nullopt;
+  const auto before = [&](std::uint64_t i) { return canonical_less(local.itemset(i), positions); };
   std::uint64_t low = suffix_begin[suffix - first];
   const std::uint64_t end = suffix_begin[suffix - first + 1];
   std::uint64_t high = end;
+  // Narrow [low, high] around the hint by steps of 1, 2, 4, ... (the answer is the first index
+  // not before `positions`, or `end`).
+  if (hint != nullptr && *hint >= low && *hint < end) {
+    const std::uint64_t at = *hint;
+    if (before(at)) {
+      low = at + 1;
+      for (std::uint64_t step = 1; at + step < end; step *= 2) {
+        if (!before(at + step)) {
+          high = at + step;
+          break;
+        }
+        low = at + step + 1;
+      }
+    } else {
+      high = at;
+      for (std::uint64_t step = 1; step <= at - low; step *= 2) {
+        if (before(at - step)) {
+          low = at - step + 1;
+          break;
+        }
+        high = at - step;
+      }
+    }
+  }
   while (low < high) {
     const std::uint64_t middle = low + (high - low) / 2;
-    if (canonical_less(local.itemset(middle), positions))
+    if (before(middle))
       low = middle + 1;
     else
       high = middle;
   }
+  if (hint != nullptr) *hint = low;
   if (low < end && std::ranges::equal(local.itemset(low), positions)) return local.support[low];
   return std::nullopt;
 }
@@ -713,9 +739,12 @@ RuleTable generate_rules(const FrequentItemsets& itemsets, const FpSettings& set
   }
   remote.sort_unique();
   const std::vector<std::uint64_t> remote_support = lookup_supports(itemsets, remote, comm);
-  auto support_of = [&](const std::vector<std::uint32_t>& items) -> std::uint64_t {
+  // The k-th split of consecutive itemsets of one size asks for neighbouring itemsets: each
+  // k keeps where its last lookup ended as the next one's starting point.
+  std::vector<std::uint64_t> x_hints, y_hints;
+  auto support_of = [&](const std::vector<std::uint32_t>& items, std::uint64_t& hint) -> std::uint64_t {
     if (items.size() == 1) return itemsets.flist_support[items[0]];
-    if (itemsets.owner(items.back()) == me) return itemsets.local_support(items).value();
+    if (itemsets.owner(items.back()) == me) return itemsets.local_support(items, &hint).value();
     return remote_support[remote.find(items)];
   };
 
@@ -729,9 +758,15 @@ RuleTable generate_rules(const FrequentItemsets& itemsets, const FpSettings& set
     const auto z = local.itemset(i);
     if (z.size() < 2) continue;
     const std::uint64_t zc = local.support[i];
+    std::size_t k = 0;
     for_each_split(z, [&](std::uint32_t mask) {
       split(z, mask, x, y);
-      const std::uint64_t xc = support_of(x), yc = support_of(y);
+      if (k == x_hints.size()) {
+        x_hints.push_back(0);
+        y_hints.push_back(0);
+      }
+      const std::uint64_t xc = support_of(x, x_hints[k]), yc = support_of(y, y_hints[k]);
+      ++k;
       const double confidence = static_cast<double>(zc) / static_cast<double>(xc);
       const double lift = confidence * n / static_cast<double>(yc);
       if (confidence < settings.min_confidence || lift < settings.min_lift) return;

@@ -58,7 +58,9 @@ struct FrequentItemsets {
   /// Rank owning itemsets whose largest position is `position`.
   int owner(std::uint32_t position) const noexcept;
   /// Support of an itemset (ascending positions) owned by this rank; nullopt if not frequent.
-  std::optional<std::uint64_t> local_support(std::span<const std::uint32_t> positions) const;
+  /// With `hint` (an index into `local`, updated to where the itemset is or would be), the search
+  /// gallops out from there: lookups of neighbouring itemsets in turn then cost a few comparisons.
+  std::optional<std::uint64_t> local_support(std::span<const std::uint32_t> positions, std::uint64_t* hint = nullptr) const;
 };
 
 /// Itemsets mined in an earlier session (a checkpoint): given the plan (F-list and this rank's
