@@ -104,6 +104,23 @@ BOOST_AUTO_TEST_CASE(itemsets_equal_brute_force_at_any_rank_count) {
   queries.add(std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}, 0);  // not frequent
   wanted.push_back(0);
   BOOST_TEST(lookup_supports(mined, queries, comm) == wanted);
+  // A search started from any hint finds what the plain search finds, and leaves the hint where
+  // the itemset is (or would be).
+  std::uint64_t hint = 0, wrong = 0, checked = 0;
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const auto positions = queries.itemset(q);
+    if (positions.empty() || mined.owner(positions.back()) != comm.rank()) continue;
+    for (std::uint64_t start : {std::uint64_t{0}, hint, (q * 7919) % (mined.local.size() + 1), std::uint64_t{mined.local.size()}}) {
+      std::uint64_t from = start;
+      const auto found = mined.local_support(positions, &from);
+      wrong += found != mined.local_support(positions);
+      wrong += found && !std::ranges::equal(mined.local.itemset(from), positions);
+      ++checked;
+    }
+    hint = (hint * 31 + q) % (mined.local.size() + 1);
+  }
+  BOOST_TEST(wrong == 0u);
+  BOOST_TEST(comm.allreduce(checked, comm::ReduceOp::sum) > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(rules_recomputed_from_brute_force_supports) {
